@@ -1,0 +1,164 @@
+"""Simulated sequences with known motifs planted, and the seed's model, for examples and tests.
+
+Everything here is seeded: the same arguments give the same arrays and the same trained
+weights (on CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Simulation:
+    """Planted-motif data set.
+
+    Attributes
+    ----------
+    x : ndarray, shape (N, L, 4), float32
+        One-hot sequences.
+    y : ndarray, shape (N,) or (N, T), float32
+        Labels (1 = carries a predictive motif).
+    sites : list of list of tuple
+        For each sequence, ``(motif_id, start, strand)`` of every planted instance
+        (``strand`` is ``"+"`` or ``"-"``; the instance occupies ``start:start + width``).
+    motif_ids : list of str
+        Ids of the predictive motifs, in task order for multi-task data.
+    decoy_ids : list of str
+        Ids of motifs planted at the same rate in both classes.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    sites: list
+    motif_ids: list
+    decoy_ids: list
+
+
+def sample_instance(ppm: np.ndarray, rng: np.random.Generator, strand: str) -> np.ndarray:
+    """One motif instance ``(W, 4)`` one-hot, sampled from ``ppm`` ``(W, 4)``, on ``strand``."""
+    p = ppm / ppm.sum(axis=1, keepdims=True)
+    idx = np.array([rng.choice(4, p=row) for row in p])
+    inst = np.eye(4, dtype=np.float32)[idx]
+    return inst[::-1, ::-1] if strand == "-" else inst
+
+
+def planted(motifs: dict, n: int = 2000, length: int = 101, frac_positive: float = 0.5,
+            decoys: dict | None = None, decoy_rate: float = 0.3, multitask: bool = False,
+            max_per_seq: int = 2, seed: int = 0) -> Simulation:
+    """Random background with motifs planted on either strand.
+
+    Parameters
+    ----------
+    motifs : dict of str -> ndarray (W, 4)
+        Predictive motifs (id → PPM). In binary mode each positive gets 1..``max_per_seq``
+        of them; in multi-task mode each sequence gets a random subset and task ``t`` is
+        1 where motif ``t`` was planted.
+    n, length : int
+        Number of sequences and their length.
+    frac_positive : float
+        Binary mode: fraction of sequences that carry a predictive motif.
+    decoys : dict, optional
+        Motifs planted in any sequence with probability ``decoy_rate``, whatever its label.
+    seed : int
+    """
+    rng = np.random.default_rng(seed)
+    ids = list(motifs)
+    decoys = decoys or {}
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n, length))]
+    sites = [[] for _ in range(n)]
+    y = np.zeros((n, len(ids)) if multitask else n, dtype=np.float32)
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        if multitask:
+            chosen = [m for m in ids if rng.random() < frac_positive / max(1, len(ids) / 2)]
+        elif rng.random() < frac_positive:
+            k = rng.integers(1, max_per_seq + 1)
+            chosen = list(rng.choice(ids, size=min(k, len(ids)), replace=False))
+        else:
+            chosen = []
+        for mid in chosen:
+            if _plant(x[i], motifs[mid], mid, rng, occupied, sites[i]):
+                if multitask:
+                    y[i, ids.index(mid)] = 1
+                else:
+                    y[i] = 1
+        for did, ppm in decoys.items():
+            if rng.random() < decoy_rate:
+                _plant(x[i], ppm, did, rng, occupied, sites[i])
+    return Simulation(x, y, sites, ids, list(decoys))
+
+
+def _plant(seq, ppm, mid, rng, occupied, record) -> bool:
+    w = len(ppm)
+    for _ in range(50):
+        start = int(rng.integers(0, len(seq) - w + 1))
+        if not occupied[start:start + w].any():
+            strand = "+" if rng.random() < 0.5 else "-"
+            seq[start:start + w] = sample_instance(ppm, rng, strand)
+            occupied[start:start + w] = True
+            record.append((mid, start, strand))
+            return True
+    return False
+
+
+def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: str = "1L4",
+               n_outputs: int = 1, seed: int = 0):
+    """The seed's architecture: conv (ReLU, ``same``) → global max pool → Dense(sigmoid).
+
+    ``layout="1L4"`` builds ``Conv2D(filters, (1, width))`` on ``(1, L, 4)``; ``"L4"`` builds
+    the equivalent ``Conv1D`` on ``(L, 4)``.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if layout == "1L4":
+        inp = keras.Input((1, length, 4))
+        h = keras.layers.Conv2D(filters, (1, width), padding="same", activation="relu")(inp)
+        h = keras.layers.GlobalMaxPooling2D()(h)
+    elif layout == "L4":
+        inp = keras.Input((length, 4))
+        h = keras.layers.Conv1D(filters, width, padding="same", activation="relu")(inp)
+        h = keras.layers.GlobalMaxPooling1D()(h)
+    else:
+        raise ValueError(f"layout must be '1L4' or 'L4', not {layout!r}")
+    out = keras.layers.Dense(n_outputs, activation="sigmoid")(h)
+    return keras.Model(inp, out)
+
+
+def train(keras_model, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 64,
+          seed: int = 0, validation_split: float = 0.1, verbose: int = 0):
+    """Fit with Adam and binary cross-entropy, seeded. ``x`` is ``(N, L, 4)``; reshaped to the model's input."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    shape = tuple(keras_model.inputs[0].shape[1:])
+    xin = x.reshape((len(x),) + shape) if len(shape) == 3 else (np.transpose(x, (0, 2, 1)) if shape[0] == 4 else x)
+    keras_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                        metrics=[keras.metrics.AUC(name="auroc")])
+    return keras_model.fit(xin, y, epochs=epochs, batch_size=batch_size, shuffle=True,
+                           validation_split=validation_split, verbose=verbose)
+
+
+def jaspar_ppms(ids: list[str]) -> dict:
+    """PPMs ``(W, 4)`` of the bundled JASPAR motifs with these ids (e.g. ``"MA0035.5"``)."""
+    from .io import load_motif_db
+
+    db = {m.id: m.ppm for m in load_motif_db()}
+    missing = [i for i in ids if i not in db]
+    if missing:
+        raise KeyError(f"not in the bundled JASPAR: {missing}")
+    return {i: db[i] for i in ids}
+
+
+# The example's planted motifs: three widths (7, 10, 15 bp) and a non-predictive decoy.
+EXAMPLE_MOTIFS = ["MA0035.5", "MA0466.4", "MA0139.2"]  # GATA1, CEBPB, CTCF
+EXAMPLE_DECOY = "MA0047.4"  # FOXA2, planted at the same rate in both classes
+
+
+def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
+    """The example data set: GATA1, CEBPB and CTCF predictive, FOXA2 as a decoy."""
+    return planted(jaspar_ppms(EXAMPLE_MOTIFS), n=n, length=length,
+                   decoys=jaspar_ppms([EXAMPLE_DECOY]), seed=seed)

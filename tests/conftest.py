@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny planted-motif data and models trained once per session."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the project root; the tests that need it fail (never skip) without it."""
+    if not (SHARED / "crosscheck" / "crosscheck.npz").exists():
+        pytest.fail(f"{SHARED}/crosscheck is missing: these tests need ../shared beside the project root")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def example_sim():
+    """2,000 x 101 bp: GATA1, CEBPB, CTCF predictive (about 1,000 positives), FOXA2 decoy."""
+    from interpret import simulate
+
+    return simulate.example(n=2000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def example_model(example_sim):
+    """The seed's Conv2D (1, L, 4) model with 32 filters, trained on ``example_sim``."""
+    from interpret import simulate
+    from interpret.model import Model
+
+    km = simulate.seed_model(filters=32, width=24, layout="1L4", seed=0)
+    simulate.train(km, example_sim.x, example_sim.y, epochs=8, seed=0)
+    return Model.from_keras(km)
