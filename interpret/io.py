@@ -583,3 +583,10 @@ def read_attributions(path, method: str | None = None) -> dict:
     except (OSError, KeyError) as exc:
         raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
     return out
+
+
+def write_modisco_h5(path, pos_patterns, neg_patterns, window_size: int) -> None:
+    """Save TF-MoDISco patterns in modisco-lite's own layout (``modisco report`` reads it)."""
+    from modiscolite.io import save_hdf5
+
+    save_hdf5(str(path), pos_patterns, neg_patterns, window_size)
