@@ -1,0 +1,228 @@
+"""Command line: ``interpret run | attribute | report``. Parses arguments and calls the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+
+DESCRIPTION = """\
+What did my DNA CNN learn? Kernel logos of the first convolution, DeepSHAP and
+gradient x input attributions, TF-MoDISco motifs, JASPAR matches with TOMTOM, and one
+HTML report that sets kernel logos and attribution motifs side by side."""
+
+EPILOG = """\
+examples:
+  interpret run model.h5 data.npz --out results/
+  interpret run model.keras seqs.fa.gz --explain all --max-seqs 5000 --out results/
+  interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
+  interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
+  interpret report results/
+"""
+
+
+def _csv(value: str) -> tuple:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _target(value: str):
+    if value == "all":
+        return "all"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--target takes an output index or 'all', not {value!r}")
+
+
+def _add_data_args(p) -> None:
+    p.add_argument("model", help="Keras model: .h5, .keras or SavedModel directory")
+    p.add_argument("data", help="sequences: .npz, .npy or FASTA (.fa/.fasta, optionally .gz)")
+    p.add_argument("--x-key", help="key of the one-hot array in an .npz (default: auto-detect x, X, x_test, ...)")
+    p.add_argument("--y-key", help="key of the labels in an .npz (default: auto-detect y, Y, y_test, labels)")
+    p.add_argument("--target", type=_target, default=0,
+                   help="output to explain (default 0); 'all' runs every output with shared kernel logos")
+    p.add_argument("--output", choices=("logit", "probability"), default="logit",
+                   help="explain the pre-sigmoid/softmax logit (default) or the probability")
+    p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
+                   help="which sequences: positives of the target when labels exist (auto, default) or all")
+    p.add_argument("--max-seqs", type=int, help="explain a seeded random subset of at most this many sequences")
+    p.add_argument("--methods", type=_csv, default=("gradxinput", "deepshap"),
+                   help="attribution methods, comma-separated: deepshap, gradxinput, saliency, ig, ism "
+                        "(default gradxinput,deepshap)")
+    p.add_argument("--n-references", type=int, default=20,
+                   help="dinucleotide-shuffled references per sequence for DeepSHAP (default 20)")
+    p.add_argument("--batch-size", type=int, default=128, help="sequences per batch on the model (default 128)")
+    p.add_argument("--seed", type=int, default=0, help="seed for subsets, shuffles and TF-MoDISco (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="interpret", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"interpret {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="everything: kernel logos, attributions, motifs, comparison, report",
+                         description="Run every stage and write one output directory (see README: outputs).",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_args(run)
+    run.add_argument("--out", default="interpret_out", help="output directory")
+    run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--motifs-from", type=_csv, default=("deepshap",),
+                     help="methods whose attributions go through TF-MoDISco, comma-separated")
+    run.add_argument("--attributions", help="reuse attributions.h5 of an earlier run and go on from motif discovery")
+    run.add_argument("--threshold", type=float, default=0.5,
+                     help="kernel logos: a site is where activation > threshold x the filter's max")
+    run.add_argument("--top-k", type=int, help="kernel logos: use each filter's k strongest sites instead")
+    run.add_argument("--motif-db", help="MEME file of known motifs (default: bundled JASPAR 2026 CORE vertebrates)")
+    run.add_argument("--q", type=float, default=0.05, dest="q_threshold", help="TOMTOM q-value for a match")
+    g = run.add_argument_group("TF-MoDISco (defaults derived from sequence length and count)")
+    g.add_argument("--modisco-window", type=int, dest="sliding_window_size", help="seqlet sliding window")
+    g.add_argument("--modisco-flank", type=int, dest="flank_size", help="seqlet flank")
+    g.add_argument("--modisco-fdr", type=float, dest="target_seqlet_fdr", help="seqlet FDR")
+    g.add_argument("--modisco-max-seqlets", type=int, dest="max_seqlets_per_metacluster",
+                   help="seqlets per metacluster")
+    g.add_argument("--modisco-leiden-runs", type=int, dest="n_leiden_runs", help="Leiden runs")
+    g.add_argument("--modisco-min-cluster", type=int, dest="final_min_cluster_size",
+                   help="smallest pattern kept (seqlets)")
+    _add_common(run)
+
+    att = sub.add_parser("attribute", help="attributions only, to one attributions.h5 (optionally on Dask)",
+                         description="Compute attributions into one HDF5 file; shard over a Dask cluster with "
+                                     "--scheduler or --workers.",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_args(att)
+    att.add_argument("--out", required=True, help="attributions.h5 to write")
+    att.add_argument("--force", action="store_true", help="replace --out if it exists")
+    att.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    att.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
+    att.add_argument("--shard-size", type=int, default=2048, help="sequences per Dask task")
+    _add_common(att)
+
+    rep = sub.add_parser("report", help="re-render report.html from a finished output directory",
+                         description="Re-render report.html and figures/ from saved outputs; nothing is recomputed.")
+    rep.add_argument("dir", help="output directory of `interpret run`")
+    _add_common(rep)
+    return parser
+
+
+def _add_common(p) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or messages")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _quiet_tensorflow(args.debug)
+    logging.basicConfig(level=logging.DEBUG if args.debug else (logging.WARNING if args.quiet else logging.INFO),
+                        format="interpret: %(message)s")
+    from .errors import InputError
+
+    try:
+        if args.command == "run":
+            return _run(args, argv)
+        if args.command == "attribute":
+            return _attribute(args, argv)
+        if args.command == "report":
+            return _report(args)
+    except InputError as exc:
+        if args.debug:
+            raise
+        print(f"interpret: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interpret: interrupted; no output was left behind", file=sys.stderr)
+        return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print("interpret: error: out of memory; lower --batch-size or --max-seqs", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise is one line, never a traceback, unless --debug
+        if args.debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"interpret: error: {type(exc).__name__}: {msg} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _quiet_tensorflow(debug: bool) -> None:
+    # Only the CLI decides what the user sees: TF's C++ banner and absl's HDF5 notice are noise.
+    if not debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        import warnings
+
+        warnings.filterwarnings("ignore", module="keras")
+
+
+def _load(args):
+    from . import io
+
+    model = io.load_model(args.model)
+    seqs = io.load_sequences(args.data, x_key=args.x_key, y_key=args.y_key, seq_len=model.seq_len)
+    return model, seqs
+
+
+def _run(args, argv) -> int:
+    from . import pipeline
+
+    model, seqs = _load(args)
+    modisco = {k: getattr(args, k) for k in ("sliding_window_size", "flank_size", "target_seqlet_fdr",
+                                             "max_seqlets_per_metacluster", "n_leiden_runs",
+                                             "final_min_cluster_size") if getattr(args, k) is not None}
+    opts = dict(output=args.output, methods=args.methods, motifs_from=args.motifs_from,
+                explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
+                batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
+                motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
+                attributions=args.attributions, force=args.force, verbose=not args.quiet,
+                command="interpret " + shlex.join(argv))
+    res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
+    if not args.quiet:
+        print(f"Report: {res.out / 'report.html'}")
+    return 0
+
+
+def _attribute(args, argv) -> int:
+    from . import distributed, pipeline
+
+    model, seqs = _load(args)
+    target = 0 if args.target == "all" else args.target
+    index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)
+    out = distributed.attribute_to_file(
+        args.model, model, seqs.x, index, args.out, methods=args.methods, target=target, output=args.output,
+        n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,
+        shard_size=args.shard_size, scheduler=args.scheduler, workers=args.workers, force=args.force,
+        verbose=not args.quiet)
+    if not args.quiet:
+        print(f"Attributions: {out}")
+    return 0
+
+
+def _report(args) -> int:
+    from pathlib import Path
+
+    from .errors import InputError
+    from .report import render_report
+
+    d = Path(args.dir)
+    if not (d / "summary.json").exists():
+        raise InputError(f"{d} is not a finished output directory (no summary.json); run `interpret run` first.")
+    path = render_report(d)
+    if not args.quiet:
+        print(f"Report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
