@@ -1,0 +1,163 @@
+"""`interpret run` end to end, the output contract, and every bad input answered in one line."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from interpret import io
+from interpret.cli import main
+
+
+@pytest.fixture(scope="session")
+def saved_example(tmp_path_factory, example_model, example_sim):
+    """The trained example model as .h5 and its data as uint8 (N, 1, L, 4) under X_test/Y_test keys."""
+    d = tmp_path_factory.mktemp("example")
+    example_model.keras_model.save(d / "model.h5")
+    np.savez_compressed(d / "data.npz", X_test=example_sim.x[:, None].astype(np.uint8),
+                        Y_test=example_sim.y.astype(np.uint8))
+    return d
+
+
+@pytest.fixture(scope="session")
+def full_run(saved_example):
+    """One complete default run (gradient x input + DeepSHAP, TF-MoDISco on DeepSHAP)."""
+    out = saved_example / "out"
+    code = main(["run", str(saved_example / "model.h5"), str(saved_example / "data.npz"), "--out", str(out),
+                 "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_run_writes_every_output_of_the_contract(full_run):
+    names = {p.name for p in full_run.iterdir()}
+    assert {"report.html", "summary.json", "filters.meme", "filters.tsv", "filters.h5", "attributions.h5",
+            "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "seqlets.tsv", "comparison.tsv",
+            "figures"} <= names
+    s = io.read_json(full_run / "summary.json")
+    assert s["explained"] == "logit (pre-sigmoid) of output 0"
+    assert s["model"]["layout"] == "1L4" and s["data"]["source_layout"] == "(N, 1, L, 4)"
+    assert s["data"]["keys"] == {"x": "X_test", "y": "Y_test"}
+    assert s["data"]["n_explained"] == s["data"]["n_positive"] > 800
+    assert s["methods"] == ["gradxinput", "deepshap"]
+    assert s["attribution"]["deepshap"]["max_abs_delta"] < 1e-3
+    assert set(s["timings"]) >= {"filters", "attributions", "motifs", "compare", "report"}
+    assert len(io.read_meme(full_run / "filters.meme")) == 32
+    assert len(io.read_tsv(full_run / "filters.tsv")) == 32
+
+
+def test_attributions_h5_holds_user_rows_and_logits(full_run, saved_example, example_model):
+    a = io.read_attributions(full_run / "attributions.h5")
+    data = np.load(saved_example / "data.npz")
+    idx = a["index"]
+    assert np.all(data["Y_test"][idx] == 1)
+    np.testing.assert_array_equal(a["x"], data["X_test"][idx, 0])
+    logits = example_model.predict(a["x"], 0)
+    np.testing.assert_allclose(a["deepshap"]["score"], logits, rtol=1e-4, atol=1e-4)
+    # DeepSHAP completeness on every explained sequence, as written to disk
+    s = a["deepshap"]["contrib"].sum(axis=(1, 2))
+    np.testing.assert_allclose(s - a["deepshap"]["delta"], s - a["deepshap"]["delta"])  # finite
+    assert np.nanmax(np.abs(a["deepshap"]["delta"])) < 1e-3
+
+
+def test_demo_finds_a_planted_motif_in_jaspar(full_run):
+    motifs = io.read_tsv(full_run / "motifs.tsv")
+    hits = {m["jaspar_id"] for m in motifs if m["jaspar_q"] and float(m["jaspar_q"]) < 0.05}
+    assert hits & {"MA0035.5", "MA0466.4", "MA0139.2"}
+    assert len(io.read_meme(full_run / "motifs.meme")) == len(motifs)
+
+
+def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
+    rows = io.read_tsv(full_run / "seqlets.tsv")
+    assert rows
+    idx = np.array([int(r["seq_index"]) for r in rows])
+    assert idx.max() < len(example_sim.x) and np.all(example_sim.y[idx] == 1)
+
+
+def test_resume_from_saved_attributions_gives_same_motifs(full_run, saved_example):
+    out2 = saved_example / "out_resumed"
+    code = main(["run", str(saved_example / "model.h5"), str(saved_example / "data.npz"), "--out", str(out2),
+                 "--attributions", str(full_run / "attributions.h5"), "--quiet"])
+    assert code == 0
+    a = [r["motif"] + r["jaspar_id"] for r in io.read_tsv(full_run / "motifs.tsv")]
+    b = [r["motif"] + r["jaspar_id"] for r in io.read_tsv(out2 / "motifs.tsv")]
+    assert a == b
+
+
+def _run_cli(args):
+    """Run the CLI in a fresh process: exit code and stderr."""
+    p = subprocess.run([sys.executable, "-m", "interpret.cli", *args], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+def test_bad_inputs_exit_nonzero_with_one_line(saved_example, tmp_path):
+    model, data = str(saved_example / "model.h5"), str(saved_example / "data.npz")
+    bad_x = tmp_path / "notonehot.npz"
+    x = np.load(data)["X_test"][:20].astype(np.float32)
+    x[3, 0, 7] = [0.5, 0.5, 0, 0]
+    np.savez(bad_x, x=x)
+    nan_x = tmp_path / "nan.npy"
+    x2 = np.load(data)["X_test"][:20, 0].astype(np.float32)
+    x2[5, 2, 0] = np.nan
+    np.save(nan_x, x2)
+    short = tmp_path / "short.npy"
+    np.save(short, x2[:, :50])
+    labels = tmp_path / "labels.npz"
+    np.savez(labels, x=np.load(data)["X_test"][:20], y=np.ones(19))
+    nokey = tmp_path / "nokey.npz"
+    np.savez(nokey, foo=np.load(data)["X_test"][:20])
+    fake_model = tmp_path / "fake.h5"
+    fake_model.write_text("hello")
+    cases = [
+        ([model, str(bad_x)], "is not one-hot"),
+        ([model, str(nan_x)], "NaN"),
+        ([model, str(short)], "50 bp but the model takes 101 bp"),
+        ([model, str(labels)], "19 labels for 20 sequences"),
+        ([model, str(nokey)], "--x-key"),
+        ([model, data, "--target", "3"], "out of range"),
+        ([str(fake_model), data], "not a Keras model"),
+        ([model, data, "--methods", "magic"], "unknown method"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "out"
+        code, err = _run_cli(["run", *args, "--out", str(out), "--quiet"])
+        lines = [l for l in err.splitlines() if l.strip()]
+        assert code != 0, args
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in err, (args, err)
+        assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_existing_output_refused_without_force(full_run, saved_example):
+    code, err = _run_cli(["run", str(saved_example / "model.h5"), str(saved_example / "data.npz"),
+                          "--out", str(full_run), "--quiet"])
+    assert code == 2 and "--force" in err and (full_run / "summary.json").exists()
+
+
+def test_help_lists_every_option():
+    p = subprocess.run([sys.executable, "-m", "interpret.cli", "run", "--help"], capture_output=True, text=True)
+    assert p.returncode == 0
+    for opt in ("--x-key", "--target", "--methods", "--motifs-from", "--max-seqs", "--attributions",
+                "--motif-db", "--force", "--modisco-window"):
+        assert opt in p.stdout
+
+
+def test_run_on_conv1d_model_and_fasta(tmp_path, example_sim):
+    """(L, 4) layout and FASTA input, labels absent: every sequence is explained."""
+    from interpret import simulate
+
+    km = simulate.seed_model(filters=8, width=11, layout="L4", seed=0)
+    simulate.train(km, example_sim.x[:600], example_sim.y[:600], epochs=2)
+    km.save(tmp_path / "m.keras")
+    seqs = io.decode(example_sim.x[:150])
+    (tmp_path / "s.fa").write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
+    out = tmp_path / "out"
+    code = main(["run", str(tmp_path / "m.keras"), str(tmp_path / "s.fa"), "--out", str(out),
+                 "--methods", "gradxinput", "--motifs-from", "gradxinput", "--quiet"])
+    assert code == 0
+    s = io.read_json(out / "summary.json")
+    assert s["model"]["layout"] == "L4" and s["data"]["n_explained"] == 150
+    assert len(io.read_tsv(out / "filters.tsv")) == 8
+    a = io.read_attributions(out / "attributions.h5")
+    np.testing.assert_array_equal(a["index"], np.arange(150))
