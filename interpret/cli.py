@@ -189,7 +189,9 @@ def _run(args, argv) -> int:
                 command="interpret " + shlex.join(argv))
     res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
     if not args.quiet:
-        print(f"Report: {res.out / 'report.html'}")
+        reports = [res.out / "report.html"] if (res.out / "report.html").exists() else sorted(res.out.glob("*/report.html"))
+        for path in reports:
+            print(f"Report: {path.resolve()}")
     return 0
 
 
