@@ -1,0 +1,777 @@
+"""Attributions of a Keras DNA model's output to each base of each sequence.
+
+Five methods, each a small class with one :meth:`attribute` call returning an
+:class:`AttributionResult` (``contrib``, ``hypothetical``, ``delta``, ``score`` ...):
+
+==========================  ==================================================================
+:class:`DeepShap`           DeepLIFT (rescale + cross-max rules) averaged over references
+                            (default: 20 dinucleotide shuffles of each sequence).
+:class:`IntegratedGradients`  path integral of gradients from references (default: the uniform
+                            0.25 background, which makes it agree with the centred gradient).
+:class:`GradientXInput`     gradient × input, gradients mean-centred per position.
+:class:`Saliency`           the (centred) gradient itself; ``absolute=True`` gives ``|grad|``.
+:class:`ISM`                exact in-silico saturation mutagenesis, every single-base variant.
+==========================  ==================================================================
+
+What is explained: by default the **pre-activation logit** of output ``target`` (the final
+sigmoid/softmax is stripped by :meth:`interpret.model.Model.forward`); ``output="probability"``
+explains the probability instead. ``result.explained`` states it in words.
+
+Conventions for every method (``x`` is ``(N, L, 4)`` one-hot, A C G T):
+
+* ``hypothetical[n, i, c]``: what base ``c`` would contribute at position ``i`` of sequence ``n``;
+* ``contrib = hypothetical * x``: the contribution of the observed base (0 at other bases);
+* ``delta`` (reference methods only): ``sum(contrib) - (f(x) - mean_k f(ref_k))``, the
+  completeness error. DeepSHAP's is float round-off; IG's shrinks as ``steps`` grows. A warning
+  names every sequence with ``|delta| > 1e-3``.
+
+Large inputs: :func:`iter_attribute` (or ``method.attribute_chunks``) yields ``(start, result)``
+chunks so the pipeline can stream them to ``attributions.h5``. All TensorFlow work is in
+``tf.function`` s with a fixed input signature (no retracing from one batch to the next).
+
+DeepSHAP implementation
+-----------------------
+Two passes per batch, so ``x`` and its references are never stacked through the backward pass:
+
+1. forward ``x`` and all references once (one concatenated batch), recording the input and
+   output of every nonlinear operation (activations, max pooling);
+2. backward through a *replay* of the graph on ``N * K`` rows in which every nonlinear
+   operation is a ``tf.custom_gradient`` whose gradient is the DeepLIFT multiplier computed
+   from the recorded activations of ``x`` (broadcast over the ``K`` references) and of its
+   references. Linear layers back-propagate their ordinary gradient. The replay's forward
+   values are never used, so TensorFlow prunes them from the graph.
+
+Supported layers: see :data:`LINEAR_LAYERS`, :data:`ELEMENTWISE_LAYERS`, :data:`MAXPOOL_LAYERS`
+and :data:`ELEMENTWISE_ACTIVATIONS`; any other layer raises :class:`InputError` (use
+:class:`IntegratedGradients`, which works for any differentiable model).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .errors import InputError
+from .model import Model, activation_name, linear_activation
+from .shuffle import dinucleotide_shuffle
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["AttributionResult", "DeepShap", "IntegratedGradients", "GradientXInput", "Saliency", "ISM",
+           "METHODS", "iter_attribute", "get_method", "DELTA_WARN"]
+
+DELTA_WARN = 1e-3
+
+#: Layers whose DeepLIFT multiplier is their ordinary gradient (linear at inference).
+LINEAR_LAYERS = (
+    "InputLayer", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv1D",
+    "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Dense", "EinsumDense", "Flatten", "Reshape",
+    "Permute", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D", "BatchNormalization",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout", "GaussianNoise", "AlphaDropout",
+    "ActivityRegularization", "Add", "Subtract", "Average", "Concatenate", "AveragePooling1D",
+    "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Identity", "Rescaling",
+)
+#: Elementwise nonlinear layers (rescale rule).
+ELEMENTWISE_LAYERS = ("ReLU", "LeakyReLU", "ELU", "PReLU", "Activation")
+#: Max pooling layers (cross-max rule).
+MAXPOOL_LAYERS = ("MaxPooling1D", "MaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
+_GLOBAL_MAXPOOL = ("GlobalMaxPooling1D", "GlobalMaxPooling2D")
+#: Activation functions handled by the rescale rule (built into a layer or an ``Activation``).
+ELEMENTWISE_ACTIVATIONS = (
+    "relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu", "gelu", "exponential", "leaky_relu",
+    "relu6", "silu", "swish", "hard_sigmoid", "hard_silu", "hard_swish", "mish", "log_sigmoid", "celu",
+    "sparse_plus", "squareplus", "hard_tanh", "tanh_shrink", "soft_shrink", "hard_shrink",
+)
+_RESCALE_EPS = 1e-6   # |z(x) - z(r)| below this: plain gradient (rescale rule)
+_MAXPOOL_EPS = 1e-10  # input change treated as 0 by the cross-max rule
+
+
+# --------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttributionResult:
+    """Attributions of one method for ``N`` sequences.
+
+    Attributes
+    ----------
+    contrib : ndarray, shape (N, L, 4), float32
+        Contribution of each observed base (``hypothetical * x``).
+    hypothetical : ndarray, shape (N, L, 4), float32
+        Contribution each base would make at each position.
+    score : ndarray, shape (N,), float32
+        The explained scalar ``f(x)`` (see ``explained``).
+    delta : ndarray, shape (N,), float64, or None
+        ``sum(contrib) - (f(x) - mean_k f(ref_k))``; ``None`` for methods without references.
+    method : str
+        Registry name (``"deepshap"``, ``"ig"``, ...).
+    explained : str
+        What ``score`` is, e.g. ``"logit (pre-sigmoid) of output 0"``.
+    ref_score : ndarray, shape (N,), or None
+        ``mean_k f(ref_k)`` for reference methods.
+    """
+
+    contrib: np.ndarray
+    hypothetical: np.ndarray
+    score: np.ndarray
+    delta: np.ndarray | None
+    method: str
+    explained: str
+    ref_score: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.contrib)
+
+
+def concat_results(parts: list[AttributionResult]) -> AttributionResult:
+    """Join chunk results (in order) into one :class:`AttributionResult`."""
+    first = parts[0]
+
+    def cat(name):
+        vals = [getattr(p, name) for p in parts]
+        return None if vals[0] is None else np.concatenate(vals)
+
+    return AttributionResult(cat("contrib"), cat("hypothetical"), cat("score"), cat("delta"), first.method,
+                             first.explained, cat("ref_score"))
+
+
+# --------------------------------------------------------------------------------------
+# Shared plumbing
+# --------------------------------------------------------------------------------------
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _as_model(model) -> Model:
+    if isinstance(model, Model):
+        return model
+    return Model.from_keras(model)
+
+
+def _check_x(x, model: Model) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2 and x.shape[-1] == 4:
+        raise InputError(f"sequences must have shape (N, L, 4), not {x.shape}; use x[None] for one sequence.")
+    if x.ndim != 3 or x.shape[-1] != 4:
+        raise InputError(f"sequences must have shape (N, L, 4) one-hot A C G T, not {x.shape}.")
+    if x.shape[1] != model.seq_len:
+        raise InputError(f"sequences have length {x.shape[1]} but the model takes {model.seq_len}; "
+                         "crop or pad them to the model's length.")
+    if not np.isfinite(x).all():
+        raise InputError("sequences contain NaN or infinite values; one-hot encode them (A C G T, N = all zero).")
+    return x
+
+
+def _resolve_references(x: np.ndarray, references, n_references: int, seed: int, default: str) -> np.ndarray:
+    """References for ``x`` as an array ``(N, K, L, 4)`` float32."""
+    if references is None:
+        references = default
+    n = len(x)
+    if isinstance(references, str):
+        if references == "shuffle":
+            return dinucleotide_shuffle(x, n_references, seed)
+        if references == "uniform":
+            return np.full((n, 1) + x.shape[1:], 0.25, np.float32)
+        if references == "zeros":
+            return np.zeros((n, 1) + x.shape[1:], np.float32)
+        raise InputError(f"references={references!r} is unknown; use 'shuffle', 'uniform', 'zeros', an array or a callable.")
+    if callable(references):
+        refs = np.asarray(references(x, n_references, seed), dtype=np.float32)
+        if refs.ndim != 4 or refs.shape[0] != n or refs.shape[2:] != x.shape[1:]:
+            raise InputError(f"the reference function returned shape {refs.shape}; it must return (N, K, L, 4) = "
+                             f"({n}, K, {x.shape[1]}, 4).")
+        return refs
+    refs = np.asarray(references, dtype=np.float32)
+    if refs.ndim == 3 and refs.shape[1:] == x.shape[1:]:
+        return np.broadcast_to(refs[None], (n,) + refs.shape)
+    if refs.ndim == 4 and refs.shape[0] == n and refs.shape[2:] == x.shape[1:]:
+        return refs
+    raise InputError(f"references have shape {refs.shape}; give (N, K, L, 4) with N = {n}, or (K, L, 4) shared, "
+                     f"with L = {x.shape[1]}.")
+
+
+def _slice_references(references, start: int, stop: int, n_total: int):
+    """The part of ``references`` that belongs to rows ``start:stop`` (arrays only)."""
+    if references is None or isinstance(references, str) or callable(references):
+        return references
+    refs = np.asarray(references)
+    if refs.ndim == 4 and refs.shape[0] == n_total:
+        return refs[start:stop]
+    return refs
+
+
+def _warn_delta(method: str, delta: np.ndarray, offset: int = 0) -> None:
+    bad = np.flatnonzero(~(np.abs(delta) <= DELTA_WARN))
+    if len(bad):
+        shown = ", ".join(str(int(i) + offset) for i in bad[:20])
+        more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+        logger.warning("%s: %d sequence(s) with |delta| > %g (largest %.3g): rows %s%s", method, len(bad),
+                       DELTA_WARN, float(np.nanmax(np.abs(delta[bad]))), shown, more)
+
+
+def _hyp_from_multipliers(m: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """DeepSHAP hypothetical contributions: ``mean_k (m_k - sum_c r_k m_k)``; shapes (N, K, L, 4) -> (N, L, 4)."""
+    return (m - (m * refs).sum(-1, keepdims=True)).mean(1)
+
+
+class _Method:
+    """Common chunking, validation and result building."""
+
+    name = ""
+    has_references = False
+
+    def __init__(self, model, target: int = 0, output: str = "logit", batch_size: int = 256,
+                 verbose: bool = False):
+        self.model = _as_model(model)
+        self.target = self.model.check_target(target)
+        if output not in ("logit", "probability"):
+            raise InputError(f"output must be 'logit' or 'probability', not {output!r}.")
+        self.output = output
+        self.batch_size = int(batch_size)
+        self.verbose = verbose
+        self.explained = self.model.explained(self.target, output)
+        self._fn = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(target={self.target}, output={self.output!r})"
+
+    def attribute(self, x: np.ndarray, **kwargs) -> AttributionResult:
+        """Attributions for ``x`` of shape ``(N, L, 4)``; see the class docstring for options."""
+        x = _check_x(x, self.model)
+        return self._attribute(x, offset=0, **kwargs)
+
+    def attribute_chunks(self, x: np.ndarray, chunk_size: int = 1024, **kwargs) -> Iterator[tuple[int, AttributionResult]]:
+        """Yield ``(start, result)`` for rows ``start:start + len(result)`` of ``x`` (bounded memory)."""
+        x_all = x
+        n = len(x_all)
+        if n and np.shape(x_all)[1:] != (self.model.seq_len, 4):
+            _check_x(x_all[:1], self.model)
+        starts = range(0, n, max(1, int(chunk_size)))
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=self.name, unit="chunk")
+        for start in starts:
+            stop = min(n, start + chunk_size)
+            xc = _check_x(x_all[start:stop], self.model)
+            kw = dict(kwargs)
+            if "references" in kw:
+                kw["references"] = _slice_references(kw["references"], start, stop, n)
+            yield start, self._attribute(xc, offset=start, **kw)
+
+    def _result(self, hyp, x, score, delta=None, ref_score=None, offset=0) -> AttributionResult:
+        hyp = np.asarray(hyp, np.float32)
+        if delta is not None:
+            _warn_delta(self.name, delta, offset)
+        return AttributionResult(hyp * x, hyp, np.asarray(score, np.float32), delta, self.name, self.explained,
+                                 None if ref_score is None else np.asarray(ref_score, np.float32))
+
+    def _attribute(self, x, offset=0, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _centre(g: np.ndarray) -> np.ndarray:
+    """Majdandzic et al. (2023) correction: subtract each position's mean over the 4 bases."""
+    return g - g.mean(-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------
+# Gradient methods
+# --------------------------------------------------------------------------------------
+class _GradientBase(_Method):
+    def __init__(self, model, target: int = 0, output: str = "logit", correct: bool = True,
+                 batch_size: int = 256, verbose: bool = False):
+        super().__init__(model, target, output, batch_size, verbose)
+        self.correct = correct
+
+    def _grad_fn(self):
+        if self._fn is None:
+            tf = _tf()
+            model, target, output = self.model, self.target, self.output
+            spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
+
+            @tf.function(input_signature=[spec])
+            def grad(x):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = model.forward(x, output)[:, target]
+                return y, tape.gradient(y, x)
+
+            self._fn = grad
+        return self._fn
+
+    def gradients(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(f(x) (N,), df/dx (N, L, 4))`` in batches of ``batch_size``."""
+        tf = _tf()
+        fn = self._grad_fn()
+        ys, gs = [], []
+        for i in range(0, len(x), self.batch_size):
+            y, g = fn(tf.constant(x[i:i + self.batch_size]))
+            ys.append(y.numpy())
+            gs.append(g.numpy())
+        if not ys:
+            return np.zeros(0, np.float32), np.zeros_like(x)
+        return np.concatenate(ys), np.concatenate(gs)
+
+
+class GradientXInput(_GradientBase):
+    """Gradient × input.
+
+    ``hypothetical`` is the gradient of the explained scalar, mean-centred per position over
+    the 4 bases (``correct=True``, Majdandzic et al. 2023: removes the off-simplex component
+    that one-hot inputs cannot move along); ``contrib = hypothetical * x``. No ``delta``.
+
+    Parameters
+    ----------
+    model : interpret.Model or keras.Model
+    target : int
+        Output unit to explain.
+    output : {"logit", "probability"}
+    correct : bool
+        Mean-centre gradients per position (default True).
+    batch_size : int
+        Sequences per compiled call.
+    verbose : bool
+        Progress bar in :meth:`attribute_chunks`.
+    """
+
+    name = "gradxinput"
+
+    def _attribute(self, x, offset=0):
+        y, g = self.gradients(x)
+        return self._result(_centre(g) if self.correct else g, x, y, offset=offset)
+
+
+class Saliency(_GradientBase):
+    """The gradient itself (Simonyan et al. 2014) as the hypothetical contribution.
+
+    ``hypothetical`` = gradient, mean-centred per position when ``correct=True`` (the default),
+    so by default its numbers equal :class:`GradientXInput`'s; ``absolute=True`` gives the
+    classic saliency map ``|gradient|`` (then ``contrib = |gradient| * x`` is unsigned).
+    """
+
+    name = "saliency"
+
+    def __init__(self, model, target: int = 0, output: str = "logit", correct: bool = True,
+                 absolute: bool = False, batch_size: int = 256, verbose: bool = False):
+        super().__init__(model, target, output, correct, batch_size, verbose)
+        self.absolute = absolute
+
+    def _attribute(self, x, offset=0):
+        y, g = self.gradients(x)
+        g = _centre(g) if self.correct else g
+        return self._result(np.abs(g) if self.absolute else g, x, y, offset=offset)
+
+
+class IntegratedGradients(_Method):
+    """Integrated gradients (Sundararajan et al. 2017) on straight lines from references.
+
+    For each reference ``r``: ``G = mean over steps of grad f(r + a (x - r))`` at the midpoints
+    ``a = (s + 0.5) / steps``, and, as for DeepSHAP, ``hyp = G - sum_c r G`` averaged over the
+    references; ``contrib = hyp * x`` sums to ``sum (x - r) G``, the IG attribution, so
+    ``delta`` measures the quadrature error and shrinks as ``steps`` grows.
+
+    The default reference is the uniform background (0.25 at every base): then ``hyp`` is the
+    path-averaged gradient mean-centred per position, the same correction the gradient methods
+    apply. ``references="shuffle"`` uses dinucleotide shuffles, ``"zeros"`` the all-zero input;
+    arrays and callables as for :class:`DeepShap`.
+
+    Parameters
+    ----------
+    model, target, output, batch_size, verbose
+        As :class:`GradientXInput`; ``batch_size`` counts path points per compiled call.
+    steps : int
+        Integration points per path (default 50).
+    """
+
+    name = "ig"
+    has_references = True
+
+    def __init__(self, model, target: int = 0, output: str = "logit", steps: int = 50,
+                 batch_size: int = 1024, verbose: bool = False):
+        super().__init__(model, target, output, batch_size, verbose)
+        if int(steps) < 1:
+            raise InputError(f"steps must be at least 1, not {steps}.")
+        self.steps = int(steps)
+
+    def _path_fn(self):
+        if self._fn is None:
+            tf = _tf()
+            model, target, output = self.model, self.target, self.output
+            spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
+
+            @tf.function(input_signature=[spec, spec, tf.TensorSpec((None,), tf.float32)])
+            def path_grad(x, r, alphas):
+                s = tf.shape(alphas)[0]
+                xs = tf.repeat(x, s, axis=0)
+                rs = tf.repeat(r, s, axis=0)
+                a = tf.tile(alphas, [tf.shape(x)[0]])[:, None, None]
+                pts = rs + a * (xs - rs)
+                with tf.GradientTape() as tape:
+                    tape.watch(pts)
+                    y = model.forward(pts, output)[:, target]
+                g = tape.gradient(y, pts)
+                return tf.reduce_mean(tf.reshape(g, tf.concat([[-1, s], tf.shape(g)[1:]], 0)), axis=1)
+
+            self._fn = path_grad
+        return self._fn
+
+    def _attribute(self, x, offset=0, references=None, n_references: int = 20, seed: int = 0):
+        tf = _tf()
+        refs = _resolve_references(x, references, n_references, seed, default="uniform")
+        n, k = refs.shape[:2]
+        flat_r = refs.reshape((n * k,) + x.shape[1:])
+        flat_x = np.repeat(x, k, axis=0)
+        alphas = tf.constant((np.arange(self.steps, dtype=np.float32) + 0.5) / self.steps)
+        fn = self._path_fn()
+        per = max(1, self.batch_size // self.steps)
+        g = np.concatenate([fn(tf.constant(flat_x[i:i + per]), tf.constant(flat_r[i:i + per]), alphas).numpy()
+                            for i in range(0, n * k, per)]) if n else np.zeros_like(flat_x)
+        g = g.reshape(refs.shape)
+        hyp = _hyp_from_multipliers(g, refs)
+        score = self.model.predict(x, self.target, self.output, self.batch_size)
+        ref_score = self.model.predict(flat_r, self.target, self.output, self.batch_size).reshape(n, k).mean(1)
+        delta = (hyp * x).astype(np.float64).sum((1, 2)) - (score.astype(np.float64) - ref_score)
+        return self._result(hyp, x, score, delta, ref_score, offset)
+
+
+class ISM(_Method):
+    """Exact in-silico saturation mutagenesis.
+
+    Every single-base substitution of every sequence is scored (``3 L`` variants per sequence,
+    ``4`` at ``N`` positions), batched: ``hypothetical[i, c] = f(x with base c at i) - f(x)``
+    (0 for the observed base). With ``centre=True`` (the default, tangermeme's convention) each
+    position's mean over the 4 bases is subtracted, so ``contrib`` at the observed base is
+    ``-mean_c (f(x with c at i) - f(x))``: positive where mutations hurt. With ``centre=False``
+    ``contrib`` (``hypothetical * x``) is identically 0; use ``hypothetical``.
+
+    Parameters
+    ----------
+    model, target, output, verbose
+        As :class:`GradientXInput`.
+    centre : bool
+        Mean-centre per position (default True).
+    batch_size : int
+        Variants per compiled forward call.
+    """
+
+    name = "ism"
+
+    def __init__(self, model, target: int = 0, output: str = "logit", centre: bool = True,
+                 batch_size: int = 1024, verbose: bool = False):
+        super().__init__(model, target, output, batch_size, verbose)
+        self.centre = centre
+
+    def _attribute(self, x, offset=0):
+        n, length, _ = x.shape
+        score = self.model.predict(x, self.target, self.output, self.batch_size)
+        hyp = np.zeros(x.shape, np.float32)
+        # every (sequence, position, base) whose base differs from the sequence's
+        seq_i, pos_i, base_i = np.nonzero(x < 0.5)
+        per = max(1, self.batch_size)
+        eye = np.eye(4, dtype=np.float32)
+        for i in range(0, len(seq_i), per):
+            s, p, b = seq_i[i:i + per], pos_i[i:i + per], base_i[i:i + per]
+            var = x[s].copy()
+            var[np.arange(len(s)), p] = eye[b]
+            hyp[s, p, b] = self.model.predict(var, self.target, self.output, per) - score[s]
+        if self.centre:
+            hyp = _centre(hyp)
+        return self._result(hyp, x, score, offset=offset)
+
+
+# --------------------------------------------------------------------------------------
+# DeepSHAP
+# --------------------------------------------------------------------------------------
+def _kind(layer) -> str:
+    """How DeepLIFT treats ``layer``: 'linear', 'act' (built-in activation), 'elementwise', 'maxpool'."""
+    cls = type(layer).__name__
+    if cls in MAXPOOL_LAYERS:
+        return "maxpool"
+    if cls in ELEMENTWISE_LAYERS:
+        if cls == "Activation" and activation_name(layer.activation) not in ELEMENTWISE_ACTIVATIONS + ("linear",):
+            _unsupported(layer, f"activation '{activation_name(layer.activation)}' (not elementwise)")
+        return "elementwise"
+    if cls in LINEAR_LAYERS:
+        act = getattr(layer, "activation", None)
+        if act is None or activation_name(act) == "linear":
+            return "linear"
+        if activation_name(act) not in ELEMENTWISE_ACTIVATIONS:
+            _unsupported(layer, f"activation '{activation_name(act)}' (not elementwise)")
+        return "act"
+    _unsupported(layer, type(layer).__name__)
+
+
+def _unsupported(layer, what):
+    raise InputError(
+        f"DeepSHAP has no rule for layer '{getattr(layer, 'name', layer)}' ({what}); explain this model "
+        "with integrated gradients (--methods ig, or IntegratedGradients) instead."
+    )
+
+
+def check_deepshap_support(model, output: str = "logit") -> None:
+    """Raise :class:`InputError` naming the first layer DeepSHAP cannot handle, if any."""
+    import keras
+
+    model = _as_model(model)
+    final = model._final_layer
+    stripped = output == "logit" and model.output_activation in ("sigmoid", "softmax")
+    if output == "probability" and model.output_activation == "softmax":
+        raise InputError("DeepSHAP has no rule for the final softmax; explain the logits (output='logit', "
+                         "the default) or use integrated gradients for probabilities.")
+
+    def walk(m):
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                walk(layer)
+            elif layer is final and stripped:
+                if type(layer).__name__ not in ("Softmax", "Activation"):
+                    with linear_activation(layer):
+                        _kind(layer)
+            else:
+                _kind(layer)
+
+    walk(model.keras_model)
+
+
+class _Recorder:
+    """``call_fn`` hooks for the two DeepSHAP passes (see the module docstring)."""
+
+    def __init__(self):
+        self.records = []
+        self.replay = None  # (n, k) tensors during the replay pass
+        self.i = 0
+
+    # pass 1: plain forward on [x; refs], remembering inputs/outputs of nonlinear operations
+    def record(self, layer, default, *args, **kwargs):
+        kind = _kind(layer)
+        if kind == "linear":
+            return default(*args, **kwargs)
+        if kind == "act":
+            act = layer.activation
+            with linear_activation(layer):
+                z = default(*args, **kwargs)
+            h = act(z)
+            self.records.append(("elementwise", z, h, act, False))
+            return h
+        z = args[0]
+        h = default(*args, **kwargs)
+        fn = (lambda t: default(t)) if not kwargs else (lambda t: default(t, **kwargs))
+        self.records.append((kind, z, h, fn, type(layer).__name__ in _GLOBAL_MAXPOOL))
+        return h
+
+    # pass 2: replay on N*K rows with DeepLIFT multipliers as gradients
+    def replay_hook(self, layer, default, *args, **kwargs):
+        kind = _kind(layer)
+        if kind == "linear":
+            return default(*args, **kwargs)
+        if kind == "act":
+            with linear_activation(layer):
+                z = default(*args, **kwargs)
+        else:
+            z = args[0]
+        rec = self.records[self.i]
+        self.i += 1
+        if rec[0] == "elementwise":
+            return _rescale_op(z, rec, *self.replay)
+        return _crossmax_op(z, rec, *self.replay)
+
+
+def _split(t, n, k):
+    """Recorded tensor on [x; refs] -> (x part (n, 1, ...), refs part (n, k, ...))."""
+    tf = _tf()
+    shape = tf.shape(t)[1:]
+    tx = tf.reshape(t[:n], tf.concat([[n, 1], shape], 0))
+    tr = tf.reshape(t[n:], tf.concat([[n, k], shape], 0))
+    return tx, tr
+
+
+def _flat(t):
+    tf = _tf()
+    return tf.reshape(t, tf.concat([[-1], tf.shape(t)[2:]], 0))
+
+
+def _rescale_op(z, rec, n, k):
+    """Identity in the forward direction; gradient = upstream * (h(x) - h(r)) / (z(x) - z(r))."""
+    tf = _tf()
+    _, zall, hall, fn, _ = rec
+    zx, zr = _split(zall, n, k)
+    hx, hr = _split(hall, n, k)
+    with tf.GradientTape() as t:
+        t.watch(zx)
+        hx2 = fn(zx)
+    gx = t.gradient(hx2, zx)  # elementwise derivative at z(x)
+    dz = zx - zr
+    small = tf.abs(dz) < _RESCALE_EPS
+    m = _flat(tf.where(small, gx, (hx - hr) / tf.where(small, tf.ones_like(dz), dz)))
+
+    @tf.custom_gradient
+    def op(v):
+        return tf.identity(v), lambda up: up * m
+
+    return op(z)
+
+
+def _crossmax_op(z, rec, n, k):
+    """Max pooling with the cross-max rule (shap / captum / tangermeme) as its gradient."""
+    tf = _tf()
+    _, zall, hall, fn, is_global = rec
+    zx, zr = _split(zall, n, k)
+    ox, orf = _split(hall, n, k)
+    zx_b = _flat(tf.broadcast_to(zx, tf.shape(zr)))
+    zr_f, ox_f, or_f = _flat(zr), _flat(tf.broadcast_to(ox, tf.shape(orf))), _flat(orf)
+    top = tf.maximum(ox_f, or_f)
+    dz = zx_b - zr_f
+    small = tf.abs(dz) < _MAXPOOL_EPS
+
+    def route(inp, g):
+        """Gradient of max pooling at ``inp`` for upstream ``g``: ``g`` at each window's argmax."""
+        if is_global:
+            shape = tf.shape(inp)
+            flat = tf.reshape(inp, [shape[0], -1, shape[-1]])
+            onehot = tf.one_hot(tf.argmax(flat, axis=1), tf.shape(flat)[1], axis=1, dtype=inp.dtype)
+            return tf.reshape(onehot * tf.reshape(g, [shape[0], 1, shape[-1]]), shape)
+        with tf.GradientTape() as t:
+            t.watch(inp)
+            out = fn(inp)
+        return t.gradient(out, inp, output_gradients=g)
+
+    @tf.custom_gradient
+    def op(v):
+        def grad(up):
+            credit = route(zx_b, up * (top - or_f)) + route(zr_f, up * (ox_f - top))
+            return tf.where(small, route(zx_b, up), credit / tf.where(small, tf.ones_like(dz), dz))
+
+        return fn(v), grad
+
+    return op(z)
+
+
+class DeepShap(_Method):
+    """DeepSHAP: DeepLIFT multipliers averaged over references (Lundberg & Lee 2017).
+
+    Rules: rescale for elementwise nonlinearities (``(h(x)-h(r))/(z(x)-z(r))``, plain gradient
+    where ``|z(x)-z(r)| < 1e-6``); cross-max for max pooling (the change ``max(x)-max(r)`` of
+    each window is credited to the argmax of the larger maximum, divided by the input change
+    there; plain gradient where the input change is 0); ordinary gradients for linear layers.
+    The same rules as shap, captum and tangermeme, so contributions sum to
+    ``f(x) - mean_k f(ref_k)`` (``delta`` is float round-off).
+
+    ``hypothetical[i, c] = mean_k (m_k[i, c] - sum_c' r_k[i, c'] m_k[i, c'])``.
+
+    Parameters
+    ----------
+    model : interpret.Model or keras.Model
+    target : int
+    output : {"logit", "probability"}
+        A final softmax has no DeepLIFT rule here: softmax models are explained on logits.
+    batch_size : int
+        (sequence, reference) pairs per compiled call (default 1024).
+    verbose : bool
+
+    Raises
+    ------
+    InputError
+        If the model has a layer without a DeepLIFT rule (it names the layer).
+    """
+
+    name = "deepshap"
+    has_references = True
+
+    def __init__(self, model, target: int = 0, output: str = "logit", batch_size: int = 1024,
+                 verbose: bool = False):
+        super().__init__(model, target, output, batch_size, verbose)
+        check_deepshap_support(self.model, output)
+
+    def _deeplift_fn(self):
+        if self._fn is None:
+            tf = _tf()
+            model, target, output = self.model, self.target, self.output
+            spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
+
+            @tf.function(input_signature=[spec, spec])
+            def deeplift(x, refs):
+                """x (n, L, 4), refs (n*k, L, 4) -> f(x) (n,), f(refs) (n*k,), multipliers (n*k, L, 4)."""
+                n = tf.shape(x)[0]
+                k = tf.shape(refs)[0] // n
+                rec = _Recorder()
+                y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
+                rec.replay = (n, k)
+                u = tf.repeat(x, k, axis=0)  # forward values of the replay are unused and pruned
+                with tf.GradientTape() as tape:
+                    tape.watch(u)
+                    out = model.forward(u, output, rec.replay_hook)
+                seed = tf.one_hot(tf.fill([n * k], target), model.n_outputs, dtype=out.dtype)
+                m = tape.gradient(out, u, output_gradients=seed)
+                return y[:n], y[n:], m
+
+            self._fn = deeplift
+        return self._fn
+
+    def attribute(self, x: np.ndarray, references=None, n_references: int = 20, seed: int = 0) -> AttributionResult:
+        """DeepSHAP attributions.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, L, 4)
+        references : None, ndarray (N, K, L, 4) or (K, L, 4), callable or str
+            ``None``/``"shuffle"``: ``n_references`` dinucleotide shuffles of each sequence
+            (:func:`interpret.shuffle.dinucleotide_shuffle`, seeded); a callable is called as
+            ``references(x, n_references, seed)`` and must return ``(N, K, L, 4)``.
+        n_references : int
+        seed : int
+
+        Returns
+        -------
+        AttributionResult
+        """
+        return super().attribute(x, references=references, n_references=n_references, seed=seed)
+
+    def _attribute(self, x, offset=0, references=None, n_references: int = 20, seed: int = 0):
+        tf = _tf()
+        refs = _resolve_references(x, references, n_references, seed, default="shuffle")
+        n, k = refs.shape[:2]
+        fn = self._deeplift_fn()
+        per = max(1, self.batch_size // k)
+        hyp = np.zeros(x.shape, np.float32)
+        score = np.zeros(n, np.float32)
+        ref_score = np.zeros(n, np.float64)
+        for i in range(0, n, per):
+            xr = np.ascontiguousarray(refs[i:i + per])
+            b = len(xr)
+            y, yr, m = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
+            hyp[i:i + b] = _hyp_from_multipliers(m.numpy().reshape(xr.shape), xr)
+            score[i:i + b] = y.numpy()
+            ref_score[i:i + b] = yr.numpy().astype(np.float64).reshape(b, k).mean(1)
+        delta = (hyp * x).astype(np.float64).sum((1, 2)) - (score.astype(np.float64) - ref_score)
+        return self._result(hyp, x, score, delta, ref_score, offset)
+
+
+# --------------------------------------------------------------------------------------
+# Registry and streaming
+# --------------------------------------------------------------------------------------
+METHODS = {"deepshap": DeepShap, "gradxinput": GradientXInput, "saliency": Saliency, "ig": IntegratedGradients,
+           "ism": ISM}
+
+
+def get_method(name: str, model, target: int = 0, **options) -> _Method:
+    """Instantiate a method from :data:`METHODS` by name (raises :class:`InputError` if unknown)."""
+    if name not in METHODS:
+        raise InputError(f"unknown attribution method {name!r}; choose from {', '.join(METHODS)}.")
+    return METHODS[name](model, target=target, **options)
+
+
+def iter_attribute(method_obj: _Method, x: np.ndarray, chunk_size: int = 1024,
+                   **kwargs) -> Iterator[tuple[int, AttributionResult]]:
+    """Stream attributions of ``x`` (N, L, 4) in chunks: yields ``(start, AttributionResult)``.
+
+    ``kwargs`` go to the method (``references``, ``n_references``, ``seed`` for reference
+    methods); a reference array of shape ``(N, K, L, 4)`` is sliced along with ``x``.
+    Results do not depend on ``chunk_size`` (shuffles are seeded per sequence).
+    """
+    return method_obj.attribute_chunks(x, chunk_size=chunk_size, **kwargs)
