@@ -1,0 +1,746 @@
+"""The HTML report and the figures, rendered from a finished output directory only.
+
+Nothing is recomputed here: :func:`render_report` reads the files listed in
+``docs/CONTRACTS.md`` (``summary.json``, ``filters.*``, ``motifs.*``, ``comparison.tsv``,
+``seqlets.tsv``, ``attributions.h5``) and writes
+
+- ``report.html``: one self-contained page (inline CSS, inline SVG, no scripts, no network),
+  readable from a ``file://`` path; and
+- ``figures/motifs.svg|.pdf`` and ``figures/filters.svg|.pdf``: journal-page figures.
+
+Any optional piece may be missing (no motifs found, no attributions for a method, no JASPAR
+match); the page then says so where the piece would have been.
+
+Logos come from :mod:`interpret.logo`: the letter outlines are defined once per page and each
+letter is a ``<use>``, so a 512-filter report stays a few MB and renders in well under a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import io, logo
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+#: Sequences shown in "Example sequences".
+N_EXAMPLES = 5
+#: Longer explained sequences are shown as a window of this many bp around the strongest signal.
+EXAMPLE_WINDOW = 200
+#: Filter logos shown per motif row (the rest are counted).
+MAX_FILTERS_PER_MOTIF = 6
+#: Panels in the journal figures (the report shows everything).
+FIGURE_FILTERS = 40
+FIGURE_MOTIFS = 12
+#: Journal page: 180 mm wide, at most 240 mm high.
+PAGE_WIDTH_IN = 7.09
+PAGE_MAX_HEIGHT_IN = 9.45
+
+METHOD_NOTES = {
+    "deepshap": "DeepSHAP (DeepLIFT rescale rule averaged over dinucleotide-shuffled references); "
+                "contributions sum to the score minus the mean reference score.",
+    "gradxinput": "gradient × input: the gradient of the score at the sequence, kept at the observed bases.",
+    "saliency": "saliency: the gradient of the score with respect to the one-hot input.",
+    "ig": "integrated gradients: gradients averaged along a straight path from a reference; "
+          "contributions sum to the score difference.",
+    "ism": "in-silico mutagenesis: the score change of every single-base substitution.",
+}
+SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
+            ("heatmap", "Filter × motif similarity"), ("examples", "Example sequences"),
+            ("howto", "How to read this page")]
+PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+           "#1f78b4", "#b2182b"]
+
+
+# --------------------------------------------------------------------------------------
+# Reading the output directory
+# --------------------------------------------------------------------------------------
+@dataclass
+class OutputData:
+    """Everything the report shows, as read from an output directory (missing pieces empty).
+
+    ``notes`` holds one sentence per piece that could not be read, shown on the page.
+    """
+
+    out: Path
+    summary: dict
+    filters: list = field(default_factory=list)           # filters.tsv rows (+ parsed numbers)
+    filter_by_id: dict = field(default_factory=dict)       # id -> filters.tsv row
+    filter_ppm: dict = field(default_factory=dict)         # id -> (W, 4)
+    filter_weights: dict = field(default_factory=dict)     # id -> (W, 4) raw kernel
+    motifs: list = field(default_factory=list)             # motifs.tsv rows
+    motif_ppm: dict = field(default_factory=dict)          # id -> (W, 4)
+    motif_cwm: dict = field(default_factory=dict)          # id -> (W, 4)
+    comparison: list = field(default_factory=list)         # comparison.tsv rows
+    seqlets: list = field(default_factory=list)            # seqlets.tsv rows
+    jaspar: dict = field(default_factory=dict)             # jaspar id -> io.Motif
+    notes: dict = field(default_factory=dict)              # piece -> sentence
+
+
+def read_output(out_dir, summary: dict | None = None) -> OutputData:
+    """Read the files of an output directory that the report needs.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    summary : dict, optional
+        Defaults to ``summary.json`` in ``out_dir`` (an empty dict, noted, if absent).
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise InputError(f"{out} is not a directory; give the --out directory of `interpret run`.")
+    notes = {}
+    if summary is None:
+        if (out / "summary.json").exists():
+            summary = io.read_json(out / "summary.json")
+        else:
+            summary = {}
+            notes["summary"] = "summary.json is missing: the run did not finish, so run details are unknown."
+    d = OutputData(out=out, summary=summary, notes=notes)
+    _read_filters(d)
+    _read_motifs(d)
+    d.comparison = _read_table(d, "comparison.tsv", "comparison")
+    d.seqlets = _read_table(d, "seqlets.tsv", "seqlets")
+    _read_jaspar(d)
+    return d
+
+
+def _read_table(d: OutputData, name: str, key: str) -> list:
+    path = d.out / name
+    if not path.exists():
+        d.notes[key] = f"{name} is missing."
+        return []
+    try:
+        return io.read_tsv(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        d.notes[key] = f"{name} could not be read ({type(exc).__name__})."
+        return []
+
+
+def _read_filters(d: OutputData) -> None:
+    rows = _read_table(d, "filters.tsv", "filters")
+    for r in rows:
+        for k in ("n_sites", "influence_rank"):
+            r[k] = _int(r.get(k))
+        for k in ("ic", "max_activation", "influence", "jaspar_q"):
+            r[k] = _float(r.get(k))
+    d.filters = rows
+    d.filter_by_id = {r["filter"]: r for r in rows}
+    ppm = weights = None
+    if (d.out / "filters.h5").exists():
+        try:
+            arrays, _ = io.read_h5(d.out / "filters.h5")
+            ppm, weights = arrays.get("ppm"), arrays.get("weights")
+        except (OSError, KeyError, InputError) as exc:
+            d.notes["filters_h5"] = f"filters.h5 could not be read ({type(exc).__name__})."
+    if ppm is None and (d.out / "filters.meme").exists():
+        try:
+            d.filter_ppm = {m.id: m.ppm for m in io.read_meme(d.out / "filters.meme")}
+        except InputError:
+            pass
+    ids = [r["filter"] for r in rows]
+    for i, fid in enumerate(ids):
+        k = _filter_index(fid, i)
+        if ppm is not None and k < len(ppm):
+            d.filter_ppm[fid] = np.asarray(ppm[k], dtype=np.float64)
+        if weights is not None and k < len(weights):
+            d.filter_weights[fid] = np.asarray(weights[k], dtype=np.float64)
+    if rows and weights is None:
+        d.notes["weights"] = "filters.h5 has no kernel weights, so weight logos are not shown."
+
+
+def _filter_index(fid: str, default: int) -> int:
+    m = re.search(r"(\d+)$", str(fid))
+    return int(m.group(1)) if m else default
+
+
+def _read_motifs(d: OutputData) -> None:
+    rows = _read_table(d, "motifs.tsv", "motifs")
+    for r in rows:
+        r["n_seqlets"] = _int(r.get("n_seqlets"))
+        for k in ("jaspar_q", "best_filter_q"):
+            r[k] = _float(r.get(k))
+    d.motifs = rows
+    if not rows:
+        return
+    if (d.out / "motifs.h5").exists():
+        try:
+            arrays, _ = io.read_h5(d.out / "motifs.h5")
+            for key, arr in arrays.items():
+                mid, _, name = key.rpartition("/")
+                if name == "ppm":
+                    d.motif_ppm[mid] = np.asarray(arr, dtype=np.float64)
+                elif name == "cwm":
+                    d.motif_cwm[mid] = np.asarray(arr, dtype=np.float64)
+        except (OSError, InputError) as exc:
+            d.notes["motifs_h5"] = f"motifs.h5 could not be read ({type(exc).__name__})."
+    if not d.motif_ppm and (d.out / "motifs.meme").exists():
+        try:
+            d.motif_ppm = {m.id: m.ppm for m in io.read_meme(d.out / "motifs.meme")}
+        except InputError:
+            pass
+
+
+def _read_jaspar(d: OutputData) -> None:
+    wanted = {r.get("jaspar_id") for r in d.filters + d.motifs} - {None, ""}
+    if not wanted:
+        return
+    db_path = (d.summary.get("parameters") or {}).get("motif_db")
+    try:
+        db = io.load_motif_db(db_path if db_path and Path(db_path).exists() else None)
+    except InputError as exc:
+        d.notes["jaspar"] = f"the motif database could not be read ({exc}); match logos are not shown."
+        return
+    d.jaspar = {m.id: m for m in db if m.id in wanted}
+
+
+def _read_examples(out: Path, methods: list, n: int) -> dict | None:
+    """Top-``n`` explained sequences by score: one-hot and contributions of each method.
+
+    Reads only the selected rows of ``attributions.h5`` (the full file can be GBs).
+    """
+    import h5py
+
+    path = out / "attributions.h5"
+    if not path.exists():
+        return None
+    with h5py.File(path, "r") as f:
+        present = [m for m in methods if m in f and "contrib" in f[m]]
+        present += [m for m in f if isinstance(f[m], h5py.Group) and m not in present and "contrib" in f[m]]
+        if not present or "x" not in f:
+            return {"methods": [], "rows": [], "absent": [m for m in methods]}
+        index = f["index"][()] if "index" in f else np.arange(len(f["x"]))
+        score = None
+        for m in present:
+            if "score" in f[m]:
+                s = f[m]["score"][()].astype(np.float64)
+                if np.isfinite(s).any():
+                    score = s
+                    break
+        if score is None:
+            score = np.zeros(len(index))
+        order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")[:n]
+        rows = np.sort(order)
+        x = f["x"][rows].astype(np.float64)
+        contrib = {m: f[m]["contrib"][rows].astype(np.float64) for m in present}
+        scores = {m: f[m]["score"][rows].astype(np.float64) if "score" in f[m] else None for m in present}
+        explained = f.attrs.get("explained", "")
+    pick = {r: i for i, r in enumerate(rows.tolist())}
+    seqs = []
+    for r in order.tolist():
+        i = pick[r]
+        seqs.append({"row": r, "seq_index": int(index[r]), "x": x[i],
+                     "contrib": {m: contrib[m][i] for m in present},
+                     "score": {m: (None if scores[m] is None else float(scores[m][i])) for m in present}})
+    explained = explained.decode() if isinstance(explained, bytes) else str(explained)
+    return {"methods": present, "rows": seqs, "absent": [m for m in methods if m not in present],
+            "explained": explained}
+
+
+# --------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------
+def render_report(out_dir, summary: dict | None = None, *, n_examples: int = N_EXAMPLES,
+                  figures: bool = True) -> Path:
+    """Write ``report.html`` (and ``figures/``) for a finished output directory.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        An output directory of ``interpret run`` (or its staging directory).
+    summary : dict, optional
+        The run summary; defaults to ``summary.json`` in ``out_dir``. The pipeline passes it
+        because the report is rendered before ``summary.json`` is written.
+    n_examples : int
+        Top-scoring explained sequences drawn in "Example sequences".
+    figures : bool
+        Also write ``figures/motifs.svg|.pdf`` and ``figures/filters.svg|.pdf``.
+
+    Returns
+    -------
+    Path
+        Of ``report.html``. Nothing is recomputed; missing optional pieces are stated on the page.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    if summary is None and (out / "summary.json").exists():
+        summary = io.read_json(out / "summary.json")
+    if summary and "targets" in summary and not (out / "filters.tsv").exists():
+        html = _env().get_template("targets.html.j2").render(summary=summary, title=_title(summary, out))
+        path = out / "report.html"
+        path.write_text(html, encoding="utf-8")
+        return path
+    data = read_output(out, summary)
+    ctx = build_context(data, n_examples=n_examples)
+    html = _env().get_template("report.html.j2").render(**ctx)
+    path = out / "report.html"
+    path.write_text(html, encoding="utf-8")
+    logger.info("report.html: %.1f MB in %.2f s", len(html) / 1e6, time.perf_counter() - t0)
+    if figures:
+        try:
+            write_figures(data)
+        except Exception as exc:  # a figure must never cost the user the report
+            logger.warning("figures were not written: %s", exc)
+    return path
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("interpret", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined)
+    env.filters["num"] = _fmt_num
+    env.filters["q"] = _fmt_q
+    env.filters["secs"] = _fmt_secs
+    return env
+
+
+def _title(summary: dict, out: Path) -> str:
+    model = (summary.get("model") or {}).get("path")
+    return f"interpret: {Path(model).name}" if model else f"interpret: {out.name}"
+
+
+def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
+    """Template variables for ``report.html.j2`` (logos already drawn as SVG strings)."""
+    s = d.summary
+    methods = list(s.get("methods") or [])
+    cmp_index = {(r.get("filter"), r.get("motif")): r for r in d.comparison}
+    ctx = {
+        "title": _title(s, d.out),
+        "sections": SECTIONS,
+        "glyph_defs": logo.glyph_defs_svg(),
+        "summary": s,
+        "notes": d.notes,
+        "run": _run_summary(s, methods),
+        "filters": _filter_rows(d),
+        "motifs": _motif_rows(d, cmp_index),
+        "heatmap": _heatmap(d),
+        "examples": _examples(d, methods, n_examples),
+    }
+    ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
+    ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
+    ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
+    return ctx
+
+
+def _run_summary(s: dict, methods: list) -> dict:
+    model = s.get("model") or {}
+    arch = model.get("architecture") or []
+    if arch and isinstance(arch[0], dict):
+        cols = list(dict.fromkeys(k for row in arch for k in row))
+        arch_rows = [[row.get(c, "") for c in cols] for row in arch]
+    else:
+        cols = ["layer"]
+        arch_rows = [[a] if not isinstance(a, (list, tuple)) else list(a) for a in arch]
+    attribution = s.get("attribution") or {}
+    method_rows = []
+    for m in methods or list(attribution):
+        a = attribution.get(m) or {}
+        method_rows.append({"name": m, "note": METHOD_NOTES.get(m, ""), "max_abs_delta": a.get("max_abs_delta"),
+                            "max_rel_delta": a.get("max_rel_delta"), "n_above": a.get("n_above_1e-3"),
+                            "seconds": a.get("seconds"), "reused_from": a.get("reused_from"),
+                            "motifs": m in (s.get("motifs_from") or [])})
+    data = s.get("data") or {}
+    return {"model": model, "arch_cols": cols, "arch_rows": arch_rows, "data": data,
+            "methods": method_rows, "timings": s.get("timings") or {}, "versions": s.get("versions") or {},
+            "comparison": s.get("comparison") or {}, "parameters": s.get("parameters") or {},
+            "motif_stats": s.get("motifs") if isinstance(s.get("motifs"), dict) else {}}
+
+
+def _filter_rows(d: OutputData) -> list:
+    rows = sorted(d.filters, key=lambda r: (r["influence_rank"] if r["influence_rank"] is not None else 10**9,
+                                           -(r["influence"] if r["influence"] is not None else -np.inf)))
+    out = []
+    for r in rows:
+        fid = r["filter"]
+        ppm = d.filter_ppm.get(fid)
+        w = d.filter_weights.get(fid)
+        never = not _fires(d, fid)
+        act = None
+        if ppm is not None and not never:
+            act = logo.logo_svg(ppm, "bits", height=44, col_width=8, defs=False,
+                                attrs={"data-kind": "activation", "data-filter": fid},
+                                title=f"{fid}: activation PPM (bits)")
+        wl = None
+        if w is not None:
+            centred = w - w.mean(axis=1, keepdims=True)
+            wl = logo.logo_svg(centred, "contrib", height=44, col_width=8, defs=False, faded=never,
+                               attrs={"data-kind": "weight", "data-filter": fid},
+                               title=f"{fid}: kernel weights, mean-centred per position")
+        jid = r.get("jaspar_id") or ""
+        out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
+                    "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
+                    "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5)})
+    return out
+
+
+def _fires(d: OutputData, fid: str) -> bool:
+    """False for a filter that never fires: no sites, or an empty / NaN activation PPM."""
+    row = d.filter_by_id.get(fid)
+    if row is not None and row.get("n_sites") == 0:
+        return False
+    ppm = d.filter_ppm.get(fid)
+    return ppm is None or (bool(np.isfinite(ppm).all()) and float(ppm.sum()) > 0)
+
+
+def _jaspar_logo(d: OutputData, jid: str, height=44, col_width=8):
+    m = d.jaspar.get(jid) if jid else None
+    if m is None:
+        return None
+    return logo.logo_svg(m.ppm, "bits", height=height, col_width=col_width, defs=False,
+                         attrs={"data-kind": "jaspar"}, title=f"{m.id} {m.name}")
+
+
+def _motif_rows(d: OutputData, cmp_index: dict) -> list:
+    rows = []
+    for r in d.motifs:
+        mid = r["motif"]
+        ppm, cwm = d.motif_ppm.get(mid), d.motif_cwm.get(mid)
+        cwm_logo = logo.logo_svg(cwm, "contrib", height=50, col_width=10, defs=False,
+                                 attrs={"data-kind": "cwm", "data-motif": mid},
+                                 title=f"{mid}: contribution weight matrix") if cwm is not None else None
+        ppm_logo = logo.logo_svg(ppm, "bits", height=50, col_width=10, defs=False,
+                                 attrs={"data-kind": "ppm", "data-motif": mid},
+                                 title=f"{mid}: position probability matrix (bits)") if ppm is not None else None
+        fids = [f for f in re.split(r"[,;\s|]+", r.get("filters") or "") if f]
+        if not fids and r.get("best_filter"):
+            fids = [r["best_filter"]]
+        flogos = []
+        for fid in fids[:MAX_FILTERS_PER_MOTIF]:
+            c = cmp_index.get((fid, mid)) or {}
+            q = _float(c.get("tomtom_q"))
+            if q is None and fid == r.get("best_filter"):
+                q = r.get("best_filter_q")
+            fppm = d.filter_ppm.get(fid)
+            rc = (c.get("strand") or "+") == "-"
+            svg = None
+            if fppm is not None and _fires(d, fid):
+                svg = logo.logo_svg(logo.reverse_complement(fppm) if rc else fppm, "bits", height=34,
+                                    col_width=6, defs=False, axis=False,
+                                    attrs={"data-kind": "motif-filter", "data-filter": fid},
+                                    title=f"{fid}{' (reverse complement)' if rc else ''}, q = {_fmt_q(q)}")
+            flogos.append({"id": fid, "q": q, "rc": rc, "logo": svg})
+        jid = r.get("jaspar_id") or ""
+        rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid,
+                     "jaspar_name": r.get("jaspar_name") or "",
+                     "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8),
+                     "filter_logos": flogos, "n_more_filters": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
+                     "sign_word": {"+": "positive", "-": "negative"}.get(str(r.get("sign")), str(r.get("sign") or ""))})
+    return rows
+
+
+def _heatmap(d: OutputData) -> dict | None:
+    """Filter × motif matrix as an inline SVG: motifs in rows, filters (by influence) in columns."""
+    if not d.comparison or not d.motifs:
+        return None
+    motif_ids = [r["motif"] for r in d.motifs]
+    fids = [r["filter"] for r in sorted(d.filters, key=lambda r: r["influence_rank"] or 10**9)]
+    seen = {r.get("filter") for r in d.comparison}
+    fids = [f for f in fids if f in seen] + sorted(seen - set(fids), key=lambda f: _filter_index(f, 0))
+    mi = {m: i for i, m in enumerate(motif_ids)}
+    fi = {f: j for j, f in enumerate(fids)}
+    have_q = any(_float(r.get("tomtom_q")) is not None for r in d.comparison)
+    metric = "-log10 q (TOMTOM)" if have_q else "Pearson r"
+    val = np.full((len(motif_ids), len(fids)), np.nan)
+    for r in d.comparison:
+        i, j = mi.get(r.get("motif")), fi.get(r.get("filter"))
+        if i is None or j is None:
+            continue
+        if have_q:
+            q = _float(r.get("tomtom_q"))
+            val[i, j] = -math.log10(max(q, 1e-300)) if q is not None else np.nan
+        else:
+            val[i, j] = _float(r.get("pearson_r"))
+    vmax = 1.0 if not have_q else max(2.0, min(10.0, float(np.nanmax(val)) if np.isfinite(val).any() else 2.0))
+    vmin = 0.0
+    n_f = len(fids)
+    cw = max(2.0, min(14.0, 900.0 / max(n_f, 1)))
+    ch = 14.0
+    label_w = 190.0
+    show_cols = cw >= 10
+    top = 50.0 if show_cols else 8.0
+    width = label_w + n_f * cw + 10
+    height = top + len(motif_ids) * ch + 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.1f} {height:.1f}" font-family="sans-serif" font-size="9">',
+             f'<rect x="{label_w}" y="{top}" width="{n_f * cw:.1f}" height="{len(motif_ids) * ch:.1f}" fill="#f4f4f4"/>']
+    names = {r["motif"]: (r.get("jaspar_name") or "") for r in d.motifs}
+    for i, m in enumerate(motif_ids):
+        lab = m + (f" ({names[m]})" if names[m] else "")
+        parts.append(f'<text x="{label_w - 4}" y="{top + i * ch + ch - 4:.1f}" text-anchor="end">{_esc(lab)}</text>')
+    if show_cols:
+        for j, f in enumerate(fids):
+            x = label_w + j * cw + cw / 2 + 3
+            parts.append(f'<text transform="translate({x:.1f} {top - 3}) rotate(-90)" font-size="8">{_esc(f)}</text>')
+    cells = []
+    for i, j in zip(*np.nonzero(np.isfinite(val))):
+        v = float(val[i, j])
+        t = (v - vmin) / (vmax - vmin)
+        if have_q and t < 0.02:
+            continue
+        q_txt = f"q = {_fmt_q(10 ** -v)}" if have_q else f"r = {v:.2f}"
+        cells.append(f'<rect x="{label_w + j * cw:.1f}" y="{top + i * ch:.1f}" width="{cw:.2f}" height="{ch}" '
+                     f'fill="{_blue(t)}"><title>{_esc(fids[j])} × {_esc(motif_ids[i])}: {q_txt}</title></rect>')
+    parts.append("<g>" + "".join(cells) + "</g>")
+    # colour bar
+    y = top + len(motif_ids) * ch + 14
+    for k in range(50):
+        parts.append(f'<rect x="{label_w + k * 3}" y="{y}" width="3" height="8" fill="{_blue(k / 49)}"/>')
+    parts.append(f'<text x="{label_w - 4}" y="{y + 8}" text-anchor="end">{_esc(metric)}</text>'
+                 f'<text x="{label_w}" y="{y + 19}">{vmin:g}</text>'
+                 f'<text x="{label_w + 150}" y="{y + 19}" text-anchor="end">{"≥ " if have_q else ""}{vmax:.3g}</text>')
+    parts.append("</svg>")
+    n_sig = int(np.sum(val > -math.log10(0.05))) if have_q else None
+    return {"svg": "".join(parts), "metric": metric, "n_filters": n_f, "n_motifs": len(motif_ids),
+            "n_significant": n_sig, "labelled": show_cols}
+
+
+def _examples(d: OutputData, methods: list, n: int) -> dict:
+    ex = _read_examples(d.out, methods, n)
+    if ex is None:
+        return {"available": False, "reason": "attributions.h5 is missing, so no attribution logos are shown."}
+    if not ex["rows"]:
+        return {"available": False, "reason": "attributions.h5 holds no attributions for any method."}
+    colours = {}
+    for r in d.motifs:
+        colours[r["motif"]] = PALETTE[len(colours) % len(PALETTE)]
+    by_seq: dict = {}
+    for s in d.seqlets:
+        k = _int(s.get("seq_index"))
+        if k is not None:
+            by_seq.setdefault(k, []).append(s)
+    rows = []
+    for e in ex["rows"]:
+        length = len(e["x"])
+        first = e["contrib"][ex["methods"][0]]
+        start, stop = _window(np.abs(first).sum(axis=1), EXAMPLE_WINDOW)
+        seqlets = by_seq.get(e["seq_index"], [])
+        tracks = []
+        for m in ex["methods"]:
+            c = e["contrib"][m][start:stop]
+            spans = []
+            for s in seqlets:
+                if s.get("method") and s.get("method") != m:
+                    continue
+                a, b = _int(s.get("start")), _int(s.get("end"))
+                if a is None or b is None or b <= start or a >= stop:
+                    continue
+                mid = s.get("motif", "")
+                spans.append((a - start, b - start, f"{mid}{'' if s.get('strand') in (None, '', '+') else ' (−)'}",
+                              colours.get(mid, "#555")))
+            lim = float(np.abs(c).sum(axis=1).max()) if c.size else 1.0
+            svg = logo.logo_svg(c, "contrib", height=70, col_width=max(4.0, min(9.0, 900.0 / max(len(c), 1))),
+                                ylim=(-lim, lim) if lim > 0 else (-1, 1), defs=False, spans=spans, xticks=10,
+                                x_offset=start, attrs={"data-kind": "attribution", "data-method": m,
+                                                       "data-seq": e["seq_index"]},
+                                title=f"sequence {e['seq_index']}: {m} contributions")
+            tracks.append({"method": m, "logo": svg, "score": e["score"].get(m),
+                           "total": float(e["contrib"][m].sum()), "n_seqlets": len(spans)})
+        seq = "".join("ACGT"[int(k)] if v > 0 else "N" for k, v in zip(e["x"].argmax(1), e["x"].max(1)))
+        rows.append({"seq_index": e["seq_index"], "row": e["row"], "tracks": tracks, "window": (start, stop),
+                     "length": length, "cropped": (stop - start) < length,
+                     "seqlets": [s for s in seqlets], "sequence": seq[start:stop]})
+    return {"available": True, "rows": rows, "methods": ex["methods"], "absent": ex["absent"],
+            "explained": ex.get("explained") or d.summary.get("explained", ""), "n": n}
+
+
+def _window(signal: np.ndarray, size: int) -> tuple[int, int]:
+    length = len(signal)
+    if length <= size:
+        return 0, length
+    c = np.concatenate([[0.0], np.cumsum(signal)])
+    sums = c[size:] - c[:-size]
+    start = int(np.argmax(sums))
+    return start, start + size
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------
+def write_figures(d: OutputData, backend: str = "fast") -> list[Path]:
+    """``figures/filters.svg|.pdf`` and ``figures/motifs.svg|.pdf``, one journal page each.
+
+    Filters: the :data:`FIGURE_FILTERS` most influential filters that fire (activation logos).
+    Motifs: the :data:`FIGURE_MOTIFS` motifs with most seqlets (CWM, PPM, JASPAR match).
+    The report shows all of them; the captions on the figures say how many are drawn.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    figdir = d.out / "figures"
+    figdir.mkdir(exist_ok=True)
+    written = []
+    plt.rcParams.update({"font.size": 6, "font.family": "DejaVu Sans", "svg.fonttype": "none",
+                         "pdf.fonttype": 42, "axes.linewidth": 0.4})
+    fig = _filters_figure(d, backend, plt)
+    if fig is not None:
+        for ext in ("svg", "pdf"):
+            fig.savefig(figdir / f"filters.{ext}")
+            written.append(figdir / f"filters.{ext}")
+        plt.close(fig)
+    fig = _motifs_figure(d, backend, plt)
+    if fig is not None:
+        for ext in ("svg", "pdf"):
+            fig.savefig(figdir / f"motifs.{ext}")
+            written.append(figdir / f"motifs.{ext}")
+        plt.close(fig)
+    return written
+
+
+def _style_axis(ax, kind):
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=1.5, width=0.4, pad=1, labelsize=5)
+    if kind == "bits":
+        ax.set_yticks([0, 2])
+
+
+def _filters_figure(d: OutputData, backend, plt):
+    fired = [r for r in sorted(d.filters, key=lambda r: r["influence_rank"] or 10**9)
+             if d.filter_ppm.get(r["filter"]) is not None and _fires(d, r["filter"])]
+    if not fired:
+        return None
+    shown = fired[:FIGURE_FILTERS]
+    ncol = 4
+    nrow = math.ceil(len(shown) / ncol)
+    h = min(PAGE_MAX_HEIGHT_IN, 0.45 + 0.72 * nrow)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(PAGE_WIDTH_IN, h), squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    for ax, r in zip(axes.flat, shown):
+        logo.draw_logo(ax, d.filter_ppm[r["filter"]], "bits", backend=backend)
+        _style_axis(ax, "bits")
+        name = r.get("jaspar_name") or ""
+        q = r.get("jaspar_q")
+        label = f"{r['filter']} (#{r['influence_rank']})" + (f"\n{name} q={_fmt_q(q)}" if name else "")
+        ax.set_title(label, fontsize=5.5, pad=2, loc="left")
+    n_all = len(d.filters)
+    fig.suptitle(f"First-layer filters: activation logos of the {len(shown)} most influential that fire "
+                 f"(of {n_all}; y in bits)", fontsize=7, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.6, w_pad=0.8)
+    return fig
+
+
+def _motifs_figure(d: OutputData, backend, plt):
+    rows = [r for r in d.motifs if d.motif_ppm.get(r["motif"]) is not None]
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda r: -(r["n_seqlets"] or 0))[:FIGURE_MOTIFS]
+    h = min(PAGE_MAX_HEIGHT_IN, 0.5 + 0.7 * len(rows))
+    fig, axes = plt.subplots(len(rows), 3, figsize=(PAGE_WIDTH_IN, h), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.2, 1.2, 1]})
+    for k, r in enumerate(rows):
+        mid = r["motif"]
+        ax_c, ax_p, ax_j = axes[k]
+        cwm = d.motif_cwm.get(mid)
+        if cwm is not None:
+            logo.draw_logo(ax_c, cwm, "contrib", backend=backend)
+            _style_axis(ax_c, "contrib")
+        else:
+            ax_c.set_axis_off()
+        logo.draw_logo(ax_p, d.motif_ppm[mid], "bits", backend=backend)
+        _style_axis(ax_p, "bits")
+        ax_c.set_title(f"{mid} ({r.get('sign', '')}, {r['n_seqlets']} seqlets): contribution", fontsize=5.5,
+                       loc="left", pad=2)
+        ax_p.set_title("PPM (bits)", fontsize=5.5, loc="left", pad=2)
+        m = d.jaspar.get(r.get("jaspar_id") or "")
+        if m is not None:
+            logo.draw_logo(ax_j, m.ppm, "bits", backend=backend)
+            _style_axis(ax_j, "bits")
+            ax_j.set_title(f"JASPAR {m.id} {m.name} q={_fmt_q(r.get('jaspar_q'))}", fontsize=5.5, loc="left", pad=2)
+        else:
+            ax_j.set_axis_off()
+            ax_j.text(0, 0.5, "no JASPAR match", fontsize=5.5, color="#777", transform=ax_j.transAxes)
+    fig.suptitle(f"Motifs (TF-MoDISco): the {len(rows)} with most seqlets (of {len(d.motifs)})",
+                 fontsize=7, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.6, w_pad=0.8)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+def _blue(t: float) -> str:
+    """White (0) to dark blue (1)."""
+    t = min(1.0, max(0.0, t))
+    lo, hi = np.array([247, 251, 255]), np.array([8, 48, 107])
+    r, g, b = (lo + (hi - lo) * t).round().astype(int)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _esc(s) -> str:
+    from html import escape
+
+    return escape(str(s))
+
+
+def _int(v):
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(v):
+    if _undefined(v):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _undefined(v) -> bool:
+    import jinja2
+
+    return isinstance(v, jinja2.Undefined)
+
+
+def _fmt_num(v, digits: int = 3) -> str:
+    if v is None or v == "" or _undefined(v):
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(f):
+        return "—"
+    if f != 0 and (abs(f) < 1e-3 or abs(f) >= 1e5):
+        return f"{f:.{max(1, digits - 1)}e}"
+    return f"{f:.{digits}g}"
+
+
+def _fmt_q(v) -> str:
+    v = _float(v)
+    if v is None:
+        return "—"
+    if v < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
+
+
+def _fmt_secs(v) -> str:
+    v = _float(v)
+    if v is None:
+        return "—"
+    if v < 60:
+        return f"{v:.1f} s"
+    return f"{int(v // 60)} min {v % 60:.0f} s"
