@@ -312,7 +312,8 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
         if influence:
             infl = drop / len(x)
 
-    ppm = (counts + pseudocount / 4.0) / (n_sites[:, None, None] + pseudocount)
+    denom = n_sites[:, None, None] + float(pseudocount)
+    ppm = np.divide(counts + pseudocount / 4.0, denom, out=np.full(counts.shape, 0.25), where=denom > 0)
     ppm[n_sites == 0] = 0.25
     return FilterResult(
         ppm=ppm, weights=conv.weights, n_sites=n_sites, ic=information_content(ppm).sum(axis=1),
