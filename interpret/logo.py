@@ -69,11 +69,9 @@ def glyph_path(letter: str):
         raise ValueError(f"no glyph for {letter!r}; letters are {ALPHABET}.")
     tp = TextPath((0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans", weight="bold"))
     verts = np.array(tp.vertices, dtype=np.float64)
-    codes = tp.codes
-    real = verts[codes != MplPath.CLOSEPOLY] if codes is not None else verts
-    lo, hi = real.min(axis=0), real.max(axis=0)
-    verts = (verts - lo) / (hi - lo)
-    return MplPath(verts, codes)
+    ext = tp.get_extents()  # of the curves themselves, not of their control points
+    lo, hi = np.array([ext.x0, ext.y0]), np.array([ext.x1, ext.y1])
+    return MplPath((verts - lo) / (hi - lo), tp.codes)
 
 
 @lru_cache(maxsize=None)
