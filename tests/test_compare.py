@@ -1,0 +1,144 @@
+"""TOMTOM matching: the false-match guard against controls, offsets and strands, set-vs-set, groups."""
+
+import time
+
+import numpy as np
+import pytest
+
+from interpret import compare, simulate
+from interpret.io import load_motif_db
+
+GATA1, CEBPB, CTCF, FOXA2 = "MA0035.5", "MA0466.4", "MA0139.2", "MA0047.4"
+
+
+@pytest.fixture(scope="session")
+def db():
+    return load_motif_db()
+
+
+@pytest.fixture(scope="session")
+def tomtom_ready():
+    """Compile TOMTOM once for the whole session (over a minute cold, ~1 s from numba's cache)."""
+    t = time.perf_counter()
+    compare.warm_up()
+    return time.perf_counter() - t
+
+
+def _sampled_ppm(ppm, rng, n=100, width=24):
+    """PPM of ``n`` instances sampled from ``ppm`` on one strand, inside ``width`` bp of random background."""
+    w = len(ppm)
+    left = int(rng.integers(0, width - w + 1))
+    strand = "+" if rng.random() < 0.5 else "-"      # a filter sees one orientation
+    x = np.eye(4)[rng.integers(0, 4, (n, width))]
+    for i in range(n):
+        x[i, left:left + w] = simulate.sample_instance(ppm, rng, strand)
+    return (x.sum(axis=0) + 0.25) / (n + 1)
+
+
+@pytest.fixture(scope="session")
+def planted_set(db):
+    """PPMs sampled from 4 named + 46 random JASPAR motifs (<= 20 bp), with their ids."""
+    rng = np.random.default_rng(0)
+    by_id = {m.id: m for m in db}
+    short = [m.id for m in db if len(m.ppm) <= 20 and m.id not in (GATA1, CEBPB, CTCF, FOXA2)]
+    ids = [GATA1, CEBPB, CTCF, FOXA2] + list(rng.choice(short, 46, replace=False))
+    return [_sampled_ppm(by_id[i].ppm, rng) for i in ids], ids
+
+
+def test_trim_ppm_finds_the_informative_core():
+    ppm = simulate.jaspar_ppms([CEBPB])[CEBPB]
+    s, e = compare.trim_ppm(ppm)
+    padded = np.vstack([np.full((5, 4), 0.25), ppm[s:e], np.full((3, 4), 0.25)])
+    assert compare.trim_ppm(padded) == (5, 5 + e - s)
+    assert compare.trim_ppm(np.full((10, 4), 0.25)) == (0, 0)
+
+
+def test_planted_motif_ppms_match_their_own_id(tomtom_ready, db, planted_set):
+    ppms, ids = planted_set
+    matches = compare.match_to_db(ppms, db)
+    own = np.array([m.id == i and m.q < 0.05 and m.significant for m, i in zip(matches, ids)])
+    assert own[:4].all()                                   # GATA1, CEBPB, CTCF, FOXA2
+    assert own.mean() >= 0.85
+    assert all(m.trim_end - m.trim_start <= 24 for m in matches)
+
+
+def test_null_untrained_model_filters_rarely_match(tomtom_ready, db):
+    from interpret.filters import kernel_logos
+    from interpret.model import Model
+
+    rng = np.random.default_rng(0)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (300, 101))]
+    model = Model.from_keras(simulate.seed_model(filters=96, width=24, layout="1L4", seed=3))
+    ppms = kernel_logos(model, x, influence=False).ppm
+    raw = compare.raw_best_q(ppms, db)
+    guarded = np.mean([m.significant for m in compare.match_to_db(ppms, db)])
+    print(f"untrained filters: raw TOMTOM q<0.05 {np.mean(raw < 0.05):.3f}, guarded {guarded:.3f}")
+    assert np.mean(raw < 0.05) > 0.5                       # the failure the guard exists for
+    assert guarded <= 0.05
+
+
+def test_null_column_shuffled_jaspar_rarely_matches(tomtom_ready, db):
+    rng = np.random.default_rng(1)
+    chosen = rng.choice(len(db), 200, replace=False)
+    shuffled = [db[i].ppm[rng.permutation(len(db[i].ppm))] for i in chosen]
+    raw = compare.raw_best_q(shuffled, db)
+    guarded = np.mean([m.significant for m in compare.match_to_db(shuffled, db)])
+    print(f"column-shuffled JASPAR: raw TOMTOM q<0.05 {np.mean(raw < 0.05):.3f}, guarded {guarded:.3f}")
+    assert guarded <= 0.05
+
+
+def test_shuffled_control_of_planted_ppms_stays_under_5_percent(tomtom_ready, db, planted_set):
+    ppms, _ = planted_set
+    ctrl = compare.shuffled_control(ppms, db, seed=0, n_shuffles=2)
+    print("shuffled planted PPMs:", ctrl)
+    assert ctrl["n"] == 2 * len(ppms)
+    assert ctrl["guarded"] <= 0.05
+    assert ctrl["raw"] > ctrl["guarded"]
+
+
+def test_offset_and_strand_in_untrimmed_coordinates(tomtom_ready, db):
+    ctcf = simulate.jaspar_ppms([CTCF])[CTCF]
+    rc = ctcf[3:13][::-1, ::-1]
+    query = np.vstack([np.full((2, 4), 0.25), rc, np.full((3, 4), 0.25)])
+    m = compare.match_to_db([query], db)[0]
+    assert (m.id, m.strand, m.significant) == (CTCF, "-", True)
+    # query column j <-> column j + offset of the reverse-complemented CTCF (15 bp); the query's
+    # column 2 is rc(CTCF[3:13])[0] = rcCTCF[2], so the offset is 0 whatever the trimming.
+    assert m.trim_start >= 2 and m.trim_end <= 12
+    assert m.offset == 0
+    assert m.e_value == pytest.approx(m.p * len(db))
+
+
+def test_compare_sets_finds_the_right_pair_with_high_pearson(tomtom_ready, planted_set):
+    ppms, ids = planted_set
+    queries = ppms[:4]
+    targets = list(simulate.jaspar_ppms([CTCF, GATA1, CEBPB, FOXA2]).values())
+    rows = compare.compare_sets(queries, targets)
+    assert len(rows) == 16
+    table = {(r["query"], r["target"]): r for r in rows}
+    expected_target = {0: 1, 1: 2, 2: 0, 3: 3}
+    for qi, tj in expected_target.items():
+        best = min(range(4), key=lambda j: table[(qi, j)]["tomtom_p"])
+        assert best == tj
+        assert table[(qi, tj)]["tomtom_q"] < 0.05
+        assert table[(qi, tj)]["pearson_r"] > 0.8
+    # An exact sub-matrix aligns at its known offset with r = 1.
+    ctcf = targets[0]
+    rows = compare.compare_sets([ctcf[2:12]], [ctcf], background=load_motif_db())
+    assert (rows[0]["offset"], rows[0]["strand"]) == (2, "+")
+    assert rows[0]["pearson_r"] == pytest.approx(1.0, abs=1e-6)
+    rows = compare.compare_sets([ctcf[2:12][::-1, ::-1]], [ctcf])
+    assert (rows[0]["offset"], rows[0]["strand"]) == (3, "-")   # rcCTCF[3:13] is rc of CTCF[2:12]
+    assert rows[0]["pearson_r"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_group_redundant_groups_copies_of_the_same_motif(tomtom_ready, db):
+    rng = np.random.default_rng(5)
+    p = simulate.jaspar_ppms([CEBPB, GATA1, CTCF])
+    ppms = [_sampled_ppm(p[CEBPB], rng), _sampled_ppm(p[GATA1], rng), _sampled_ppm(p[CEBPB], rng)[::-1, ::-1],
+            _sampled_ppm(p[CTCF], rng), np.full((24, 4), 0.25), _sampled_ppm(p[GATA1], rng)]
+    matches = compare.match_to_db(ppms, db)
+    groups = compare.group_redundant(ppms, matches)
+    assert groups[0] == groups[2] and groups[1] == groups[5]
+    assert len({groups[0], groups[1], groups[3], groups[4]}) == 4
+    assert list(groups) == [0, 1, 0, 2, 3, 1]
