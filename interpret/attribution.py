@@ -596,6 +596,32 @@ def _flat(t):
     return tf.reshape(t, tf.concat([[-1], tf.shape(t)[2:]], 0))
 
 
+def _xla(fn):
+    """Compile an elementwise helper with XLA so its many big elementwise ops fuse into one pass."""
+    cache = {}
+
+    def wrapper(*args):
+        if "f" not in cache:
+            cache["f"] = _tf().function(fn, jit_compile=True, reduce_retracing=True)
+        return cache["f"](*args)
+
+    return wrapper
+
+
+@_xla
+def _rescale_grad(up, zx, zr, hx, hr, gx):
+    """``up * m`` with the rescale multiplier m; x tensors (n, 1, ...) broadcast over refs (n, k, ...)."""
+    tf = _tf()
+    dz = zx - zr
+    small = tf.abs(dz) < _RESCALE_EPS
+    return up * tf.where(small, gx, (hx - hr) / tf.where(small, tf.ones_like(dz), dz))
+
+
+def _unflat(t, n, k):
+    tf = _tf()
+    return tf.reshape(t, tf.concat([[n, k], tf.shape(t)[1:]], 0))
+
+
 def _rescale_op(z, rec, n, k):
     """Identity in the forward direction; gradient = upstream * (h(x) - h(r)) / (z(x) - z(r))."""
     tf = _tf()
@@ -606,15 +632,43 @@ def _rescale_op(z, rec, n, k):
         t.watch(zx)
         hx2 = fn(zx)
     gx = t.gradient(hx2, zx)  # elementwise derivative at z(x)
-    dz = zx - zr
-    small = tf.abs(dz) < _RESCALE_EPS
-    m = _flat(tf.where(small, gx, (hx - hr) / tf.where(small, tf.ones_like(dz), dz)))
 
     @tf.custom_gradient
     def op(v):
-        return tf.identity(v), lambda up: up * m
+        return tf.identity(v), lambda up: _flat(_rescale_grad(_unflat(up, n, k), zx, zr, hx, hr, gx))
 
     return op(z)
+
+
+@_xla
+def _global_crossmax_grad(up, zx, zr, ox, orf):
+    """Cross-max gradient of global max pooling.
+
+    ``zx`` (n, 1, P, C), ``zr`` (n, k, P, C) pooled over P; ``ox`` (n, 1, C), ``orf`` and
+    ``up`` (n, k, C). Only two positions per channel can be non-zero: the first argmax of x
+    and the first argmax of the reference. Returns (n, k, P, C).
+    """
+    tf = _tf()
+    p = tf.shape(zr)[2]
+    iota = tf.range(p)[None, None, :, None]
+    px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, None, :]), iota, p), axis=2)  # (n, 1, C) first argmax
+    pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, None, :]), iota, p), axis=2)  # (n, k, C)
+    at_px = tf.equal(iota, px[:, :, None, :])  # (n, 1, P, C)
+    at_pr = tf.equal(iota, pr[:, :, None, :])  # (n, k, P, C)
+    zr_px = tf.reduce_sum(tf.where(at_px, zr, tf.zeros_like(zr)), axis=2)  # z_r at x's argmax
+    zx_pr = tf.reduce_sum(tf.where(at_pr, zx, tf.zeros_like(zr)), axis=2)  # z_x at r's argmax
+    top = tf.maximum(ox, orf)
+    same = tf.equal(px, pr)
+    credit_x = up * (top - orf) + tf.where(same, up * (ox - top), tf.zeros_like(up))
+    dz_x = ox - zr_px
+    small_x = tf.abs(dz_x) < _MAXPOOL_EPS
+    val_x = tf.where(small_x, up, credit_x / tf.where(small_x, tf.ones_like(dz_x), dz_x))
+    dz_r = zx_pr - orf
+    small_r = tf.abs(dz_r) < _MAXPOOL_EPS
+    val_r = tf.where(small_r | same, tf.zeros_like(up),
+                     up * (ox - top) / tf.where(small_r, tf.ones_like(dz_r), dz_r))
+    zero = tf.zeros_like(zr)
+    return tf.where(at_px, val_x[:, :, None, :], zero) + tf.where(at_pr, val_r[:, :, None, :], zero)
 
 
 def _crossmax_op(z, rec, n, k):
@@ -623,6 +677,21 @@ def _crossmax_op(z, rec, n, k):
     _, zall, hall, fn, is_global = rec
     zx, zr = _split(zall, n, k)
     ox, orf = _split(hall, n, k)
+
+    if is_global:
+        @tf.custom_gradient
+        def gop(v):
+            def grad(up):
+                shape = tf.shape(v)
+                flat3 = lambda t: tf.reshape(t, tf.concat([tf.shape(t)[:2], [-1, shape[-1]]], 0))
+                g = _global_crossmax_grad(_unflat(tf.reshape(up, [-1, shape[-1]]), n, k), flat3(zx), flat3(zr),
+                                          tf.reshape(ox, [n, 1, -1]), tf.reshape(orf, [n, k, -1]))
+                return tf.reshape(g, shape)  # (n, k, P, C) -> (n*k, ...)
+
+            return fn(v), grad
+
+        return gop(z)
+
     zx_b = _flat(tf.broadcast_to(zx, tf.shape(zr)))
     zr_f, ox_f, or_f = _flat(zr), _flat(tf.broadcast_to(ox, tf.shape(orf))), _flat(orf)
     top = tf.maximum(ox_f, or_f)
@@ -631,11 +700,6 @@ def _crossmax_op(z, rec, n, k):
 
     def route(inp, g):
         """Gradient of max pooling at ``inp`` for upstream ``g``: ``g`` at each window's argmax."""
-        if is_global:
-            shape = tf.shape(inp)
-            flat = tf.reshape(inp, [shape[0], -1, shape[-1]])
-            onehot = tf.one_hot(tf.argmax(flat, axis=1), tf.shape(flat)[1], axis=1, dtype=inp.dtype)
-            return tf.reshape(onehot * tf.reshape(g, [shape[0], 1, shape[-1]]), shape)
         with tf.GradientTape() as t:
             t.watch(inp)
             out = fn(inp)
@@ -731,6 +795,39 @@ class DeepShap(_Method):
         AttributionResult
         """
         return super().attribute(x, references=references, n_references=n_references, seed=seed)
+
+    def multipliers(self, x: np.ndarray, references: np.ndarray):
+        """Raw DeepLIFT multipliers of every (sequence, reference) pair, unbatched internals exposed.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, L, 4)
+        references : ndarray, shape (N, K, L, 4)
+
+        Returns
+        -------
+        m : ndarray, shape (N, K, L, 4)
+            ``sum(m * (x - r))`` over positions and bases equals ``f(x) - f(r)`` for each pair.
+        score : ndarray, shape (N,)
+        ref_score : ndarray, shape (N, K)
+        """
+        tf = _tf()
+        x = _check_x(x, self.model)
+        refs = _resolve_references(x, references, 0, 0, default="shuffle")
+        n, k = refs.shape[:2]
+        fn = self._deeplift_fn()
+        per = max(1, self.batch_size // k)
+        m = np.zeros(refs.shape, np.float32)
+        score = np.zeros(n, np.float32)
+        ref_score = np.zeros((n, k), np.float32)
+        for i in range(0, n, per):
+            xr = np.ascontiguousarray(refs[i:i + per])
+            b = len(xr)
+            y, yr, mi = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
+            m[i:i + b] = mi.numpy().reshape(xr.shape)
+            score[i:i + b] = y.numpy()
+            ref_score[i:i + b] = yr.numpy().reshape(b, k)
+        return m, score, ref_score
 
     def _attribute(self, x, offset=0, references=None, n_references: int = 20, seed: int = 0):
         tf = _tf()
