@@ -628,10 +628,11 @@ def _rescale_op(z, rec, n, k):
     _, zall, hall, fn, _ = rec
     zx, zr = _split(zall, n, k)
     hx, hr = _split(hall, n, k)
+    zx0 = zall[:n]
     with tf.GradientTape() as t:
-        t.watch(zx)
-        hx2 = fn(zx)
-    gx = t.gradient(hx2, zx)  # elementwise derivative at z(x)
+        t.watch(zx0)
+        hx2 = fn(zx0)
+    gx = tf.expand_dims(t.gradient(hx2, zx0), 1)  # elementwise derivative at z(x), (n, 1, ...)
 
     @tf.custom_gradient
     def op(v):

@@ -1,0 +1,397 @@
+"""Attribution engine: values checked against independent implementations and exact identities."""
+
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+
+from interpret.attribution import (METHODS, DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency,
+                                   iter_attribute)
+from interpret.errors import InputError
+from interpret.model import Model
+from interpret.shuffle import dinucleotide_shuffle
+
+L = 24
+
+
+def _onehot(n, length=L, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, length))]
+
+
+def _randomize_batchnorm(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            c = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.2, c), rng.normal(0, 0.2, c),
+                               rng.uniform(0.5, 2.0, c)])
+    return model
+
+
+def _model_l4_multitask():
+    """(L, 4): conv/BN/windowed max pool/ELU conv/dropout/avg pool/flatten/tanh dense, 3 sigmoid tasks."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((L, 4))
+    h = keras.layers.Conv1D(8, 5, padding="same", activation="relu")(inp)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.Conv1D(6, 3, activation="elu")(h)
+    h = keras.layers.Dropout(0.3)(h)
+    h = keras.layers.AveragePooling1D(2)(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(8, activation="tanh")(h)
+    out = keras.layers.Dense(3, activation="sigmoid")(h)
+    return _randomize_batchnorm(keras.Model(inp, out))
+
+
+def _model_1l4_softmax():
+    """(1, L, 4): Conv2D(1, k), overlapping 2-D max pool, softplus/GELU activations, global max pool, softmax."""
+    import keras
+
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((1, L, 4))
+    h = keras.layers.Conv2D(8, (1, 5), padding="same")(inp)
+    h = keras.layers.Activation("softplus")(h)
+    h = keras.layers.MaxPooling2D((1, 3), strides=(1, 2), padding="same")(h)
+    h = keras.layers.ZeroPadding2D(((0, 0), (1, 1)))(h)
+    h = keras.layers.Conv2D(6, (1, 3), activation="gelu")(h)
+    h = keras.layers.GlobalMaxPooling2D()(h)
+    h = keras.layers.Dense(5, activation="sigmoid")(h)
+    out = keras.layers.Dense(4, activation="softmax")(h)
+    return keras.Model(inp, out)
+
+
+def _model_functional_branches():
+    """Functional graph: ReLU/LeakyReLU/PReLU layers, exponential, padding, cropping, add, concatenate,
+    global average and global max pooling, reshape, permute."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((L, 4))
+    a = keras.layers.Conv1D(6, 3, padding="same")(inp)
+    a = keras.layers.ReLU()(a)
+    b = keras.layers.ZeroPadding1D(2)(inp)
+    b = keras.layers.Conv1D(6, 5)(b)
+    b = keras.layers.LeakyReLU(negative_slope=0.1)(b)
+    s = keras.layers.Add()([a, b])
+    s = keras.layers.PReLU()(s)
+    c = keras.layers.Cropping1D((1, 1))(s)
+    c = keras.layers.Conv1D(4, 3, activation="exponential",
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.1))(c)
+    g1 = keras.layers.GlobalAveragePooling1D()(c)
+    g2 = keras.layers.GlobalMaxPooling1D()(keras.layers.Activation("sigmoid")(s))
+    p = keras.layers.Permute((2, 1))(s)
+    p = keras.layers.Reshape((6 * L,))(p)
+    p = keras.layers.Dense(3, activation="softsign")(p)
+    h = keras.layers.Concatenate()([g1, g2, p])
+    out = keras.layers.Dense(2)(h)
+    return keras.Model(inp, out)
+
+
+def _sequential_model():
+    import keras
+
+    keras.utils.set_random_seed(4)
+    return keras.Sequential([
+        keras.Input((L, 4)),
+        keras.layers.Conv1D(5, 4, activation="relu"),
+        keras.layers.MaxPooling1D(3, strides=1),
+        keras.layers.Flatten(),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+
+
+def _assert_complete(res, model, target, output, x, refs):
+    fx = Model.from_keras(model).predict(x, target, output) if not isinstance(model, Model) else model.predict(x, target, output)
+    np.testing.assert_allclose(res.score, fx, rtol=1e-5, atol=1e-5)
+    diff = res.score.astype(np.float64) - res.ref_score
+    assert np.all(np.abs(res.delta) <= 1e-4 * np.maximum(1.0, np.abs(diff))), np.abs(res.delta).max()
+    np.testing.assert_allclose(res.contrib.sum((1, 2)), diff, rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------
+# DeepSHAP against tangermeme (crosscheck data)
+# ------------------------------------------------------------------------------------------
+def test_deepshap_reproduces_tangermeme_crosscheck_values(shared_dir):
+    from interpret.io import load_model
+
+    data = np.load(shared_dir / "crosscheck" / "crosscheck.npz")
+    model = load_model(shared_dir / "crosscheck" / "model.h5")
+    x = data["x"].astype(np.float32)
+    refs = data["refs"].astype(np.float32)
+    res = DeepShap(model, target=0).attribute(x, references=refs)
+    assert res.explained == "logit (pre-sigmoid) of output 0"
+    np.testing.assert_allclose(res.score, data["logit"], atol=1e-4)
+    np.testing.assert_allclose(res.ref_score, data["ref_logit"].mean(1), atol=1e-4)
+    assert np.abs(res.hypothetical - data["hypothetical"]).max() < 1e-4
+    assert np.abs(res.contrib - data["contrib"]).max() < 1e-4
+    assert np.abs(res.delta - data["seq_delta"]).max() < 1e-4
+    assert np.abs(data["hypothetical"]).max() > 1.0  # the check is not vacuous
+
+
+# ------------------------------------------------------------------------------------------
+# Completeness on every supported layer, both layouts, multi-output
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("builder,targets,output", [
+    (_model_l4_multitask, [0, 2], "logit"),
+    (_model_l4_multitask, [1], "probability"),
+    (_model_1l4_softmax, [0, 3], "logit"),
+    (_model_functional_branches, [1], "logit"),
+    (_sequential_model, [0], "probability"),
+])
+def test_deepshap_contributions_sum_to_output_difference(builder, targets, output):
+    km = builder()
+    x = _onehot(6, seed=5)
+    x[0, 3] = 0  # an N position
+    refs = dinucleotide_shuffle(x, 4, seed=0)
+    for t in targets:
+        res = DeepShap(km, target=t, output=output).attribute(x, references=refs)
+        assert res.contrib.shape == x.shape and res.hypothetical.dtype == np.float32
+        _assert_complete(res, km, t, output, x, refs)
+        # actual contributions are the hypothetical ones at the observed bases
+        np.testing.assert_array_equal(res.contrib, res.hypothetical * x)
+
+
+def test_deepshap_each_reference_pair_is_complete():
+    km = _model_1l4_softmax()
+    x = _onehot(3, seed=6)
+    refs = dinucleotide_shuffle(x, 5, seed=1)
+    m, fx, fr = DeepShap(km, target=2).multipliers(x, refs)
+    per_pair = (m * (x[:, None] - refs)).sum((2, 3))
+    np.testing.assert_allclose(per_pair, fx[:, None] - fr, atol=1e-4)
+
+
+def test_deepshap_default_references_are_seeded_shuffles():
+    km = _sequential_model()
+    x = _onehot(4, seed=7)
+    ds = DeepShap(km)
+    a = ds.attribute(x, n_references=6, seed=0)
+    explicit = ds.attribute(x, references=dinucleotide_shuffle(x, 6, seed=0))
+    np.testing.assert_array_equal(a.hypothetical, explicit.hypothetical)
+    b = ds.attribute(x, n_references=6, seed=1)
+    assert np.abs(a.hypothetical - b.hypothetical).max() > 1e-4
+    # shared (K, L, 4) references and a callable
+    shared = _onehot(3, seed=8)
+    r1 = ds.attribute(x, references=shared)
+    r2 = ds.attribute(x, references=lambda xx, n, seed: np.broadcast_to(shared[None], (len(xx),) + shared.shape))
+    np.testing.assert_allclose(r1.hypothetical, r2.hypothetical, atol=1e-6)
+
+
+def test_deepshap_agrees_with_shap_deepexplainer():
+    import keras
+    import shap
+
+    keras.utils.set_random_seed(9)
+    inp = keras.Input((L, 4))
+    h = keras.layers.Conv1D(6, 5, activation="relu")(inp)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(4, activation="relu")(h)
+    out = keras.layers.Dense(1, activation="sigmoid")(h)
+    km = keras.Model(inp, out)
+    x = _onehot(4, seed=10)
+    bg = _onehot(6, seed=11)
+    expl = shap.DeepExplainer(km, bg)
+    sv = np.asarray(expl.shap_values(x, check_additivity=False))[..., 0]  # explains the probability
+    m, _, _ = DeepShap(km, output="probability").multipliers(x, np.broadcast_to(bg[None], (4,) + bg.shape))
+    ours = (m * (x[:, None] - bg[None])).mean(1)
+    assert np.abs(sv).max() > 1e-3
+    np.testing.assert_allclose(ours, sv, atol=1e-5)
+    # and the position totals equal our actual contributions
+    res = DeepShap(km, output="probability").attribute(x, references=bg)
+    np.testing.assert_allclose(res.contrib.sum(-1), sv.sum(-1), atol=1e-5)
+
+
+def test_deepshap_hand_set_filter_gives_known_values():
+    """One filter [A]: f = relu(w . x_i) summed (avg pooling) -> contributions exactly w_A per A."""
+    import keras
+
+    inp = keras.Input((L, 4))
+    h = keras.layers.Conv1D(1, 1, activation="relu", use_bias=False)(inp)
+    h = keras.layers.GlobalAveragePooling1D()(h)
+    out = keras.layers.Dense(1, use_bias=False)(h)
+    km = keras.Model(inp, out)
+    km.layers[1].set_weights([np.array([2.0, -1.0, 0.0, 0.0], np.float32).reshape(1, 4, 1)])
+    km.layers[3].set_weights([np.array([[float(L)]], np.float32)])
+    x = _onehot(2, seed=12)
+    ref = np.zeros((1, L, 4), np.float32)
+    res = DeepShap(km).attribute(x, references=ref)
+    # the all-zero reference gives z=0; relu rescale: A -> (2-0)/(2-0) = 1; C -> 0; multiplier of A is 2
+    expected = np.where(x[..., 0] == 1, 2.0, 0.0)
+    np.testing.assert_allclose(res.contrib.sum(-1), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# Batch and chunk invariance
+# ------------------------------------------------------------------------------------------
+def test_deepshap_same_result_at_any_batch_size_and_chunking():
+    km = _model_l4_multitask()
+    x = _onehot(7, seed=13)
+    full = DeepShap(km, target=1).attribute(x, n_references=5, seed=2)
+    small = DeepShap(km, target=1, batch_size=5).attribute(x, n_references=5, seed=2)  # one sequence per call
+    np.testing.assert_allclose(small.hypothetical, full.hypothetical, atol=1e-5)
+    chunks = list(iter_attribute(DeepShap(km, target=1), x, chunk_size=3, n_references=5, seed=2))
+    assert [s for s, _ in chunks] == [0, 3, 6]
+    np.testing.assert_allclose(np.concatenate([r.hypothetical for _, r in chunks]), full.hypothetical, atol=1e-5)
+    np.testing.assert_allclose(np.concatenate([r.delta for _, r in chunks]), full.delta, atol=1e-5)
+    alone = DeepShap(km, target=1).attribute(x[4:5], n_references=5, seed=2)
+    np.testing.assert_allclose(alone.hypothetical[0], full.hypothetical[4], atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [GradientXInput, Saliency, IntegratedGradients, ISM])
+def test_other_methods_same_result_at_any_batch_size(cls):
+    km = _model_l4_multitask()
+    x = _onehot(5, seed=14)
+    a = cls(km, target=0).attribute(x)
+    b = cls(km, target=0, batch_size=3).attribute(x)
+    np.testing.assert_allclose(a.hypothetical, b.hypothetical, atol=1e-5)
+    alone = cls(km, target=0).attribute(x[2:3])
+    np.testing.assert_allclose(alone.hypothetical[0], a.hypothetical[2], atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------
+# Gradient methods, IG, ISM
+# ------------------------------------------------------------------------------------------
+def _smooth_model():
+    import keras
+
+    keras.utils.set_random_seed(15)
+    inp = keras.Input((L, 4))
+    h = keras.layers.Conv1D(4, 3, activation="tanh")(inp)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(2, activation="softplus")(h)
+    return keras.Model(inp, out)
+
+
+def test_gradxinput_matches_central_finite_differences():
+    km = _smooth_model()
+    model = Model.from_keras(km)
+    x = _onehot(2, seed=16)
+    res = GradientXInput(km, target=1, correct=False).attribute(x)
+    eps = 1e-2
+    fd = np.zeros_like(x)
+    for i in range(L):
+        for c in range(4):
+            xp, xm = x.copy(), x.copy()
+            xp[:, i, c] += eps
+            xm[:, i, c] -= eps
+            fd[:, i, c] = (model.predict(xp, 1).astype(np.float64) - model.predict(xm, 1)) / (2 * eps)
+    assert np.abs(fd).max() > 0.05
+    np.testing.assert_allclose(res.hypothetical, fd, atol=2e-3)
+    np.testing.assert_allclose(res.contrib, fd * x, atol=2e-3)
+    assert res.delta is None and res.method == "gradxinput"
+    centred = GradientXInput(km, target=1).attribute(x)
+    np.testing.assert_allclose(centred.hypothetical, fd - fd.mean(-1, keepdims=True), atol=2e-3)
+    np.testing.assert_allclose(centred.hypothetical.sum(-1), 0, atol=1e-5)
+    sal = Saliency(km, target=1, absolute=True, correct=False).attribute(x)
+    np.testing.assert_allclose(sal.hypothetical, np.abs(fd), atol=2e-3)
+
+
+def test_ism_matches_brute_force_loop():
+    km = _model_1l4_softmax()
+    model = Model.from_keras(km)
+    x = _onehot(2, seed=17)
+    x[1, 5] = 0  # N position: all four bases scored
+    raw = ISM(km, target=3, centre=False).attribute(x)
+    expected = np.zeros_like(x)
+    for n in range(2):
+        base = model.predict(x[n:n + 1], 3)[0]
+        for i in range(L):
+            for c in range(4):
+                v = x[n:n + 1].copy()
+                v[0, i] = np.eye(4)[c]
+                expected[n, i, c] = model.predict(v, 3)[0] - base
+    np.testing.assert_allclose(raw.hypothetical, expected, atol=1e-5)
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_array_equal(raw.contrib, 0 * x)  # uncentred: observed base contributes 0
+    centred = ISM(km, target=3).attribute(x)
+    np.testing.assert_allclose(centred.hypothetical, expected - expected.mean(-1, keepdims=True), atol=1e-5)
+
+
+def test_ig_delta_shrinks_as_steps_grow():
+    km = _model_l4_multitask()
+    x = _onehot(4, seed=18)
+    deltas = [np.abs(IntegratedGradients(km, target=0, steps=s).attribute(x).delta).mean() for s in (2, 8, 64)]
+    assert deltas[0] > deltas[1] > deltas[2]
+    assert deltas[2] < 1e-3
+
+
+def test_ig_with_uniform_reference_equals_centred_path_gradient_and_supports_shuffles():
+    km = _smooth_model()
+    x = _onehot(3, seed=19)
+    ig = IntegratedGradients(km, target=0, steps=32)
+    res = ig.attribute(x)
+    np.testing.assert_allclose(res.hypothetical.sum(-1), 0, atol=1e-5)  # uniform reference -> centred
+    assert np.abs(res.delta).max() < 1e-3
+    shuf = ig.attribute(x, references="shuffle", n_references=3, seed=0)
+    refs = dinucleotide_shuffle(x, 3, seed=0)
+    fr = Model.from_keras(km).predict(refs.reshape(-1, L, 4), 0).reshape(3, 3).mean(1)
+    np.testing.assert_allclose(shuf.ref_score, fr, atol=1e-5)
+    assert np.abs(shuf.delta).max() < 1e-3
+
+
+def test_probability_output_explains_sigmoid():
+    km = _sequential_model()
+    x = _onehot(3, seed=20)
+    res = GradientXInput(km, output="probability").attribute(x)
+    assert res.explained == "sigmoid probability of output 0"
+    assert np.all((res.score > 0) & (res.score < 1))
+
+
+# ------------------------------------------------------------------------------------------
+# Errors, registry, result type, warnings
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["multiply", "lstm"])
+def test_unsupported_layer_raises_input_error_naming_it(kind):
+    import keras
+
+    inp = keras.Input((L, 4))
+    if kind == "multiply":
+        a = keras.layers.Conv1D(3, 3, padding="same")(inp)
+        b = keras.layers.Conv1D(3, 3, padding="same")(inp)
+        h = keras.layers.Multiply(name="gate_mul")([a, b])
+        h = keras.layers.Flatten()(h)
+    else:
+        h = keras.layers.LSTM(3, name="my_lstm")(inp)
+    km = keras.Model(inp, keras.layers.Dense(1)(h))
+    name = "gate_mul" if kind == "multiply" else "my_lstm"
+    with pytest.raises(InputError, match=f"{name}.*integrated gradients"):
+        DeepShap(km)
+    # integrated gradients works on it
+    res = IntegratedGradients(km, steps=4).attribute(_onehot(2))
+    assert np.isfinite(res.hypothetical).all()
+
+
+def test_softmax_probability_has_no_deepshap_rule():
+    with pytest.raises(InputError, match="softmax"):
+        DeepShap(_model_1l4_softmax(), output="probability")
+
+
+def test_bad_inputs_raise_input_error():
+    km = _sequential_model()
+    with pytest.raises(InputError, match="length"):
+        GradientXInput(km).attribute(_onehot(2, length=L + 1))
+    with pytest.raises(InputError, match="out of range"):
+        DeepShap(km, target=3)
+    with pytest.raises(InputError, match="references"):
+        DeepShap(km).attribute(_onehot(2), references=np.zeros((3, 2, L, 4)))
+
+
+def test_registry_and_frozen_result():
+    assert set(METHODS) == {"deepshap", "gradxinput", "saliency", "ig", "ism"}
+    res = METHODS["saliency"](_sequential_model()).attribute(_onehot(2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.method = "x"
+    assert res.method == "saliency" and res.score.shape == (2,)
+
+
+def test_large_delta_is_logged_with_sequence_rows(caplog):
+    km = _model_l4_multitask()
+    with caplog.at_level(logging.WARNING, logger="interpret.attribution"):
+        chunks = list(iter_attribute(IntegratedGradients(km, steps=1), _onehot(6, seed=21), chunk_size=4))
+    res = chunks[1][1]
+    bad = np.flatnonzero(np.abs(res.delta) > 1e-3) + 4
+    assert len(bad) and f"rows {', '.join(map(str, bad))}" in caplog.text
