@@ -2,8 +2,8 @@
 
 One glyph outline per letter (A C G T, DejaVu Sans Bold, from matplotlib's ``TextPath``) is
 computed once and normalised to a unit box; every letter of every logo is then a scaled copy
-of it. In SVG the outlines are defined once per document (:func:`glyph_defs`, ``<symbol>``)
-and each letter is a ``<use>``, so a logo costs a few hundred bytes and well under a
+of it. In SVG the outlines are defined once per document (:func:`glyph_defs`, ``<defs>``)
+and each letter is a ``<use>`` with a transform, so a logo costs a few hundred bytes and well under a
 millisecond. ``logomaker`` remains available (``backend="logomaker"``) for comparison and for
 anyone who wants its exact look; it takes about half a second per logo.
 
@@ -93,17 +93,15 @@ def glyph_svg_d(letter: str) -> str:
 
 
 def glyph_defs(prefix: str = GLYPH_PREFIX) -> str:
-    """``<defs>`` with one ``<symbol>`` per letter (ids ``{prefix}A`` ...), to include once.
+    """``<defs>`` with one ``<path>`` per letter (ids ``{prefix}A`` ...), to include once.
 
-    In an HTML page put it in one hidden ``<svg>`` (see :func:`glyph_defs_svg`); every logo
-    drawn with ``defs=False`` in that page refers to these symbols.
+    Each path fills the box ``[0, 100] x [0, 100]`` (y down) in its letter's colour; a letter
+    is ``<use href="#{prefix}A" transform="matrix(w/100 0 0 h/100 x y)"/>``. In an HTML page
+    put the defs in one hidden ``<svg>`` (:func:`glyph_defs_svg`); every logo drawn with
+    ``defs=False`` in that page refers to them.
     """
-    syms = "".join(
-        f'<symbol id="{prefix}{a}" viewBox="0 0 100 100" preserveAspectRatio="none">'
-        f'<path d="{glyph_svg_d(a)}" fill="{COLORS[a]}"/></symbol>'
-        for a in ALPHABET
-    )
-    return f"<defs>{syms}</defs>"
+    paths = "".join(f'<path id="{prefix}{a}" d="{glyph_svg_d(a)}" fill="{COLORS[a]}"/>' for a in ALPHABET)
+    return f"<defs>{paths}</defs>"
 
 
 def glyph_defs_svg(prefix: str = GLYPH_PREFIX) -> str:
@@ -232,7 +230,7 @@ def logo_svg(values, kind: str = "bits", *, width: float | None = None, height: 
              col_width: float = 10, ylim: tuple[float, float] | None = None, axis: bool = True,
              defs: bool = True, prefix: str = GLYPH_PREFIX, css_class: str = "logo",
              title: str | None = None, spans=(), xticks: int | None = None, x_offset: int = 0,
-             faded: bool = False, attrs: dict | None = None, min_px: float = 0.05,
+             faded: bool = False, attrs: dict | None = None, min_px: float = 0.3,
              backend: str = "svg") -> str:
     """Draw a sequence logo as an SVG element string.
 
@@ -265,15 +263,16 @@ def logo_svg(values, kind: str = "bits", *, width: float | None = None, height: 
     attrs : dict, optional
         Extra attributes of the ``<svg>`` element (``data-*`` for tests and scripts).
     min_px : float
-        Letters lower than this many px are not drawn (invisible anyway).
+        Letters lower than this many px are not drawn (invisible anyway; fewer elements).
     backend : {"svg", "logomaker"}
         ``"logomaker"`` renders with logomaker through matplotlib (about 0.5 s a logo).
 
     Returns
     -------
     str
-        One ``<svg>`` element. Each letter is ``<use href="#{prefix}X" x y width height>``
-        with ``height`` equal to its data height times ``height / (ylim[1] - ylim[0])``.
+        One ``<svg>`` element. Each letter is ``<use href="#{prefix}X" transform="matrix(a 0 0 d e f)">``
+        placing the 100 x 100 glyph: ``100 d`` px high (its data height times
+        ``height / (ylim[1] - ylim[0])``), ``100 a`` px wide, top-left corner at ``(e, f)``.
     """
     v = _check_matrix(values)
     if backend == "logomaker":
@@ -335,7 +334,8 @@ def logo_svg(values, kind: str = "bits", *, width: float | None = None, height: 
         hs = (y1 - y0) * sy
         lw = LETTER_WIDTH * sx
         ok = hs > min_px
-        uses = [f'<use href="#{prefix}{ALPHABET[a]}" x="{x:.2f}" y="{y:.2f}" width="{lw:.2f}" height="{h:.2f}"/>'
+        w100 = f"{lw / 100:.5g}"
+        uses = [f'<use href="#{prefix}{ALPHABET[a]}" transform="matrix({w100} 0 0 {h / 100:.5g} {x:.2f} {y:.2f})"/>'
                 for a, x, y, h in zip(box.letter[ok].tolist(), xs[ok].tolist(), ys[ok].tolist(), hs[ok].tolist())]
         parts.append("<g>" + "".join(uses) + "</g>")
     if xticks:
