@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 _AFFINE = ("BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianDropout",
            "GaussianNoise", "ActivityRegularization", "Identity")
 _NONLINEAR = ("Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax")
+# Channel-wise layers that map a per-channel constant to a per-channel constant: the filter
+# ablation can be applied after them (on far fewer positions) with the same result.
+_CHANNELWISE = _AFFINE + ("Activation", "ReLU", "LeakyReLU", "ELU", "MaxPooling1D", "MaxPooling2D",
+                          "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+                          "GlobalAveragePooling1D", "GlobalAveragePooling2D")
 # Budget of floats for one ablation call: copies x positions x filters of the captured output.
 _ABLATION_BUDGET = 1 << 23
 
@@ -130,6 +135,9 @@ class _Conv:
     out_len: int
     channel_axis: int      # channel axis of the captured output, in its own layout
     position_axis: int     # position axis of the captured output
+    site: object = None    # layer after whose output the ablation is applied (post or later)
+    site_chain: tuple = ()  # channel-wise layers from post (excluded) to site (included)
+    site_axis: int = -1    # channel axis of the site's output
 
 
 def find_first_conv(model: Model) -> _Conv:
@@ -145,16 +153,16 @@ def find_first_conv(model: Model) -> _Conv:
 
     def record(layer, default, *args, **kwargs):
         out = default(*args, **kwargs)
-        calls.append((layer, args[0] if args else None, out))
+        calls.append((layer, args[0] if args else None, out, _flat_tensors(args)))
         return out
 
     model.forward(np.zeros((1, model.seq_len, 4), np.float32), call_fn=record)
     conv_types = (keras.layers.Conv1D, keras.layers.Conv2D)
-    first = next((i for i, (layer, _, _) in enumerate(calls) if isinstance(layer, conv_types)), None)
+    first = next((i for i, (layer, *_) in enumerate(calls) if isinstance(layer, conv_types)), None)
     if first is None:
         raise InputError("the model has no Conv1D/Conv2D layer; kernel logos need a convolutional first layer "
                          "(run with --no-filters to skip them).")
-    conv, conv_in, conv_out = calls[first]
+    conv, conv_in, conv_out, _ = calls[first]
     kernel = np.asarray(conv.kernel.numpy() if hasattr(conv.kernel, "numpy") else conv.kernel, np.float32)
     fmt = getattr(conv, "data_format", "channels_last")
     in_shape = tuple(conv_in.shape[1:])
@@ -204,7 +212,7 @@ def find_first_conv(model: Model) -> _Conv:
     post, tensor = conv, conv_out
     if activation_name(conv.activation) == "linear":
         found = False
-        for layer, inp, out in calls[first + 1:]:
+        for layer, inp, out, _ in calls[first + 1:]:
             if inp is not tensor:
                 continue
             name = type(layer).__name__
@@ -216,8 +224,42 @@ def find_first_conv(model: Model) -> _Conv:
             break
         if not found:
             logger.warning("no nonlinearity found after %s; using its linear output for kernel logos", conv.name)
+    site, site_axis, chain = _ablation_site(calls, post, chan_axis)
     return _Conv(conv, post, np.ascontiguousarray(np.transpose(w, (2, 0, 1))), bias, width, stride, dil,
-                 pad_left, out_len, chan_axis, pos_axis)
+                 pad_left, out_len, chan_axis, pos_axis, site, tuple(chain), site_axis)
+
+
+def _flat_tensors(args) -> list:
+    out = []
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            out.extend(_flat_tensors(a))
+        elif a is not None and hasattr(a, "shape"):
+            out.append(a)
+    return out
+
+
+def _ablation_site(calls, post, chan_axis):
+    """Follow the post-nonlinearity output through channel-wise layers (pooling, BN, dropout) that
+    are its only consumer: replacing a channel by a constant before them equals replacing it by
+    the constant they turn it into after them, on fewer positions."""
+    idx = next(i for i, c in enumerate(calls) if c[0] is post)
+    tensor, site, axis, chain = calls[idx][2], post, chan_axis, []
+    for _ in range(len(calls)):
+        consumers = [c for c in calls if any(t is tensor for t in c[3])]
+        if len(consumers) != 1:
+            break
+        layer, _, out, _ = consumers[0]
+        if type(layer).__name__ not in _CHANNELWISE or len(consumers[0][3]) != 1:
+            break
+        rank = len(out.shape)
+        if rank == 2:
+            axis = 1
+        elif hasattr(layer, "data_format"):
+            axis = 1 if layer.data_format == "channels_first" else rank - 1
+        chain.append(layer)
+        tensor, site = out, layer
+    return site, axis, chain
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,8 +336,9 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     ablate = _ablation_fn(model, conv, target) if influence else None
     if influence:
         drop = np.zeros(n_f)
+        fill, site_size = _site_fill(model, conv, mean)
     if top_k is None or influence:
-        means = tf.constant(mean.astype(np.float32))
+        means = tf.constant(fill.astype(np.float32)) if influence else None
         for i, j in _progress(batches, verbose, "filters: sites" + (" and influence" if influence else "")):
             xb = x[i:j]
             if top_k is None:
@@ -304,7 +347,7 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
                 counts += c
                 n_sites += n
             if influence:
-                per_call = max(1, _ABLATION_BUDGET // max(1, (j - i) * conv.out_len * n_f))
+                per_call = max(1, _ABLATION_BUDGET // max(1, (j - i) * site_size))
                 for f0 in range(0, n_f, per_call):
                     idx = tf.range(f0, min(f0 + per_call, n_f), dtype=tf.int32)
                     ablated = ablate(tf.constant(xb), means, idx).numpy()   # (n_idx, B)
@@ -387,29 +430,32 @@ def _canonical(act, conv: _Conv):
 
 
 def _ablation_fn(model: Model, conv: _Conv, target: int):
-    """tf.function: ``(x (B, L, 4), means (F,), idx (K,))`` → target logits ``(K, B)`` with filter
-    ``idx[k]``'s output replaced by ``means[idx[k]]`` in copy ``k``.
+    """tf.function: ``(x (B, L, 4), fill (F,), idx (K,))`` → target logits ``(K, B)`` with filter
+    ``idx[k]``'s output replaced by its mean in copy ``k``.
 
-    The first layer runs once on the ``B`` sequences; its output is tiled ``K`` times inside the
-    graph hook, so only the layers after it run on ``K x B`` rows.
+    The first layer runs once on the ``B`` sequences; the output of the ablation site (the
+    post-nonlinearity layer, or the last channel-wise pooling layer after it) is tiled ``K``
+    times inside the graph hook, with channel ``idx[k]`` set to ``fill[idx[k]]`` (the mean,
+    carried through the channel-wise layers), so only the layers after it run on ``K x B`` rows.
     """
     import tensorflow as tf
 
-    post = conv.post
+    site = conv.site
     n_f = conv.weights.shape[0]
 
     def fn(x, means, idx):
         def hook(layer, default, *args, **kwargs):
             out = default(*args, **kwargs)
-            if layer is not post:
+            if layer is not site:
                 return out
             rank = out.shape.rank
+            axis = conv.site_axis % rank
             mask = tf.one_hot(idx, n_f, dtype=out.dtype)                     # (K, F)
             shape = [-1] + [1] * rank
-            shape[conv.channel_axis + 1] = n_f
+            shape[axis + 1] = n_f
             mask = tf.reshape(mask, shape)                                     # (K, 1, .., F, ..)
             mshape = [1] * rank
-            mshape[conv.channel_axis] = n_f
+            mshape[axis] = n_f
             fill = tf.reshape(means, mshape)
             rep = out[None] * (1.0 - mask) + mask * fill[None]                 # (K, B, ...)
             return tf.reshape(rep, tf.concat([[-1], tf.shape(out)[1:]], 0))
@@ -419,6 +465,31 @@ def _ablation_fn(model: Model, conv: _Conv, target: int):
     spec = [tf.TensorSpec((None, model.seq_len, 4), tf.float32), tf.TensorSpec((n_f,), tf.float32),
             tf.TensorSpec((None,), tf.int32)]
     return tf.function(fn, input_signature=spec)
+
+
+def _site_fill(model: Model, conv: _Conv, mean: np.ndarray):
+    """Per-channel value at the ablation site when every filter outputs its mean, ``(F,)``, and
+    the number of values per sequence at the site."""
+    import tensorflow as tf
+
+    store = {}
+
+    def hook(layer, default, *args, **kwargs):
+        out = default(*args, **kwargs)
+        if layer is conv.post:
+            store["post"] = out
+        if layer is conv.site:
+            store["site"] = out
+        return out
+
+    model.forward(np.zeros((1, model.seq_len, 4), np.float32), call_fn=hook)
+    post_shape = [1] * store["post"].shape.rank
+    post_shape[conv.channel_axis] = len(mean)
+    h = tf.ones_like(store["post"]) * tf.reshape(tf.constant(mean, store["post"].dtype), post_shape)
+    for layer in conv.site_chain:
+        h = layer(h, training=False) if getattr(layer, "_call_has_training_arg", False) else layer(h)
+    h = np.moveaxis(h.numpy(), conv.site_axis, -1).reshape(-1, len(mean))
+    return h.mean(axis=0).astype(np.float64), int(np.prod(store["site"].shape[1:]))
 
 
 def _windows(x: np.ndarray, conv: _Conv) -> np.ndarray:

@@ -11,8 +11,12 @@ L = 40
 
 
 def _build(kernel, bias, layout="L4", padding="same", activation="relu", dense=None, length=L,
-           bn_exp=False):
-    """conv (kernel (W, 4, F), bias (F,)) -> global max pool -> Dense(1, sigmoid)."""
+           bn_exp=False, head="global"):
+    """conv (kernel (W, 4, F), bias (F,)) -> global max pool -> Dense(1, sigmoid).
+
+    ``head="flatten"``: Flatten -> Dense; ``"pool"``: MaxPooling1D(4) -> Flatten -> Dense
+    (Conv1D only); the dense weights are then random (seeded).
+    """
     import keras
 
     kernel = np.asarray(kernel, np.float32)
@@ -36,6 +40,14 @@ def _build(kernel, bias, layout="L4", padding="same", activation="relu", dense=N
     if bn_exp:
         h = keras.layers.BatchNormalization()(h)
         h = keras.layers.Activation("exponential")(h)
+    if head != "global":
+        if head == "pool":
+            h = keras.layers.MaxPooling1D(4, padding="same")(h)
+        h = keras.layers.Flatten()(h)
+        out = keras.layers.Dense(1, activation="sigmoid")(h)
+        model = keras.Model(inp, out)
+        conv.set_weights([k, np.asarray(bias, np.float32)])
+        return Model.from_keras(model)
     if layout == "1L4":
         h = keras.layers.GlobalMaxPooling2D()(h)
     elif layout == "4L":
@@ -215,3 +227,23 @@ def test_bad_input_raises_input_error(cebpb):
         kernel_logos(model, sim.x[:, :30])
     with pytest.raises(InputError):
         kernel_logos(model, sim.x, threshold=0)
+
+
+@pytest.mark.parametrize("head", ["flatten", "pool"])
+def test_influence_equals_brute_force_behind_flatten_and_pooling(cebpb, head):
+    ppm, sim = cebpb
+    rng = np.random.default_rng(6)
+    kernel = rng.normal(size=(8, 4, 5)).astype(np.float32)
+    bias = np.zeros(5, np.float32)
+    model = _build(kernel, bias, head=head)
+    res = kernel_logos(model, sim.x[:80], batch_size=32)
+    base = model.predict(sim.x[:80], target=0)
+    weights = model.keras_model.get_weights()
+    for f in range(5):
+        k2, b2 = kernel.copy(), bias.copy()
+        k2[:, :, f] = 0
+        b2[f] = res.mean_activation[f]
+        other = _build(k2, b2, head=head)
+        other.keras_model.set_weights([k2, b2] + weights[2:])
+        ablated = other.predict(sim.x[:80], target=0)
+        assert res.influence[f] == pytest.approx(float(np.mean(base - ablated)), abs=1e-4)
