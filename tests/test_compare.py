@@ -142,3 +142,18 @@ def test_group_redundant_groups_copies_of_the_same_motif(tomtom_ready, db):
     assert groups[0] == groups[2] and groups[1] == groups[5]
     assert len({groups[0], groups[1], groups[3], groups[4]}) == 4
     assert list(groups) == [0, 1, 0, 2, 3, 1]
+
+
+def test_trained_example_model_filters_match_only_planted_families(tomtom_ready, db, example_model, example_sim):
+    from interpret.filters import kernel_logos
+
+    res = kernel_logos(example_model, example_sim.x[:1000])
+    matches = compare.match_to_db(res.ppm, db)
+    names = [m.name.upper() for m in matches if m.significant]
+    raw = compare.raw_best_q(res.ppm, db)
+    print(f"example model: {len(names)} of {len(matches)} filters matched ({sorted(set(names))}); "
+          f"raw TOMTOM q<0.05 for {int(np.sum(raw < 0.05))}")
+    assert any(n.startswith("CEBP") for n in names) and "CTCF" in names
+    assert all(n.startswith(("CEBP", "CTCF", "GATA", "FOX")) for n in names)
+    groups = compare.group_redundant(res.ppm, matches)
+    assert len(groups) == res.n_filters
