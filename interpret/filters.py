@@ -318,10 +318,10 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     tops = None
     for i, j in _progress(batches, verbose, "filters: activations"):
         act, logits = capture(tf.constant(x[i:j]))
-        act = act.numpy().astype(np.float64)       # (B, P, F)
+        act = act.numpy()                          # (B, P, F) float32
         base[i:j] = logits.numpy()[:, target]
-        vmax = np.maximum(vmax, act.max(axis=(0, 1)))
-        vsum += act.sum(axis=(0, 1))
+        vmax = np.maximum(vmax, act.max(axis=(0, 1)).astype(np.float64))
+        vsum += act.sum(axis=(0, 1), dtype=np.float64)
         if top_k is not None:
             tops = _merge_top_k(tops, act, i, int(top_k))
     mean = vsum / (len(x) * conv.out_len)
@@ -360,8 +360,7 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     ppm[n_sites == 0] = 0.25
     return FilterResult(
         ppm=ppm, weights=conv.weights, n_sites=n_sites, ic=information_content(ppm).sum(axis=1),
-        max_activation=vmax,
-        influence=infl, mean_activation=mean, layer=conv.layer.name, activation_layer=conv.post.name,
+        max_activation=vmax, influence=infl, mean_activation=mean, layer=conv.layer.name, activation_layer=conv.post.name,
         width=width, threshold=float("nan") if top_k is not None else float(threshold),
         top_k=None if top_k is None else int(top_k))
 
