@@ -132,15 +132,26 @@ def test_draw_logo_matplotlib_patch_extents():
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.path import Path
 
     fig, ax = plt.subplots()
     try:
         coll = logo.draw_logo(ax, PPM, "bits")
         paths = coll.get_paths()
-        assert len(paths) == 7
-        ext = sorted(round(float(p.vertices[:, 1].max() - p.vertices[:, 1].min()), 6) for p in paths)
-        want = sorted(round(float(v), 6) for v in (PPM * logo.information_content(PPM)[:, None]).ravel() if v > 0)
-        assert ext == pytest.approx(want, abs=1e-6)
+        b = logo.letter_boxes(PPM, "bits")
+        present = sorted(set(b.letter.tolist()))
+        assert len(paths) == len(present) == 4
+        n_letters = 0
+        for a, path in zip(present, paths):
+            g = len(logo.glyph_path("ACGT"[a]).vertices)
+            sel = np.flatnonzero(b.letter == a)
+            assert len(path.vertices) == g * len(sel)
+            for k, i in enumerate(sel):      # each glyph copy fills its box exactly
+                ext = Path(path.vertices[k * g:(k + 1) * g], path.codes[k * g:(k + 1) * g]).get_extents()
+                assert [ext.y0, ext.y1] == pytest.approx([b.y0[i], b.y1[i]], abs=1e-9)
+                assert ext.x0 == pytest.approx(b.pos[i] - 0.5 + (1 - logo.LETTER_WIDTH) / 2, abs=1e-9)
+                n_letters += 1
+        assert n_letters == 7
         assert ax.get_ylim() == (0.0, 2.0)
     finally:
         plt.close(fig)
