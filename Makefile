@@ -28,3 +28,26 @@ test: $(STAMP)
 
 clean:
 	rm -rf examples/demo .pytest_cache
+
+# ---- benchmarks (benchmarks/RESULTS.md); peers live in their own environment, never in the package's
+BENCH_VENV := benchmarks/.venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+# torch==2.13.0 first and pinned in every later install, so nothing can pull a newer (CUDA) torch.
+$(BENCH_STAMP): pyproject.toml
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install -q --upgrade pip
+	$(BENCH_BIN)/pip install -q "torch==2.13.0"
+	$(BENCH_BIN)/pip install -q -e . "torch==2.13.0" tangermeme captum scikit-learn psutil
+	$(BENCH_BIN)/python -c "import torch, tangermeme, captum; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(BENCH_STAMP)
+
+bench-env: $(BENCH_STAMP)
+
+# Regenerates benchmarks/RESULTS.md (about 45-55 min on 2 cores; run on a quiet machine).
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python benchmarks/recovery.py
+	$(BENCH_BIN)/python benchmarks/speed_peers.py
+	$(BIN)/python benchmarks/e2e.py
+	$(BIN)/python benchmarks/make_results.py

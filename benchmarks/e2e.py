@@ -1,0 +1,177 @@
+"""End-to-end ``interpret run``: wall time and peak memory at three sizes, cold and warm.
+
+    .venv/bin/python benchmarks/e2e.py             # 10k x 101 bp (twice), 100k x 101 bp, 10k x 1,000 bp
+    .venv/bin/python benchmarks/e2e.py --quick     # tiny sizes, to check the script
+
+Each run is ``interpret run MODEL DATA --explain all`` with the default methods
+(gradxinput, deepshap with 20 dinucleotide-shuffled references) and TF-MoDISco on DeepSHAP, in a
+child process. Wall time is measured around the process; peak memory is the child's peak RSS
+(``os.wait4`` ``ru_maxrss``, cross-checked by polling the process tree). Per-stage seconds come
+from the run's ``summary.json``.
+
+Models: the seed's architecture (``Conv2D(128, (1, 24))`` → global max pool → ``Dense(1)``) at
+101 bp and at 1,000 bp, each trained for a few epochs on planted motifs (so attributions and
+TF-MoDISco see real signal); data: planted GATA1/CEBPB/CTCF with a FOXA2 decoy
+(:func:`interpret.simulate.planted`), a different seed from the training data.
+
+First vs later run: TF-MoDISco (modisco-lite) and TOMTOM (memelite) are compiled by numba. The
+first 10k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
+does every later run, so the difference is what numba's on-disk cache saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from _common import WORK, Section, gib, md_table, run_child, versions  # noqa: E402
+
+STAGES = ("filters", "attributions", "motifs", "compare", "report")
+
+
+def make_model(length: int, seed: int, n_train: int, epochs: int, d: Path) -> dict:
+    from interpret import simulate
+
+    path = d / f"model_{length}.h5"
+    sim = simulate.planted(simulate.jaspar_ppms(simulate.EXAMPLE_MOTIFS), n=n_train, length=length,
+                           decoys=simulate.jaspar_ppms([simulate.EXAMPLE_DECOY]), seed=seed)
+    model = simulate.seed_model(length=length, filters=128, width=24, layout="1L4", seed=seed)
+    t = time.perf_counter()
+    hist = simulate.train(model, sim.x, sim.y, epochs=epochs, seed=seed)
+    model.save(path)
+    return {"path": path, "train_seconds": time.perf_counter() - t, "val_auroc": float(hist.history["val_auroc"][-1])}
+
+
+def make_data(n: int, length: int, seed: int, d: Path) -> Path:
+    from interpret import simulate
+
+    path = d / f"data_{n}x{length}.npz"
+    sim = simulate.planted(simulate.jaspar_ppms(simulate.EXAMPLE_MOTIFS), n=n, length=length,
+                           decoys=simulate.jaspar_ppms([simulate.EXAMPLE_DECOY]), seed=seed)
+    # The seed's users keep (N, 1, L, 4) uint8 arrays; the loader converts them.
+    np.savez(path, x=sim.x[:, None].astype(np.uint8), y=sim.y.astype(np.uint8))
+    return path
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="10000x101,100000x101,10000x1000",
+                    help="comma-separated NxL; the first is run twice (cold, then warm numba cache)")
+    ap.add_argument("--max-seqs", default="", help="comma-separated per size (empty = all); only if a size "
+                                                     "is infeasible; reported in the table")
+    ap.add_argument("--methods", default="gradxinput,deepshap")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed and reported")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
+    ap.add_argument("--keep", action="store_true", help="keep the output directories")
+    ap.add_argument("--name", default="e2e", help="results/<name>.md")
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes = "500x101,1000x101,300x1000"
+        args.name = args.name if args.name != "e2e" else "e2e_quick"
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s.strip()]
+    caps = [int(c) if c.strip() else None for c in args.max_seqs.split(",")] if args.max_seqs else []
+    caps += [None] * (len(sizes) - len(caps))
+
+    d = WORK / "e2e"
+    d.mkdir(parents=True, exist_ok=True)
+    numba_cache = d / "numba_cache"
+    shutil.rmtree(numba_cache, ignore_errors=True)
+    numba_cache.mkdir()
+
+    sec = Section(args.name, "End-to-end `interpret run`: wall time and peak memory")
+    sec.data["versions"] = versions(["tensorflow-cpu", "keras", "modisco", "memelite", "numba", "numpy"])
+    sec.data["args"] = vars(args)
+
+    models, prep = {}, []
+    for length in sorted({L for _, L in sizes}):
+        n_train, epochs = (4000, 5) if length <= 200 else (2000, 3)
+        if args.quick:
+            n_train, epochs = 400, 1
+        models[length] = make_model(length, args.seed, n_train, epochs, d)
+        prep.append(f"{length} bp model: trained on {n_train:,} sequences for {epochs} epochs in "
+                    f"{models[length]['train_seconds']:.0f} s (validation AUROC {models[length]['val_auroc']:.3f})")
+    exe = Path(sys.executable).parent / "interpret"
+    plan = [(n, L, cap, "first (cold numba cache)" if i == 0 else "later") for i, ((n, L), cap) in
+            enumerate(zip(sizes, caps))]
+    if plan:
+        n, L, cap, _ = plan[0]
+        plan.insert(1, (n, L, cap, "second (warm numba cache)"))
+    rows = []
+    for n, length, cap, which in plan:
+        data = d / f"data_{n}x{length}.npz"
+        if not data.exists():
+            t = time.perf_counter()
+            make_data(n, length, args.seed + 1, d)
+            prep.append(f"{n:,} x {length} bp data simulated in {time.perf_counter() - t:.0f} s")
+        out = d / f"out_{n}x{length}"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [str(exe), "run", str(models[length]["path"]), str(data), "--out", str(out), "--explain", "all",
+               "--methods", args.methods, "--seed", str(args.seed), "-q"]
+        if cap:
+            cmd += ["--max-seqs", str(cap)]
+        res = run_child(cmd, env={"NUMBA_CACHE_DIR": str(numba_cache)}, log=d / f"log_{n}x{length}.txt",
+                        timeout=args.timeout)
+        row = {"size": f"{n:,} x {length} bp", "explained": cap or n, "cap": cap, "run": which, "seconds": res["seconds"],
+               "peak_gib": gib(res["peak_rss"]), "ru_maxrss_gib": gib(res["ru_maxrss"]),
+               "exit": res["returncode"], "command": "interpret " + " ".join(cmd[1:])}
+        if res["returncode"] == 0 and (out / "summary.json").exists():
+            from interpret import io
+
+            summ = io.read_json(out / "summary.json")
+            for s in STAGES:
+                row[s] = summ.get("timings", {}).get(s)
+            row["explained"] = summ.get("data", {}).get("n_explained", row["explained"])
+            row["out_mib"] = dir_size(out) / 2 ** 20
+            row["n_motifs"] = summ.get("comparison", {}).get("n_motifs")
+            row["seq_per_s"] = row["explained"] / res["seconds"]
+        else:
+            row["error"] = res["tail"].strip().splitlines()[-1] if res["tail"].strip() else f"exit {res['returncode']}"
+            if res["seconds"] >= args.timeout:
+                row["error"] = f"killed after {args.timeout:.0f} s timeout"
+        rows.append(row)
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+        print(f"{row['size']} {which}: {row['seconds']:.0f} s, peak {row['peak_gib']:.2f} GiB", flush=True)
+
+    sec.add(f"`interpret run MODEL DATA --explain all --methods {args.methods}` (DeepSHAP with 20 "
+            "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, report), one child "
+            "process per run. *peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
+            "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
+            "start-up and loading. " + "; ".join(prep) + ".")
+    sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
+                            "motifs", "compare", "report", "out_mib", "n_motifs"],
+                     ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
+                      "motifs s", "compare s", "report s", "output MiB", "motifs"]))
+    if len(rows) >= 2 and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
+        sec.add(f"First vs second run of the same command: {rows[0]['seconds']:.0f} s vs {rows[1]['seconds']:.0f} s "
+                f"(motifs stage {rows[0].get('motifs')} s vs {rows[1].get('motifs')} s, compare "
+                f"{rows[0].get('compare')} s vs {rows[1].get('compare')} s): the difference is numba compilation "
+                "that the on-disk cache saves.")
+    capped = [r for r in rows if r["cap"]]
+    if capped:
+        sec.add("Capped with `--max-seqs`: " + ", ".join(f"{r['size']} → {r['explained']:,}" for r in capped) + ".")
+    errs = [r for r in rows if r.get("error")]
+    if errs:
+        sec.add("Failed:\n\n" + "\n".join(f"- {r['size']} ({r['run']}): `{r['error']}`" for r in errs))
+    sec.add("Commands:\n\n" + "\n".join(f"- `{r['command']}`" for r in rows))
+    sec.data["rows"] = rows
+    path = sec.write()
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
