@@ -51,11 +51,10 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
     model = model if model is not None else _model(model_path)
     out = {}
     for name in methods:
-        method = attribution.METHODS[name](model, target=target, output=output)
-        kw = {"seed": seed}
-        if name == "deepshap":
-            kw["n_references"] = n_references
-        parts = [r for _, r in attribution.iter_attribute(method, x, chunk_size=len(x), batch_size=batch_size, **kw)]
+        cls = attribution.METHODS[name]
+        method = cls(model, target=target, output=output, batch_size=batch_size)
+        kw = {"seed": seed, "n_references": n_references} if cls.has_references else {}
+        parts = [r for _, r in attribution.iter_attribute(method, x, chunk_size=len(x), **kw)]
         res = parts[0]
         out[name] = {"contrib": res.contrib, "hypothetical": res.hypothetical, "score": res.score,
                      "delta": res.delta}

@@ -220,8 +220,8 @@ def _filters_stage(model, x, db, od, opts):
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
-    matches = compare.match_to_db(list(res.ppm), db)
-    groups = compare.group_redundant(res, matches)
+    matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold)
+    groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold)
     ids = [f"filter_{i}" for i in range(len(res.ppm))]
     order = np.argsort(-res.influence, kind="stable")
     rank = np.empty(len(order), int)
@@ -231,9 +231,7 @@ def _filters_stage(model, x, db, od, opts):
         m = matches[i]
         rows.append({"filter": fid, "n_sites": int(res.n_sites[i]), "ic": float(res.ic[i]),
                      "max_activation": float(res.max_activation[i]), "influence": float(res.influence[i]),
-                     "influence_rank": int(rank[i]),
-                     "jaspar_id": m.id if m is not None else "", "jaspar_name": m.name if m is not None else "",
-                     "jaspar_q": m.q if m is not None else None, "group": groups[i]})
+                     "influence_rank": int(rank[i]), **m.as_row(), "group": groups[i]})
     rows = [rows[i] for i in order]
     io.write_tsv(od / "filters.tsv", rows, ["filter", "n_sites", "ic", "max_activation", "influence",
                                            "influence_rank", "jaspar_id", "jaspar_name", "jaspar_q", "group"])
@@ -258,13 +256,12 @@ def _attribution_stage(model, x, index, od, opts) -> dict:
     try:
         for name in opts.methods:
             t = time.perf_counter()
-            method = attribution.METHODS[name](model, target=opts.target, output=opts.output)
-            kw = {"seed": opts.seed}
-            if name == "deepshap":
-                kw["n_references"] = opts.n_references
+            cls = attribution.METHODS[name]
+            method = cls(model, target=opts.target, output=opts.output, batch_size=opts.batch_size,
+                         verbose=opts.verbose)
+            kw = {"seed": opts.seed, "n_references": opts.n_references} if cls.has_references else {}
             deltas, gaps = [], []
-            for start, res in attribution.iter_attribute(method, x, chunk_size=opts.chunk_size,
-                                                         batch_size=opts.batch_size, verbose=opts.verbose, **kw):
+            for start, res in attribution.iter_attribute(method, x, chunk_size=opts.chunk_size, **kw):
                 writer.write(name, start, res.contrib, res.hypothetical, res.score, res.delta)
                 if res.delta is not None:
                     deltas.append(np.asarray(res.delta))
@@ -337,21 +334,19 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
     q = opts.q_threshold
     fres = filt["result"]
     fids = filt["ids"]
-    motif_matches = compare.match_to_db([p.ppm for p in patterns], db) if patterns else []
+    motif_matches = compare.match_to_db([p.ppm for p in patterns], db, alpha=q) if patterns else []
     pairs = compare.compare_sets(list(fres.ppm), [p.ppm for p in patterns]) if patterns else []
     comp_rows = []
     for r in pairs:
-        comp_rows.append({"filter": fids[r["query"]], "motif": patterns[r["target"]].id, "tomtom_p": r["p"],
-                          "tomtom_q": r["q"], "offset": r["offset"], "strand": r["strand"],
-                          "pearson_r": r["pearson_r"]})
+        comp_rows.append({"filter": fids[r["query"]], "motif": patterns[r["target"]].id,
+                          **{k: r[k] for k in ("tomtom_p", "tomtom_q", "offset", "strand", "pearson_r")}})
     io.write_tsv(od / "comparison.tsv", comp_rows,
                  ["filter", "motif", "tomtom_p", "tomtom_q", "offset", "strand", "pearson_r"])
 
     for row, p, m in zip(motif_rows, patterns, motif_matches):
         hits = sorted((r for r in comp_rows if r["motif"] == p.id and r["tomtom_q"] is not None
                        and r["tomtom_q"] < q), key=lambda r: r["tomtom_q"])
-        row.update({"jaspar_id": m.id if m else "", "jaspar_name": m.name if m else "",
-                    "jaspar_q": m.q if m else None, "filters": ",".join(h["filter"] for h in hits),
+        row.update({**m.as_row(), "filters": ",".join(h["filter"] for h in hits),
                     "best_filter": hits[0]["filter"] if hits else "",
                     "best_filter_q": hits[0]["tomtom_q"] if hits else None})
     io.write_tsv(od / "motifs.tsv", motif_rows,
@@ -374,9 +369,9 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
         "motifs_without_filter": sorted({r["motif"] for r in motif_rows if not r["filters"]}),
         "influential_filters": influential,
         "influential_filters_without_motif": [f for f in influential if f not in matched_filters],
-        "motifs_with_jaspar_match": sorted({r["motif"] for r in motif_rows if r["jaspar_q"] is not None and r["jaspar_q"] < q}),
-        "filters_with_jaspar_match": sorted({r["filter"] for r in filt["rows"] if r["jaspar_q"] is not None and r["jaspar_q"] < q}),
-        "motif_jaspar": {r["motif"]: r["jaspar_id"] for r in motif_rows if r["jaspar_q"] is not None and r["jaspar_q"] < q},
+        "motifs_with_jaspar_match": sorted({r["motif"] for r in motif_rows if r["jaspar_id"]}),
+        "filters_with_jaspar_match": sorted({r["filter"] for r in filt["rows"] if r["jaspar_id"]}),
+        "motif_jaspar": {r["motif"]: r["jaspar_id"] for r in motif_rows if r["jaspar_id"]},
     }
 
 
