@@ -51,3 +51,9 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/make_results.py
+
+# Headless-Chromium check of the report (not part of `make test`): installs Debian's chromium
+# if missing; REPORT=path/report.html to check a real report, BIG=1 for a 512-filter synthetic one.
+browser-test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+	$(BIN)/python tests/browser_check.py $(REPORT) $(if $(BIG),--big,)

@@ -616,7 +616,7 @@ def _filters_figure(d: OutputData, backend, plt):
     shown = fired[:FIGURE_FILTERS]
     ncol = 4
     nrow = math.ceil(len(shown) / ncol)
-    h = min(PAGE_MAX_HEIGHT_IN, 0.45 + 0.72 * nrow)
+    h = min(PAGE_MAX_HEIGHT_IN, 0.55 + 0.72 * nrow)
     fig, axes = plt.subplots(nrow, ncol, figsize=(PAGE_WIDTH_IN, h), squeeze=False)
     for ax in axes.flat[len(shown):]:
         ax.set_visible(False)
@@ -629,8 +629,10 @@ def _filters_figure(d: OutputData, backend, plt):
         ax.set_title(label, fontsize=5.5, pad=2, loc="left")
     n_all = len(d.filters)
     fig.suptitle(f"First-layer filters: activation logos of the {len(shown)} most influential that fire "
-                 f"(of {n_all}; y in bits)", fontsize=7, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.6, w_pad=0.8)
+                 f"(of {n_all}; y in bits)", fontsize=7, x=0.01, ha="left", y=1 - 0.08 / h, va="top")
+    # fixed margins (tight_layout costs more than drawing every logo): 0.27 in above each row for its title
+    fig.subplots_adjust(left=0.03, right=0.99, top=1 - 0.45 / h, bottom=0.1 / h, wspace=0.18,
+                        hspace=0.27 / 0.45)
     return fig
 
 
@@ -639,7 +641,7 @@ def _motifs_figure(d: OutputData, backend, plt):
     if not rows:
         return None
     rows = sorted(rows, key=lambda r: -(r["n_seqlets"] or 0))[:FIGURE_MOTIFS]
-    h = min(PAGE_MAX_HEIGHT_IN, 0.5 + 0.7 * len(rows))
+    h = min(PAGE_MAX_HEIGHT_IN, 0.5 + 0.72 * len(rows))  # 0.47 in axes + 0.25 in title per row
     fig, axes = plt.subplots(len(rows), 3, figsize=(PAGE_WIDTH_IN, h), squeeze=False,
                              gridspec_kw={"width_ratios": [1.2, 1.2, 1]})
     for k, r in enumerate(rows):
@@ -654,19 +656,20 @@ def _motifs_figure(d: OutputData, backend, plt):
         logo.draw_logo(ax_p, d.motif_ppm[mid], "bits", backend=backend)
         _style_axis(ax_p, "bits")
         ax_c.set_title(f"{mid} ({r.get('sign', '')}, {r['n_seqlets']} seqlets): contribution", fontsize=5.5,
-                       loc="left", pad=2)
-        ax_p.set_title("PPM (bits)", fontsize=5.5, loc="left", pad=2)
+                       loc="left", pad=4)
+        ax_p.set_title("PPM (bits)", fontsize=5.5, loc="left", pad=4)
         m = d.jaspar.get(r.get("jaspar_id") or "")
         if m is not None:
             logo.draw_logo(ax_j, m.ppm, "bits", backend=backend)
             _style_axis(ax_j, "bits")
-            ax_j.set_title(f"JASPAR {m.id} {m.name} q={_fmt_q(r.get('jaspar_q'))}", fontsize=5.5, loc="left", pad=2)
+            ax_j.set_title(f"JASPAR {m.id} {m.name} q={_fmt_q(r.get('jaspar_q'))}", fontsize=5.5, loc="left", pad=4)
         else:
             ax_j.set_axis_off()
             ax_j.text(0, 0.5, "no JASPAR match", fontsize=5.5, color="#777", transform=ax_j.transAxes)
     fig.suptitle(f"Motifs (TF-MoDISco): the {len(rows)} with most seqlets (of {len(d.motifs)})",
-                 fontsize=7, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.6, w_pad=0.8)
+                 fontsize=7, x=0.01, ha="left", y=1 - 0.08 / h, va="top")
+    fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.4 / h, bottom=0.1 / h, wspace=0.15,
+                        hspace=0.25 / 0.47)
     return fig
 
 
