@@ -380,7 +380,7 @@ def _filter_rows(d: OutputData) -> list:
         jid = r.get("jaspar_id") or ""
         out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
-                    "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5)})
+                    "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5, max_width=100)})
     return out
 
 
@@ -393,10 +393,12 @@ def _fires(d: OutputData, fid: str) -> bool:
     return ppm is None or (bool(np.isfinite(ppm).all()) and float(ppm.sum()) > 0)
 
 
-def _jaspar_logo(d: OutputData, jid: str, height=44, col_width=8):
+def _jaspar_logo(d: OutputData, jid: str, height=44, col_width=8, max_width=None):
     m = d.jaspar.get(jid) if jid else None
     if m is None:
         return None
+    if max_width:
+        col_width = min(col_width, max_width / max(len(m.ppm), 1))
     return logo.logo_svg(m.ppm, "bits", height=height, col_width=col_width, defs=False,
                          attrs={"data-kind": "jaspar"}, title=f"{m.id} {m.name}")
 
@@ -433,7 +435,7 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
         jid = r.get("jaspar_id") or ""
         rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid,
                      "jaspar_name": r.get("jaspar_name") or "",
-                     "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8),
+                     "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8, max_width=200),
                      "filter_logos": flogos, "n_more_filters": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
                      "sign_word": {"+": "positive", "-": "negative"}.get(str(r.get("sign")), str(r.get("sign") or ""))})
     return rows
@@ -584,18 +586,23 @@ def write_figures(d: OutputData, backend: str = "fast") -> list[Path]:
     written = []
     plt.rcParams.update({"font.size": 6, "font.family": "DejaVu Sans", "svg.fonttype": "none",
                          "pdf.fonttype": 42, "axes.linewidth": 0.4})
-    fig = _filters_figure(d, backend, plt)
-    if fig is not None:
-        for ext in ("svg", "pdf"):
-            fig.savefig(figdir / f"filters.{ext}")
-            written.append(figdir / f"filters.{ext}")
-        plt.close(fig)
-    fig = _motifs_figure(d, backend, plt)
-    if fig is not None:
-        for ext in ("svg", "pdf"):
-            fig.savefig(figdir / f"motifs.{ext}")
-            written.append(figdir / f"motifs.{ext}")
-        plt.close(fig)
+    # matplotlib subsets the PDF fonts with fontTools, which logs every table at INFO
+    ft_logger = logging.getLogger("fontTools")
+    level = ft_logger.level
+    ft_logger.setLevel(logging.WARNING)
+    try:
+        for name, make in (("filters", _filters_figure), ("motifs", _motifs_figure)):
+            fig = make(d, backend, plt)
+            if fig is None:
+                continue
+            try:
+                for ext in ("svg", "pdf"):
+                    fig.savefig(figdir / f"{name}.{ext}")
+                    written.append(figdir / f"{name}.{ext}")
+            finally:
+                plt.close(fig)
+    finally:
+        ft_logger.setLevel(level)
     return written
 
 
