@@ -12,7 +12,7 @@ Without a report it renders a synthetic 128-filter output directory (``--big``: 
 - the rendered DOM holds every section, the filter rows and the logos of the source file;
 - screenshots (top of the page and each section) are not blank.
 
-Screenshots go to ``--shots`` (default ``benchmarks/results/browser``). Exit status 0 when all pass.
+Screenshots go to ``--shots`` (default ``$TMPDIR/interpret-browser-check``). Exit status 0 when all pass.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("report", nargs="?", help="report.html to load (default: a synthetic one)")
     ap.add_argument("--big", action="store_true", help="synthetic report with 512 filters and 50 motifs")
-    ap.add_argument("--shots", default=str(ROOT / "benchmarks" / "results" / "browser"),
+    ap.add_argument("--shots", default=str(Path(tempfile.gettempdir()) / "interpret-browser-check"),
                     help="directory for the screenshots")
     args = ap.parse_args(argv)
     chrome = find_chromium()
