@@ -1,0 +1,133 @@
+"""Attribution speed: throughput of every method, as a multiple of a forward pass.
+
+    .venv/bin/python benchmarks/speed.py [--n 512] [--repeats 3]
+
+Two models with random (seeded) weights — speed does not depend on training:
+
+* ``seed``: the seed's ``Conv2D(128, (1, 24), same, relu)`` on ``(1, 101, 4)`` → global max pool
+  → ``Dense(1, sigmoid)`` (:func:`interpret.simulate.seed_model`);
+* ``deep``: ``Conv1D(64, 15, relu)`` → ``MaxPool(4)`` → ``Conv1D(64, 5, relu)`` → ``MaxPool(2)`` →
+  ``Conv1D(32, 3, relu)`` → global max pool → ``Dense(32, relu)`` → ``Dense(1, sigmoid)`` on
+  ``(200, 4)``.
+
+Every method runs on the same random one-hot sequences after a warm-up call (tracing and XLA
+compilation excluded); the time is the best of ``--repeats`` runs. "× forward" is the time per
+sequence divided by the forward pass's time per sequence (``Model.predict``, logit, batch 256),
+measured in the same process right before. DeepSHAP uses 20 dinucleotide-shuffled references per
+sequence, generated beforehand (the shuffle is timed on its own row); IG 50 steps from the
+uniform reference; ISM all 3L single-base variants. Writes ``benchmarks/results/speed_attribution.md``
+(and ``.json``); nothing in it is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from _common import Section, md_table, versions  # noqa: E402
+
+
+def deep_model(length: int = 200, seed: int = 0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    h = keras.layers.Conv1D(64, 15, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling1D(4)(h)
+    h = keras.layers.Conv1D(64, 5, padding="same", activation="relu")(h)
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.Conv1D(32, 3, padding="same", activation="relu")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    h = keras.layers.Dense(32, activation="relu")(h)
+    out = keras.layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model(inp, out)
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # warm-up: tracing, XLA compilation
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_model(name: str, keras_model, n: int, repeats: int, seed: int = 0) -> list[dict]:
+    from interpret.attribution import DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency
+    from interpret.model import Model
+    from interpret.shuffle import dinucleotide_shuffle
+
+    model = Model.from_keras(keras_model)
+    rng = np.random.default_rng(seed)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, model.seq_len))]
+    n_slow = max(8, n // 16)  # IG and ISM cost hundreds of forward passes: fewer sequences
+    refs = dinucleotide_shuffle(x, 20, seed=0)
+
+    def forward_per_seq():
+        return best_time(lambda: model.predict(x, 0, batch_size=256), repeats) / n
+
+    sal, gxi, ds, ig, ism = Saliency(model), GradientXInput(model), DeepShap(model), IntegratedGradients(model), ISM(model)
+    jobs = [
+        ("forward (logit)", None, n, lambda: model.predict(x, 0, batch_size=256)),
+        ("saliency", None, n, lambda: sal.attribute(x)),
+        ("gradxinput", None, n, lambda: gxi.attribute(x)),
+        ("deepshap, 20 refs", "refs precomputed", n, lambda: ds.attribute(x, references=refs)),
+        ("dinucleotide shuffle, 20 refs", "numpy, per sequence", n, lambda: dinucleotide_shuffle(x, 20, seed=0)),
+        ("deepshap, 20 refs + shuffle", "end to end", n, lambda: ds.attribute(x, n_references=20, seed=0)),
+        ("ig, 50 steps", "uniform reference", n_slow, lambda: ig.attribute(x[:n_slow])),
+        ("ism", f"{3 * model.seq_len} variants/seq", n_slow, lambda: ism.attribute(x[:n_slow])),
+    ]
+    rows = []
+    for label, note, count, fn in jobs:
+        fwd = forward_per_seq()  # re-measured before each method: the machine may be shared
+        per_seq = best_time(fn, repeats) / count
+        rows.append({"model": name, "method": label, "note": note or "", "n": count,
+                     "seq_per_s": 1.0 / per_seq, "ms_per_1000": per_seq * 1e6,
+                     "x_forward": per_seq / fwd, "fwd_seq_per_s": 1.0 / fwd})
+        print(f"{name:5s} {label:32s} {1 / per_seq:10.0f} seq/s  {per_seq / fwd:7.1f}x forward", flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=512, help="sequences per timed call")
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args(argv)
+
+    import logging
+
+    import tensorflow as tf
+
+    logging.getLogger("interpret.attribution").setLevel(logging.ERROR)  # IG's |delta| warnings
+
+    from interpret import simulate
+
+    sec = Section("speed_attribution", "Attribution speed (interpret, TensorFlow CPU)")
+    threads = (tf.config.threading.get_intra_op_parallelism_threads(),
+               tf.config.threading.get_inter_op_parallelism_threads())
+    rows = bench_model("seed", simulate.seed_model(length=101, filters=128, width=24, layout="1L4"), args.n,
+                       args.repeats)
+    rows += bench_model("deep", deep_model(), args.n, args.repeats)
+    sec.add(f"{args.n} random sequences per call (IG and ISM: {max(8, args.n // 16)}); best of {args.repeats} "
+            f"after a warm-up; TF intra/inter-op threads {threads} (0 = all cores). "
+            "'× forward' = time per sequence / forward time per sequence, forward re-measured "
+            "right before each row.\n")
+    sec.add(md_table(rows, ["model", "method", "note", "n", "seq_per_s", "x_forward"],
+                     ["model", "method", "note", "sequences", "sequences/s", "× forward"]))
+    sec.data.update({"rows": rows, "versions": versions(["tensorflow", "keras", "numpy"])})
+    path = sec.write()
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
