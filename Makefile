@@ -49,6 +49,8 @@ bench-env: $(BENCH_STAMP)
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
+	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/logo_speed.py
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/make_results.py
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
-ORDER = ["recovery", "speed_peers", "speed", "logo_speed", "e2e"]
+ORDER = ["recovery", "speed_peers", "speed_attribution", "logo_speed", "e2e"]
 
 
 def sections() -> list[Path]:
@@ -25,6 +25,21 @@ def sections() -> list[Path]:
              if not p.stem.endswith("_quick") and not p.stem.startswith("try_")}
     ordered = [found.pop(n) for n in ORDER if n in found]
     return ordered + [found[k] for k in sorted(found)]
+
+
+def demoted(text: str) -> str:
+    """A section written with a top-level ``# `` title gets every heading one level deeper, so all
+    sections sit under this file's title."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.startswith("#")), "")
+    if not first.startswith("# "):
+        return text
+    out, fence = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fence = not fence
+        out.append("#" + line if line.startswith("#") and not fence else line)
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -47,7 +62,7 @@ def main() -> None:
         "Sections: " + ", ".join(f"`{p.stem}`" for p in parts) + ".",
         "",
     ]
-    body = [p.read_text().rstrip() + "\n" for p in parts]
+    body = [demoted(p.read_text()).rstrip() + "\n" for p in parts]
     (HERE / "RESULTS.md").write_text("\n".join(head) + "\n" + "\n".join(body))
     print(f"wrote {HERE / 'RESULTS.md'} ({len(parts)} sections)")
 
