@@ -122,8 +122,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     _quiet_tensorflow(args.debug)
-    logging.basicConfig(level=logging.DEBUG if args.debug else (logging.WARNING if args.quiet else logging.INFO),
-                        format="interpret: %(message)s")
+    # Our own messages at INFO; other libraries (fontTools, numba, dask) only when they warn.
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="interpret: %(message)s")
+    logging.getLogger("interpret").setLevel(logging.DEBUG if args.debug else
+                                            (logging.WARNING if args.quiet else logging.INFO))
     from .errors import InputError
 
     try:
@@ -164,6 +166,17 @@ def _quiet_tensorflow(debug: bool) -> None:
         import warnings
 
         warnings.filterwarnings("ignore", module="keras")
+        # TF 2.21 prints its oneDNN banner from C++ at import, past TF_CPP_MIN_LOG_LEVEL:
+        # import it once with stderr pointed at /dev/null so errors stay one line.
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(devnull)
+            os.close(saved)
 
 
 def _load(args):

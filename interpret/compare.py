@@ -381,7 +381,7 @@ def _aligned_pearson(q: np.ndarray, t: np.ndarray, offset: int) -> float:
 # --------------------------------------------------------------------------------------------
 def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.05, min_ic: float = MIN_IC,
                     min_total_ic: float = MIN_TOTAL_IC, min_density: float = MIN_DENSITY,
-                    background=None) -> np.ndarray:
+                    background=None, db=None) -> np.ndarray:
     """Group PPMs (e.g. filters) that represent the same motif; group label per PPM, shape ``(n,)``.
 
     Two PPMs are joined when they have a significant match (``matches``, from
@@ -390,6 +390,11 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
     both cores pass the information floor and density of :func:`match_to_db`. Groups are the
     connected components; labels are 0, 1, ... in order of each group's first member, so a PPM
     alone in its group has a label of its own.
+
+    A group never carries two database ids unless those database motifs match each other
+    (``db``, the list of :class:`interpret.io.Motif` the matches came from): without that
+    cannot-link rule, chains of partial similarities between 24-bp filters merged CEBPB and
+    CTCF filters into one group on the example model.
     """
     queries = _as_ppms(ppms, "query")
     n = len(queries)
@@ -401,13 +406,37 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
             a = parent[a]
         return a
 
+    # Cannot-link: a group carries at most one database id, so chains of partial
+    # filter-filter similarities never merge, say, CEBPB filters with CTCF filters.
+    label: dict[int, str | None] = {i: None for i in range(n)}
+
     def union(a, b):
         ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb or not compatible(label[ra], label[rb]):
+            return
+        keep, drop = min(ra, rb), max(ra, rb)
+        parent[drop] = keep
+        label[keep] = label[keep] or label[drop]
 
     if matches is not None:
         by_id: dict[str, int] = {}
+        for m in matches:
+            if m.significant:
+                label[m.query] = m.id
+    ids = sorted({v for v in label.values() if v})
+    # Two database ids name the same group only when the database motifs themselves match
+    # both ways (paralogues such as CEBPB and CEBPE); without ``db`` only equal ids do.
+    same_family = set()
+    if db is not None and len(ids) > 1:
+        by_id = {m.id: m.ppm for m in db}
+        known = [i for i in ids if i in by_id]
+        rows = compare_sets([by_id[i] for i in known], [by_id[i] for i in known], background=background)
+        qv = {(known[r["query"]], known[r["target"]]): r["tomtom_q"] for r in rows}
+        same_family = {(a, b) for a in known for b in known
+                       if qv.get((a, b), 1) < alpha and qv.get((b, a), 1) < alpha}
+
+    def compatible(a, b):
+        return not a or not b or a == b or (a, b) in same_family
         for m in matches:
             if m.significant:
                 if m.id in by_id:
@@ -421,10 +450,10 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
         qv = np.ones((len(strong), len(strong)))
         for row in rows:
             qv[row["query"], row["target"]] = row["tomtom_q"]
-        for a in range(len(strong)):
-            for b in range(a + 1, len(strong)):
-                if qv[a, b] < alpha and qv[b, a] < alpha:
-                    union(strong[a], strong[b])
+        pairs = [(max(qv[a, b], qv[b, a]), a, b) for a in range(len(strong)) for b in range(a + 1, len(strong))
+                 if qv[a, b] < alpha and qv[b, a] < alpha]
+        for _, a, b in sorted(pairs):  # strongest similarities first
+            union(strong[a], strong[b])
     roots = [find(i) for i in range(n)]
     labels, out = {}, np.empty(n, dtype=np.int64)
     for i, root in enumerate(roots):

@@ -221,7 +221,7 @@ def _filters_stage(model, x, db, od, opts):
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
     matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold)
-    groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold)
+    groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
     ids = [f"filter_{i}" for i in range(len(res.ppm))]
     order = np.argsort(-res.influence, kind="stable")
     rank = np.empty(len(order), int)

@@ -138,7 +138,7 @@ def test_group_redundant_groups_copies_of_the_same_motif(tomtom_ready, db):
     ppms = [_sampled_ppm(p[CEBPB], rng), _sampled_ppm(p[GATA1], rng), _sampled_ppm(p[CEBPB], rng)[::-1, ::-1],
             _sampled_ppm(p[CTCF], rng), np.full((24, 4), 0.25), _sampled_ppm(p[GATA1], rng)]
     matches = compare.match_to_db(ppms, db)
-    groups = compare.group_redundant(ppms, matches)
+    groups = compare.group_redundant(ppms, matches, db=db)
     assert groups[0] == groups[2] and groups[1] == groups[5]
     assert len({groups[0], groups[1], groups[3], groups[4]}) == 4
     assert list(groups) == [0, 1, 0, 2, 3, 1]
