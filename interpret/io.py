@@ -590,3 +590,46 @@ def write_modisco_h5(path, pos_patterns, neg_patterns, window_size: int) -> None
     from modiscolite.io import save_hdf5
 
     save_hdf5(str(path), pos_patterns, neg_patterns, window_size)
+
+
+def read_top_attributions(path, methods: list, n: int) -> dict | None:
+    """Top-``n`` sequences of ``attributions.h5`` by score: one-hot and contributions per method.
+
+    Reads only the selected rows of ``attributions.h5`` (the full file can be GBs).
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    with h5py.File(path, "r") as f:
+        present = [m for m in methods if m in f and "contrib" in f[m]]
+        present += [m for m in f if isinstance(f[m], h5py.Group) and m not in present and "contrib" in f[m]]
+        if not present or "x" not in f:
+            return {"methods": [], "rows": [], "absent": [m for m in methods]}
+        index = f["index"][()] if "index" in f else np.arange(len(f["x"]))
+        score = None
+        for m in present:
+            if "score" in f[m]:
+                s = f[m]["score"][()].astype(np.float64)
+                if np.isfinite(s).any():
+                    score = s
+                    break
+        if score is None:
+            score = np.zeros(len(index))
+        order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")[:n]
+        rows = np.sort(order)
+        x = f["x"][rows].astype(np.float64)
+        contrib = {m: f[m]["contrib"][rows].astype(np.float64) for m in present}
+        scores = {m: f[m]["score"][rows].astype(np.float64) if "score" in f[m] else None for m in present}
+        explained = f.attrs.get("explained", "")
+    pick = {r: i for i, r in enumerate(rows.tolist())}
+    seqs = []
+    for r in order.tolist():
+        i = pick[r]
+        seqs.append({"row": r, "seq_index": int(index[r]), "x": x[i],
+                     "contrib": {m: contrib[m][i] for m in present},
+                     "score": {m: (None if scores[m] is None else float(scores[m][i])) for m in present}})
+    explained = explained.decode() if isinstance(explained, bytes) else str(explained)
+    return {"methods": present, "rows": seqs, "absent": [m for m in methods if m not in present],
+            "explained": explained}

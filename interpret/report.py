@@ -202,46 +202,8 @@ def _read_jaspar(d: OutputData) -> None:
 
 
 def _read_examples(out: Path, methods: list, n: int) -> dict | None:
-    """Top-``n`` explained sequences by score: one-hot and contributions of each method.
-
-    Reads only the selected rows of ``attributions.h5`` (the full file can be GBs).
-    """
-    import h5py
-
-    path = out / "attributions.h5"
-    if not path.exists():
-        return None
-    with h5py.File(path, "r") as f:
-        present = [m for m in methods if m in f and "contrib" in f[m]]
-        present += [m for m in f if isinstance(f[m], h5py.Group) and m not in present and "contrib" in f[m]]
-        if not present or "x" not in f:
-            return {"methods": [], "rows": [], "absent": [m for m in methods]}
-        index = f["index"][()] if "index" in f else np.arange(len(f["x"]))
-        score = None
-        for m in present:
-            if "score" in f[m]:
-                s = f[m]["score"][()].astype(np.float64)
-                if np.isfinite(s).any():
-                    score = s
-                    break
-        if score is None:
-            score = np.zeros(len(index))
-        order = np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")[:n]
-        rows = np.sort(order)
-        x = f["x"][rows].astype(np.float64)
-        contrib = {m: f[m]["contrib"][rows].astype(np.float64) for m in present}
-        scores = {m: f[m]["score"][rows].astype(np.float64) if "score" in f[m] else None for m in present}
-        explained = f.attrs.get("explained", "")
-    pick = {r: i for i, r in enumerate(rows.tolist())}
-    seqs = []
-    for r in order.tolist():
-        i = pick[r]
-        seqs.append({"row": r, "seq_index": int(index[r]), "x": x[i],
-                     "contrib": {m: contrib[m][i] for m in present},
-                     "score": {m: (None if scores[m] is None else float(scores[m][i])) for m in present}})
-    explained = explained.decode() if isinstance(explained, bytes) else str(explained)
-    return {"methods": present, "rows": seqs, "absent": [m for m in methods if m not in present],
-            "explained": explained}
+    """Top-``n`` explained sequences by score (see :func:`interpret.io.read_top_attributions`)."""
+    return io.read_top_attributions(out / "attributions.h5", methods, n)
 
 
 # --------------------------------------------------------------------------------------
