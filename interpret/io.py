@@ -482,7 +482,7 @@ def write_meme(path, motifs: list[Motif]) -> None:
 
 
 def write_text(path, text: str) -> None:
-    Path(path).write_text(text)
+    Path(path).write_text(text, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------

@@ -239,13 +239,13 @@ def render_report(out_dir, summary: dict | None = None, *, n_examples: int = N_E
     if summary and "targets" in summary and not (out / "filters.tsv").exists():
         html = _env().get_template("targets.html.j2").render(summary=summary, title=_title(summary, out))
         path = out / "report.html"
-        path.write_text(html, encoding="utf-8")
+        io.write_text(path, html)
         return path
     data = read_output(out, summary)
     ctx = build_context(data, n_examples=n_examples)
     html = _env().get_template("report.html.j2").render(**ctx)
     path = out / "report.html"
-    path.write_text(html, encoding="utf-8")
+    io.write_text(path, html)
     logger.info("report.html: %.1f MB in %.2f s", len(html) / 1e6, time.perf_counter() - t0)
     if figures:
         try:

@@ -1,0 +1,57 @@
+"""The one-way flow, checked from the source: load -> (filters | attributions) -> motifs -> compare -> report."""
+
+import ast
+import re
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "interpret"
+
+# What each module may import from the package. Stages never reach back up to the pipeline,
+# the CLI or the report; only io.py (and the scripts-like simulate/distributed via io) touch files.
+ALLOWED = {
+    "errors": set(),
+    "model": {"errors"},
+    "io": {"errors", "model"},
+    "shuffle": {"errors"},
+    "attribution": {"errors", "model", "shuffle"},
+    "filters": {"errors", "model"},
+    "compare": {"errors", "io"},
+    "motifs": {"errors"},
+    "logo": set(),
+    "report": {"errors", "io", "logo"},
+    "simulate": {"io"},
+    "distributed": {"errors", "io", "attribution"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
+    "__init__": {"errors", "io", "model", "pipeline"},
+}
+
+
+def _package_imports(path: Path) -> set:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                out.add(node.module.split(".")[0])
+            else:
+                out.update("__init__" if a.name == "__version__" else a.name for a in node.names)
+    return out
+
+
+def test_every_module_imports_only_what_its_stage_may():
+    seen = set()
+    for path in sorted(PKG.glob("*.py")):
+        name = path.stem
+        assert name in ALLOWED, f"new module {name}: add it to ALLOWED with its place in the flow"
+        extra = _package_imports(path) - ALLOWED[name]
+        assert not extra, f"{name} imports {sorted(extra)}: that reaches against the one-way flow"
+        seen.add(name)
+    assert len(seen) == len(ALLOWED)
+
+
+def test_only_io_opens_files():
+    pattern = re.compile(r"h5py\.File|np\.load\(|np\.save|\bopen\(|\.write_text\(|\.read_text\(")
+    offenders = [p.name for p in PKG.glob("*.py")
+                 if p.name not in ("io.py", "cli.py") and pattern.search(p.read_text())]
+    assert offenders == []
