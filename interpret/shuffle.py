@@ -8,7 +8,12 @@ leaves ``N`` positions (all-zero rows) in place; it does **not** preserve anythi
 dinucleotides (trinucleotide counts change).
 
 Randomness is seeded per sequence from ``(seed, the sequence's bytes)``: a row shuffled alone
-gets the same references as inside any batch, so attributions do not depend on chunking.
+gets the same references as inside any batch, so attributions do not depend on chunking. The
+random stream is a splitmix64 generator per sequence, so the output depends on nothing but
+``seed`` and the sequence (not on numpy's or numba's versions).
+
+The walk is compiled with numba (``cache=True``: the first call in a fresh environment compiles
+for ~1 s and stores the machine code beside this module; later processes load it).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numba import njit
 
 from .errors import InputError
 
@@ -65,104 +71,130 @@ def dinucleotide_shuffle(x: np.ndarray, n: int = 20, seed: int = 0) -> np.ndarra
     n = int(n)
     num, length, _ = x.shape
     is_n = x.sum(-1) < 0.5
-    letters = np.where(is_n, -1, x.argmax(-1)).astype(np.int8)
-    rngs = [np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(row.tobytes())]) for row in letters]
-    out = np.repeat(letters[:, None, :], n, axis=1)  # (N, n, L)
-
-    clean = ~is_n.any(1)
-    if clean.any():
-        rows = np.flatnonzero(clean)
-        out[rows] = _shuffle_batch(letters[rows], n, [rngs[i] for i in rows])
-    for i in np.flatnonzero(~clean):  # rows with N: shuffle each stretch of real bases
-        for start, stop in _stretches(~is_n[i]):
-            out[i, :, start:stop] = _shuffle_batch(letters[i:i + 1, start:stop], n, [rngs[i]])[0]
-
-    onehot = np.zeros((num, n, length, 4), np.float32)
-    real = out >= 0
-    idx = np.nonzero(real)
-    onehot[idx + (out[real].astype(np.intp),)] = 1.0
-    return onehot
+    letters = np.ascontiguousarray(np.where(is_n, -1, x.argmax(-1)).astype(np.int8))
+    seeds = np.array([_row_seed(seed, row) for row in letters], dtype=np.uint64).reshape(num)
+    out = np.zeros((num, n, length, 4), np.float32)
+    _shuffle_rows(letters, seeds, out)
+    return out
 
 
-def _stretches(mask: np.ndarray):
-    """(start, stop) of each run of True in a 1-D boolean mask."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2], edges[1::2]))
+def _row_seed(seed: int, row: np.ndarray) -> int:
+    """64-bit generator seed of one sequence: (seed, CRC-32 of its letters)."""
+    return ((int(seed) & 0xFFFFFFFF) << 32) | zlib.crc32(row.tobytes())
 
 
-def _shuffle_batch(seqs: np.ndarray, n: int, rngs: list) -> np.ndarray:
-    """Eulerian-path shuffles of equal-length sequences without ``N``.
+@njit(cache=True, inline="always")
+def _next(state):
+    """splitmix64: returns (new state, 64-bit output)."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
 
-    Parameters
-    ----------
-    seqs : ndarray, shape (B, m), int in 0..3
-    n : int
-    rngs : list of B numpy Generators, one per sequence
 
-    Returns
-    -------
-    ndarray, shape (B, n, m), int8
+@njit(cache=True, inline="always")
+def _below(state, k):
+    """Uniform integer in [0, k) (k < 2**31; 32-bit multiply-shift, bias < 2**-32 * k)."""
+    state, z = _next(state)
+    return state, np.int64(((z >> np.uint64(32)) * np.uint64(k)) >> np.uint64(32))
+
+
+@njit(cache=True)
+def _shuffle_rows(letters, seeds, out):
+    """Fill ``out`` (N, n, L, 4) zeros with one-hot shuffles of every stretch of ``letters`` (N, L)."""
+    num, length = letters.shape
+    n = out.shape[1]
+    for r in range(num):
+        state = seeds[r]
+        for _ in range(4):  # decorrelate neighbouring seeds
+            state, _z = _next(state)
+        i = 0
+        while i < length:
+            if letters[r, i] < 0:  # N: stays all zero
+                i += 1
+                continue
+            j = i
+            while j < length and letters[r, j] >= 0:
+                j += 1
+            state = _shuffle_stretch(letters[r, i:j], n, state, out[r, :, i:j])
+            i = j
+    return out
+
+
+@njit(cache=True)
+def _shuffle_stretch(s, n, state, out):
+    """``n`` uniform random Eulerian walks (Kandel et al. 1996) of the stretch ``s`` (m,) -> out (n, m, 4).
+
+    For every base but the final one, a uniformly drawn out-edge is its last exit; the last
+    exits must form a tree pointing to the final base (else redraw). The other exits of each
+    base are put in uniformly random order, and the walk from the first base takes them in turn.
+    Conditioned on a valid tree every order of the edges is equally likely, so every sequence
+    with the same dinucleotide counts and ends is equally likely.
     """
-    b, m = seqs.shape
+    m = s.shape[0]
     if m < 3:
-        return np.repeat(seqs[:, None, :], n, axis=1).astype(np.int8)
-    src = seqs[:, :-1].astype(np.int64)  # (B, m-1) edge sources
-    dst = seqs[:, 1:].astype(np.int64)
-    last = seqs[:, -1].astype(np.int64)
-    present = np.zeros((b, 4), bool)
-    np.put_along_axis(present, src, True, axis=1)
-
-    # Random order of the out-edges of every vertex: sort edges by (source, random key). The
-    # edge with the largest key of each vertex is its last exit; the exits of all vertices but
-    # the final base must form a tree pointing to the final base (else redraw). Conditioned on
-    # that, the orders are uniform, so the walk is a uniform random Eulerian path.
-    keys = np.stack([r.random((n, m - 1)) for r in rngs])  # (B, n, m-1)
-    pending = np.ones((b, n), bool)
-    order = np.empty((b, n, m - 1), np.int64)
-    for _ in range(10000):
-        rows, reps = np.nonzero(pending)
-        if len(rows) == 0:
-            break
-        k = keys[rows, reps]  # (P, m-1)
-        o = np.argsort(src[rows] + k, axis=1, kind="stable")
-        order[rows, reps] = o
-        s_sorted = np.take_along_axis(src[rows], o, 1)
-        d_sorted = np.take_along_axis(dst[rows], o, 1)
-        # last exit of each vertex: the last edge of its group in the sorted order
-        is_last = np.ones_like(s_sorted, bool)
-        is_last[:, :-1] = s_sorted[:, 1:] != s_sorted[:, :-1]
-        exit_to = np.tile(np.arange(4), (len(rows), 1))
-        pr, pc = np.nonzero(is_last)
-        exit_to[pr, s_sorted[pr, pc]] = d_sorted[pr, pc]
-        root = last[rows]
-        exit_to[np.arange(len(rows)), root] = root
-        node = np.tile(np.arange(4), (len(rows), 1))
-        for _ in range(4):
-            node = np.take_along_axis(exit_to, node, 1)
-        ok = ((node == root[:, None]) | ~present[rows]).all(1)
-        pending[rows[ok], reps[ok]] = False
-        bad_r, bad_p = rows[~ok], reps[~ok]  # grouped by row (np.nonzero order)
-        uniq, first = np.unique(bad_r, return_index=True)
-        for r, reps_r in zip(uniq, np.split(bad_p, first[1:])):
-            # redraw from the sequence's own generator, in a fixed order
-            keys[r, reps_r] = rngs[r].random((len(reps_r), m - 1))
-    else:  # pragma: no cover - probability ~0
-        raise RuntimeError("dinucleotide shuffle did not find a valid Eulerian path")
-
-    # Walk: from the first base, always take the next unused exit of the current base.
-    flat_src = np.take_along_axis(np.repeat(src[:, None], n, 1), order, 2).reshape(b * n, m - 1)
-    flat_dst = np.take_along_axis(np.repeat(dst[:, None], n, 1), order, 2).reshape(b * n, m - 1)
-    counts = np.stack([(flat_src == a).sum(1) for a in range(4)], 1)
-    starts = np.concatenate([np.zeros((b * n, 1), np.int64), np.cumsum(counts, 1)[:, :-1]], 1)
-    used = np.zeros((b * n, 4), np.int64)
-    rows = np.arange(b * n)
-    out = np.empty((b * n, m), np.int8)
-    cur = np.repeat(seqs[:, 0], n).astype(np.int64)
-    out[:, 0] = cur
-    for t in range(1, m):
-        pos = starts[rows, cur] + used[rows, cur]
-        used[rows, cur] += 1
-        cur = flat_dst[rows, pos]
-        out[:, t] = cur
-    return out.reshape(b, n, m)
+        for k in range(n):
+            for t in range(m):
+                out[k, t, s[t]] = 1.0
+        return state
+    counts = np.zeros((4, 4), np.int64)
+    for t in range(m - 1):
+        counts[s[t], s[t + 1]] += 1
+    deg = counts.sum(1)
+    first = s[0]
+    last = s[m - 1]
+    start = np.zeros(4, np.int64)
+    for a in range(1, 4):
+        start[a] = start[a - 1] + deg[a - 1]
+    exits = np.empty(m - 1, np.int64)  # exits of base a at exits[start[a]:start[a] + deg[a]]
+    exit_to = np.empty(4, np.int64)
+    used = np.empty(4, np.int64)
+    for k in range(n):
+        # 1. last exits: a random tree rooted at the final base
+        while True:
+            for a in range(4):
+                exit_to[a] = a
+                if a != last and deg[a] > 0:
+                    state, u = _below(state, deg[a])
+                    b = 0
+                    while u >= counts[a, b]:
+                        u -= counts[a, b]
+                        b += 1
+                    exit_to[a] = b
+            ok = True
+            for a in range(4):
+                if deg[a] > 0 and a != last:
+                    v = a
+                    for _ in range(4):
+                        v = exit_to[v]
+                    if v != last:
+                        ok = False
+            if ok:
+                break
+        # 2. every base's other exits in random order (Fisher-Yates), its last exit at the end
+        for a in range(4):
+            p = start[a]
+            for b in range(4):
+                c = counts[a, b] - (1 if (a != last and b == exit_to[a]) else 0)
+                for _ in range(c):
+                    exits[p] = b
+                    p += 1
+            free = deg[a] - (0 if a == last else 1)
+            for t in range(free - 1, 0, -1):
+                state, u = _below(state, t + 1)
+                tmp = exits[start[a] + t]
+                exits[start[a] + t] = exits[start[a] + u]
+                exits[start[a] + u] = tmp
+            if a != last and deg[a] > 0:
+                exits[start[a] + deg[a] - 1] = exit_to[a]
+            used[a] = 0
+        # 3. walk
+        cur = first
+        out[k, 0, cur] = 1.0
+        for t in range(1, m):
+            nxt = exits[start[cur] + used[cur]]
+            used[cur] += 1
+            cur = nxt
+            out[k, t, cur] = 1.0
+    return state
