@@ -401,15 +401,18 @@ class OutputDir:
         if not parent.exists():
             try:
                 parent.mkdir(parents=True)
-            except OSError as exc:
+            except OSError as exc:  # e.g. a path component is a file
                 raise InputError(f"cannot create {parent} ({exc.strerror}); choose a writable --out.") from exc
-        if not os.access(parent, os.W_OK):
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise InputError(f"cannot write to {parent}; choose a writable --out.")
         self.force = force
         self.path = parent / f".{self.final.name}.partial-{os.getpid()}"
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        self.path.mkdir()
+        try:
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            self.path.mkdir()
+        except OSError as exc:
+            raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
 
     def __truediv__(self, name) -> Path:
         return self.path / name

@@ -171,6 +171,11 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
         raise InputError(f"--motifs-from {missing[0]} is not among --methods ({', '.join(opts.methods)}); add it there.")
     if opts.output not in ("logit", "probability"):
         raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
+    if "deepshap" in opts.methods and not opts.attributions:
+        # Fail before any work is done, naming the layer DeepSHAP has no rule for.
+        from .attribution import check_deepshap_support
+
+        check_deepshap_support(model, opts.output)
 
 
 def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: RunOptions) -> dict:
@@ -180,7 +185,7 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
     n_pos = None
     if y is not None:
         n_pos = int((np.asarray(y if y.ndim == 1 else y[:, opts.target]) > 0.5).sum())
-    params = asdict(opts)
+    params = {k: v for k, v in asdict(opts).items() if k != "command"}  # the command is recorded once, above
     return {
         "version": __version__,
         "command": opts.command or " ".join(sys.argv),
