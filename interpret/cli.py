@@ -151,7 +151,9 @@ def main(argv=None) -> int:
     except Exception as exc:  # the promise is one line, never a traceback, unless --debug
         if args.debug:
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        lines = [l.strip() for l in str(exc).strip().splitlines() if l.strip()]
+        # TF wraps errors as "in user code:\n ... <the real message>": show the real one.
+        msg = (lines[-1] if lines[0].endswith(":") else lines[0])[:300] if lines else ""
         print(f"interpret: error: {type(exc).__name__}: {msg} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1
