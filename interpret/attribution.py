@@ -295,28 +295,33 @@ class _GradientBase(_Method):
             model, target, output = self.model, self.target, self.output
             spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
 
+            correct = getattr(self, "correct", False)
+
             @tf.function(input_signature=[spec])
             def grad(x):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    y = model.forward(x, output)[:, target]
-                return y, tape.gradient(y, x)
+                    y = model.forward(x, output, _gradient_hook)[:, target]
+                g = tape.gradient(y, x)
+                if correct:  # centred in the graph: one pass less over the result on the host
+                    g = g - tf.reduce_mean(g, -1, keepdims=True)
+                return y, g
 
             self._fn = grad
         return self._fn
 
     def gradients(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(f(x) (N,), df/dx (N, L, 4))`` in batches of ``batch_size``."""
+        """``(f(x) (N,), df/dx (N, L, 4))`` in batches of ``batch_size``; mean-centred per
+        position when ``correct=True``."""
         tf = _tf()
         fn = self._grad_fn()
-        ys, gs = [], []
+        y_all = np.zeros(len(x), np.float32)
+        g_all = np.zeros(x.shape, np.float32)
         for i in range(0, len(x), self.batch_size):
             y, g = fn(tf.constant(x[i:i + self.batch_size]))
-            ys.append(y.numpy())
-            gs.append(g.numpy())
-        if not ys:
-            return np.zeros(0, np.float32), np.zeros_like(x)
-        return np.concatenate(ys), np.concatenate(gs)
+            y_all[i:i + len(y)] = y.numpy()
+            g_all[i:i + len(y)] = g.numpy()
+        return y_all, g_all
 
 
 class GradientXInput(_GradientBase):
@@ -344,7 +349,7 @@ class GradientXInput(_GradientBase):
 
     def _attribute(self, x, offset=0):
         y, g = self.gradients(x)
-        return self._result(_centre(g) if self.correct else g, x, y, offset=offset)
+        return self._result(g, x, y, offset=offset)
 
 
 class Saliency(_GradientBase):
@@ -364,7 +369,6 @@ class Saliency(_GradientBase):
 
     def _attribute(self, x, offset=0):
         y, g = self.gradients(x)
-        g = _centre(g) if self.correct else g
         return self._result(np.abs(g) if self.absolute else g, x, y, offset=offset)
 
 
@@ -562,7 +566,7 @@ class _Recorder:
         z = args[0]
         h = default(*args, **kwargs)
         fn = (lambda t: default(t)) if not kwargs else (lambda t: default(t, **kwargs))
-        self.records.append((kind, z, h, fn, type(layer).__name__ in _GLOBAL_MAXPOOL))
+        self.records.append((kind, z, h, fn, layer))
         return h
 
     # pass 2: replay on N*K rows with DeepLIFT multipliers as gradients
@@ -580,6 +584,19 @@ class _Recorder:
         if rec[0] == "elementwise":
             return _rescale_op(z, rec, *self.replay)
         return _crossmax_op(z, rec, *self.replay)
+
+
+def _gradient_hook(layer, default, *args, **kwargs):
+    """``call_fn`` for plain gradients: stride-1 convolutions get the GEMM input gradient."""
+    cls = type(layer).__name__
+    act = getattr(layer, "activation", None)
+    if cls not in ("Conv1D", "Conv2D"):
+        return default(*args, **kwargs)
+    if act is None or activation_name(act) == "linear":
+        return _fast_conv(layer, default, *args, **kwargs)
+    with linear_activation(layer):
+        z = _fast_conv(layer, default, *args, **kwargs)
+    return act(z)
 
 
 def _xla(fn):
@@ -703,25 +720,23 @@ def _rescale_op(z, rec, n, k):
 
 
 @_xla
-def _global_crossmax_grad(up, zx, zr, ox, orf):
-    """Cross-max gradient of global max pooling.
+def _window_crossmax_grad(up, zx, zr, ox, orf):
+    """Cross-max gradient of max pooling over non-overlapping windows (global pooling: one window).
 
-    ``zx`` (n, 1, P, C), ``zr`` (n, k, P, C) pooled over P; ``ox`` (n, 1, C), ``orf`` and
-    ``up`` (n, k, C). Only two positions per channel can be non-zero: the first argmax of x
-    and the first argmax of the reference. Returns (n, k, P, C).
+    ``zx`` (n, 1, P, w, C) and ``zr`` (n, k, P, w, C): the pooled inputs, window ``p`` holding
+    ``w`` positions; ``ox`` (n, 1, P, C), ``orf`` and ``up`` (n, k, P, C). In every window only
+    two positions can be non-zero: the first argmax of x (found once per sequence, shared by its
+    k references) and the first argmax of the reference. Returns (n, k, P, w, C).
     """
     tf = _tf()
-    p = tf.shape(zr)[2]
-    iota = tf.range(p)[None, None, :, None]
-    px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, None, :]), iota, p), axis=2)  # (n, 1, C) first argmax
-    pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, None, :]), iota, p), axis=2)  # (n, k, C)
-    at_px = tf.equal(iota, px[:, :, None, :])  # (n, 1, P, C)
-    at_pr = tf.equal(iota, pr[:, :, None, :])  # (n, k, P, C)
-    k = tf.shape(zr)[1]
-    grid = tf.stack(tf.meshgrid(tf.range(tf.shape(zr)[0]), tf.range(k), tf.range(tf.shape(zr)[3]), indexing="ij"), -1)
-    px_b = tf.broadcast_to(px, tf.shape(pr))
-    zr_px = tf.gather_nd(zr, tf.stack([grid[..., 0], grid[..., 1], px_b, grid[..., 2]], -1))  # z_r at x's argmax
-    zx_pr = tf.gather_nd(zx, tf.stack([grid[..., 0], tf.zeros_like(pr), pr, grid[..., 2]], -1))  # z_x at r's argmax
+    w = tf.shape(zr)[3]
+    iota = tf.range(w)[None, None, None, :, None]
+    px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, :, None]), iota, w), axis=3)  # (n, 1, P, C)
+    pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, :, None]), iota, w), axis=3)  # (n, k, P, C)
+    at_px = tf.equal(iota, px[:, :, :, None])  # (n, 1, P, w, C)
+    at_pr = tf.equal(iota, pr[:, :, :, None])  # (n, k, P, w, C)
+    zr_px = tf.reduce_sum(tf.where(at_px, zr, tf.zeros_like(zr)), axis=3)  # z_r at x's argmax
+    zx_pr = tf.reduce_sum(tf.where(at_pr, zx, tf.zeros_like(zx)), axis=3)  # z_x at r's argmax
     top = tf.maximum(ox, orf)
     same = tf.equal(px, pr)
     credit_x = up * (top - orf) + tf.where(same, up * (ox - top), tf.zeros_like(up))
@@ -733,29 +748,61 @@ def _global_crossmax_grad(up, zx, zr, ox, orf):
     val_r = tf.where(small_r | same, tf.zeros_like(up),
                      up * (ox - top) / tf.where(small_r, tf.ones_like(dz_r), dz_r))
     zero = tf.zeros_like(zr)
-    return tf.where(at_px, val_x[:, :, None, :], zero) + tf.where(at_pr, val_r[:, :, None, :], zero)
+    return tf.where(at_px, val_x[:, :, :, None], zero) + tf.where(at_pr, val_r[:, :, :, None], zero)
+
+
+def _pool_windows(layer, shape):
+    """``(length, window)`` if ``layer`` max-pools non-overlapping windows along the sequence axis of
+    an input of static ``shape`` (B, L, C) or (B, 1, L, C), channels last; ``None`` otherwise.
+    Global pooling is one window of all positions (any spatial shape)."""
+    if any(d is None for d in shape[1:]) or getattr(layer, "data_format", "channels_last") != "channels_last":
+        return None
+    if type(layer).__name__ in _GLOBAL_MAXPOOL:
+        length = int(np.prod(shape[1:-1]))
+        return length, length
+    if len(shape) == 4 and shape[1] != 1:
+        return None
+    length = int(shape[-2])
+    pool, strides = tuple(layer.pool_size), tuple(layer.strides)
+    if len(pool) == 2:
+        if pool[0] != 1 or strides[0] != 1:
+            return None
+        pool, strides = pool[1:], strides[1:]
+    w = int(pool[0])
+    if int(strides[0]) != w or (layer.padding != "valid" and length % w):
+        return None  # overlapping windows, or 'same' padding that pads: TensorFlow's routing
+    return length, w
 
 
 def _crossmax_op(z, rec, n, k):
     """Max pooling with the cross-max rule (shap / captum / tangermeme) as its gradient."""
     tf = _tf()
-    _, zall, hall, fn, is_global = rec
+    _, zall, hall, fn, layer = rec
     zx, zr = _split(zall, n, k)
     ox, orf = _split(hall, n, k)
 
-    if is_global:
+    windows = _pool_windows(layer, zall.shape)
+    if windows is not None:
+        length, w = windows
+        p = length // w
+        c = zall.shape[-1]
+
+        def win(t, rows):  # (n, rows, ..., L, C) -> (n, rows, P, w, C), the windows' positions
+            return tf.reshape(tf.reshape(t, [n, rows, length, c])[:, :, :p * w], [n, rows, p, w, c])
+
         @tf.custom_gradient
-        def gop(v):
+        def wop(v):
             def grad(up):
-                shape = tf.shape(v)
-                flat3 = lambda t: tf.reshape(t, tf.concat([tf.shape(t)[:2], [-1, shape[-1]]], 0))
-                g = _global_crossmax_grad(_unflat(tf.reshape(up, [-1, shape[-1]]), n, k), flat3(zx), flat3(zr),
-                                          tf.reshape(ox, [n, 1, -1]), tf.reshape(orf, [n, k, -1]))
-                return tf.reshape(g, shape)  # (n, k, P, C) -> (n*k, ...)
+                g = _window_crossmax_grad(tf.reshape(up, [n, k, p, c]), win(zx, 1), win(zr, k),
+                                          tf.reshape(ox, [n, 1, p, c]), tf.reshape(orf, [n, k, p, c]))
+                g = tf.reshape(g, [n * k, p * w, c])
+                if p * w < length:  # valid padding: the positions after the last window get nothing
+                    g = tf.pad(g, [[0, 0], [0, length - p * w], [0, 0]])
+                return tf.reshape(g, tf.shape(v))
 
             return fn(v), grad
 
-        return gop(z)
+        return wop(z)
 
     zx_b = _flat(tf.broadcast_to(zx, tf.shape(zr)))
     zr_f, ox_f, or_f = _flat(zr), _flat(tf.broadcast_to(ox, tf.shape(orf))), _flat(orf)
