@@ -39,7 +39,7 @@ def handset_model(length=101, width=24):
             k[0, off:off + len(p), :, 2 * j + s] = m
             b[2 * j + s] = -0.5 * lo.max(1).sum()
     conv.set_weights([k, b])
-    dense.set_weights([np.ones((2 * len(ppms), 1), np.float32) / lo.max(1).sum() * 4, np.array([-3.0], np.float32)])
+    dense.set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
     return Model.from_keras(km)
 
 
