@@ -18,10 +18,10 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def example_sim():
-    """2,000 x 101 bp: GATA1, CEBPB, CTCF predictive (about 1,000 positives), FOXA2 decoy."""
+    """4,000 x 101 bp: CREB1, CEBPB, CTCF predictive (about 2,000 positives), FOXA2 decoy."""
     from interpret import simulate
 
-    return simulate.example(n=2000, seed=1)
+    return simulate.example(n=4000, seed=1)
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +31,5 @@ def example_model(example_sim):
     from interpret.model import Model
 
     km = simulate.seed_model(filters=32, width=24, layout="1L4", seed=0)
-    simulate.train(km, example_sim.x, example_sim.y, epochs=8, seed=0)
+    simulate.train(km, example_sim.x, example_sim.y, epochs=20, seed=0)
     return Model.from_keras(km)
