@@ -2,7 +2,7 @@
 
     python examples/make_example.py --out examples/demo
 
-GATA1 (MA0035.5, 7 bp), CEBPB (MA0466.4, 10 bp) and CTCF (MA0139.2, 15 bp) make a sequence
+CREB1 (MA0018.5, 8 bp), CEBPB (MA0466.4, 10 bp) and CTCF (MA0139.2, 15 bp) make a sequence
 positive; FOXA2 (MA0047.4) is planted at the same rate in both classes, so the model has no
 reason to learn it. The model is the seed's: Conv2D(128, (1, 24), same, ReLU) on (1, 101, 4)
 -> GlobalMaxPool2D -> Dense(1, sigmoid). Everything is seeded.
