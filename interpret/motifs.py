@@ -363,6 +363,24 @@ def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
                    np.asarray(pat.hypothetical_contribs[a:b], dtype=np.float64), a, b, tuple(seqlets))
 
 
+def _cache_numba() -> None:
+    """Let modisco-lite's lazily compiled numba kernels use numba's on-disk cache.
+
+    modisco-lite compiles them without ``cache=True``, so every new process paid the compile
+    again; cached, only the first run on a machine does (see benchmarks/RESULTS.md).
+    """
+    from numba.core.registry import CPUDispatcher
+    from modiscolite import affinitymat, gapped_kmer, util
+
+    for mod in (affinitymat, gapped_kmer, util):
+        for fn in vars(mod).values():
+            if isinstance(fn, CPUDispatcher) and not fn.signatures and fn._cache.__class__.__name__ == "NullCache":
+                try:
+                    fn.enable_caching()
+                except Exception as exc:  # read-only site-packages without NUMBA_CACHE_DIR
+                    logger.debug("numba cache unavailable for %s: %s", fn.__name__, exc)
+
+
 def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None = None, method: str = "deepshap",
              settings=None, seed: int = 0, verbose: bool = False) -> MotifResult:
     """Find motifs in attributions with TF-MoDISco (modisco-lite).
@@ -395,6 +413,7 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
     n, length = x.shape[:2]
     s = resolve_settings(settings, n, length).check(length)
     log = logger.info if verbose else logger.debug
+    _cache_numba()
     track_set, pos, neg = extract(x, hypothetical, s)
     log("%s: %d positive and %d negative seqlets from %d x %d bp", method, len(pos), len(neg), n, length)
     for name, seqs in (("positive", pos), ("negative", neg)):
