@@ -87,6 +87,7 @@ ELEMENTWISE_ACTIVATIONS = (
 )
 _RESCALE_EPS = 1e-6   # |z(x) - z(r)| below this: plain gradient (rescale rule)
 _MAXPOOL_EPS = 1e-10  # input change treated as 0 by the cross-max rule
+_UNROLL_WINDOW = 8  # max-pool windows up to this size: cross-max rule unrolled over the window
 
 
 # --------------------------------------------------------------------------------------
@@ -550,6 +551,7 @@ class _Recorder:
         self.records = []
         self.replay = None  # (n, k) tensors during the replay pass
         self.i = 0
+        self.rescaled = {}  # id(rescale op output) -> (output, its input, record)
 
     # pass 1: plain forward on [x; refs], remembering inputs/outputs of nonlinear operations
     def record(self, layer, default, *args, **kwargs):
@@ -582,7 +584,12 @@ class _Recorder:
         rec = self.records[self.i]
         self.i += 1
         if rec[0] == "elementwise":
-            return _rescale_op(z, rec, *self.replay)
+            out = _rescale_op(z, rec, *self.replay)
+            self.rescaled[id(out)] = (out, z, rec)
+            return out
+        src = self.rescaled.get(id(z))
+        if src is not None and src[0] is z and not kwargs:  # activation -> max pool: one fused rule
+            return _crossmax_op(z, rec, *self.replay, act=(src[1], src[2]))
         return _crossmax_op(z, rec, *self.replay)
 
 
@@ -612,12 +619,17 @@ def _xla(fn):
 
 
 def _gemm_conv_ok(layer, inp) -> bool:
-    """Stride-1, undilated, ungrouped Conv1D / Conv2D(1, k) on height-1 input, channels last."""
+    """Stride-1, undilated, ungrouped Conv1D / Conv2D(1, k) on height-1 input, channels last, with
+    ``kernel width * input channels <= filters`` (e.g. a first layer on one-hot input; measured
+    slower than TensorFlow's own input gradient for 64 -> 64 channels)."""
     cls = type(layer).__name__
     if cls not in ("Conv1D", "Conv2D") or inp.shape[-2] is None:
         return False
     ks = tuple(layer.kernel_size)
     if cls == "Conv2D" and (ks[0] != 1 or inp.shape.rank != 4 or inp.shape[1] != 1):
+        return False
+    j, c_in, c_out = int(ks[-1]), inp.shape[-1], layer.filters
+    if c_in is None or j * c_in > c_out:  # the GEMM's (L, J, C_in) product would outweigh the upstream
         return False
     return (all(s == 1 for s in layer.strides) and all(d == 1 for d in layer.dilation_rate)
             and getattr(layer, "groups", 1) == 1 and layer.padding in ("same", "valid")
@@ -700,8 +712,9 @@ def _unflat(t, n, k):
     return tf.reshape(t, tf.concat([[n, k], tf.shape(t)[1:]], 0))
 
 
-def _rescale_op(z, rec, n, k):
-    """Identity in the forward direction; gradient = upstream * (h(x) - h(r)) / (z(x) - z(r))."""
+def _rescale_inputs(rec, n, k):
+    """``zx, zr, hx, hr, gx`` of a recorded elementwise operation: x parts (n, 1, ...), reference
+    parts (n, k, ...), ``gx`` the elementwise derivative at z(x)."""
     tf = _tf()
     _, zall, hall, fn, _ = rec
     zx, zr = _split(zall, n, k)
@@ -710,7 +723,14 @@ def _rescale_op(z, rec, n, k):
     with tf.GradientTape() as t:
         t.watch(zx0)
         hx2 = fn(zx0)
-    gx = tf.expand_dims(t.gradient(hx2, zx0), 1)  # elementwise derivative at z(x), (n, 1, ...)
+    gx = tf.expand_dims(t.gradient(hx2, zx0), 1)  # (n, 1, ...)
+    return zx, zr, hx, hr, gx
+
+
+def _rescale_op(z, rec, n, k):
+    """Identity in the forward direction; gradient = upstream * (h(x) - h(r)) / (z(x) - z(r))."""
+    tf = _tf()
+    zx, zr, hx, hr, gx = _rescale_inputs(rec, n, k)
 
     @tf.custom_gradient
     def op(v):
@@ -719,24 +739,48 @@ def _rescale_op(z, rec, n, k):
     return op(z)
 
 
-@_xla
-def _window_crossmax_grad(up, zx, zr, ox, orf):
+def _window_crossmax(up, zx, zr, ox, orf, act=None):
     """Cross-max gradient of max pooling over non-overlapping windows (global pooling: one window).
 
     ``zx`` (n, 1, P, w, C) and ``zr`` (n, k, P, w, C): the pooled inputs, window ``p`` holding
     ``w`` positions; ``ox`` (n, 1, P, C), ``orf`` and ``up`` (n, k, P, C). In every window only
     two positions can be non-zero: the first argmax of x (found once per sequence, shared by its
     k references) and the first argmax of the reference. Returns (n, k, P, w, C).
+
+    ``act = (ax, ar, gx)``: the pooled values are an elementwise activation of the pre-activations
+    ``ax`` (n, 1, P, w, C), ``ar`` (n, k, P, w, C) with derivative ``gx`` at ``ax``; the result is
+    then also multiplied by the activation's rescale multiplier (both rules in one pass).
     """
     tf = _tf()
-    w = tf.shape(zr)[3]
-    iota = tf.range(w)[None, None, None, :, None]
-    px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, :, None]), iota, w), axis=3)  # (n, 1, P, C)
-    pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, :, None]), iota, w), axis=3)  # (n, k, P, C)
-    at_px = tf.equal(iota, px[:, :, :, None])  # (n, 1, P, w, C)
-    at_pr = tf.equal(iota, pr[:, :, :, None])  # (n, k, P, w, C)
-    zr_px = tf.reduce_sum(tf.where(at_px, zr, tf.zeros_like(zr)), axis=3)  # z_r at x's argmax
-    zx_pr = tf.reduce_sum(tf.where(at_pr, zx, tf.zeros_like(zx)), axis=3)  # z_x at r's argmax
+    w = zr.shape[3]
+    unroll = w is not None and w <= _UNROLL_WINDOW
+    if unroll:  # small windows: every step elementwise on (n, k, P, C), one fused loop
+        zxs, zrs = [zx[:, :, :, i] for i in range(w)], [zr[:, :, :, i] for i in range(w)]
+
+        def first_argmax(parts, top_):
+            idx = tf.fill(tf.shape(top_), w)
+            for i in reversed(range(w)):
+                idx = tf.where(tf.equal(parts[i], top_), i, idx)
+            return idx
+
+        def pick(parts, idx):
+            out = tf.zeros_like(parts[0])
+            for i in range(w):
+                out = tf.where(tf.equal(idx, i), parts[i], out)
+            return out
+
+        px, pr = first_argmax(zxs, ox), first_argmax(zrs, orf)  # (n, 1, P, C), (n, k, P, C)
+        zr_px = pick(zrs, tf.broadcast_to(px, tf.shape(pr)))  # z_r at x's argmax
+        zx_pr = pick([tf.broadcast_to(t, tf.shape(pr)) for t in zxs], pr)  # z_x at r's argmax
+    else:
+        w = tf.shape(zr)[3]
+        iota = tf.range(w)[None, None, None, :, None]
+        px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, :, None]), iota, w), axis=3)  # (n, 1, P, C)
+        pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, :, None]), iota, w), axis=3)  # (n, k, P, C)
+        at_px = tf.equal(iota, px[:, :, :, None])  # (n, 1, P, w, C)
+        at_pr = tf.equal(iota, pr[:, :, :, None])  # (n, k, P, w, C)
+        zr_px = tf.reduce_sum(tf.where(at_px, zr, tf.zeros_like(zr)), axis=3)  # z_r at x's argmax
+        zx_pr = tf.reduce_sum(tf.where(at_pr, zx, tf.zeros_like(zx)), axis=3)  # z_x at r's argmax
     top = tf.maximum(ox, orf)
     same = tf.equal(px, pr)
     credit_x = up * (top - orf) + tf.where(same, up * (ox - top), tf.zeros_like(up))
@@ -747,8 +791,35 @@ def _window_crossmax_grad(up, zx, zr, ox, orf):
     small_r = tf.abs(dz_r) < _MAXPOOL_EPS
     val_r = tf.where(small_r | same, tf.zeros_like(up),
                      up * (ox - top) / tf.where(small_r, tf.ones_like(dz_r), dz_r))
+    def rescale(g, zx_, zr_, ax, ar, gx):
+        da = ax - ar
+        small = tf.abs(da) < _RESCALE_EPS
+        return g * tf.where(small, gx, (zx_ - zr_) / tf.where(small, tf.ones_like(da), da))
+
+    if unroll:
+        zero = tf.zeros_like(up)
+        out = []
+        for i in range(w):
+            g = tf.where(tf.equal(px, i), val_x, zero) + tf.where(tf.equal(pr, i), val_r, zero)
+            if act is not None:
+                g = rescale(g, zxs[i], zrs[i], *(t[:, :, :, i] for t in act))
+            out.append(g)
+        return tf.stack(out, axis=3)
     zero = tf.zeros_like(zr)
-    return tf.where(at_px, val_x[:, :, :, None], zero) + tf.where(at_pr, val_r[:, :, :, None], zero)
+    g = tf.where(at_px, val_x[:, :, :, None], zero) + tf.where(at_pr, val_r[:, :, :, None], zero)
+    return g if act is None else rescale(g, zx, zr, *act)
+
+
+@_xla
+def _window_crossmax_grad(up, zx, zr, ox, orf):
+    """:func:`_window_crossmax` compiled."""
+    return _window_crossmax(up, zx, zr, ox, orf)
+
+
+@_xla
+def _window_crossmax_rescale_grad(up, zx, zr, ox, orf, ax, ar, gx):
+    """:func:`_window_crossmax` of an activation's output, with the activation's rescale rule, compiled."""
+    return _window_crossmax(up, zx, zr, ox, orf, (ax, ar, gx))
 
 
 def _pool_windows(layer, shape):
@@ -774,8 +845,14 @@ def _pool_windows(layer, shape):
     return length, w
 
 
-def _crossmax_op(z, rec, n, k):
-    """Max pooling with the cross-max rule (shap / captum / tangermeme) as its gradient."""
+def _crossmax_op(z, rec, n, k, act=None):
+    """Max pooling with the cross-max rule (shap / captum / tangermeme) as its gradient.
+
+    ``act = (a, act_rec)``: ``z`` is the output of the rescale op of the recorded elementwise
+    operation ``act_rec`` on ``a``. For non-overlapping windows both rules then run as one fused
+    gradient of ``a`` (``z``'s rescale op is bypassed on this path only; other consumers of ``z``
+    still go through it); other pools use ``z`` as usual.
+    """
     tf = _tf()
     _, zall, hall, fn, layer = rec
     zx, zr = _split(zall, n, k)
@@ -790,19 +867,24 @@ def _crossmax_op(z, rec, n, k):
         def win(t, rows):  # (n, rows, ..., L, C) -> (n, rows, P, w, C), the windows' positions
             return tf.reshape(tf.reshape(t, [n, rows, length, c])[:, :, :p * w], [n, rows, p, w, c])
 
+        if act is not None:
+            ax, ar, _, _, gx = _rescale_inputs(act[1], n, k)
+            fused = (win(ax, 1), win(ar, k), win(tf.broadcast_to(gx, tf.shape(ax)), 1))
+
         @tf.custom_gradient
         def wop(v):
             def grad(up):
-                g = _window_crossmax_grad(tf.reshape(up, [n, k, p, c]), win(zx, 1), win(zr, k),
-                                          tf.reshape(ox, [n, 1, p, c]), tf.reshape(orf, [n, k, p, c]))
+                args = (tf.reshape(up, [n, k, p, c]), win(zx, 1), win(zr, k),
+                        tf.reshape(ox, [n, 1, p, c]), tf.reshape(orf, [n, k, p, c]))
+                g = _window_crossmax_grad(*args) if act is None else _window_crossmax_rescale_grad(*args, *fused)
                 g = tf.reshape(g, [n * k, p * w, c])
                 if p * w < length:  # valid padding: the positions after the last window get nothing
                     g = tf.pad(g, [[0, 0], [0, length - p * w], [0, 0]])
                 return tf.reshape(g, tf.shape(v))
 
-            return fn(v), grad
+            return fn(v), grad  # forward values of the replay are unused (same shape either way)
 
-        return wop(z)
+        return wop(z if act is None else act[0])
 
     zx_b = _flat(tf.broadcast_to(zx, tf.shape(zr)))
     zr_f, ox_f, or_f = _flat(zr), _flat(tf.broadcast_to(ox, tf.shape(orf))), _flat(orf)
