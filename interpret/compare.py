@@ -19,11 +19,16 @@ those two matrices. :func:`match_to_db` therefore reports a match only when all 
    ones (a padded motif with its columns shuffled, a noisy filter) gets its TOMTOM p-value from
    weak-against-weak alignments again; 99.9% of JASPAR cores and every planted-motif PPM in the
    tests are at least half informative.
-3. **E-value over the whole comparison**: ``E = p x n_targets x n_queries`` (p is TOMTOM's
-   two-strand p-value of the best alignment) must be at most ``alpha``: the expected number of
-   chance matches as good as this one in the whole query-by-database table. The per-query BH
-   q-value is still reported (``Match.q``) but alone it lets 8% of column-shuffled JASPAR
-   motifs through at q < 0.05.
+3. **E-value against the database**: ``E = p x n_targets`` (p is TOMTOM's two-strand p-value
+   of the best alignment) must be at most ``max_e`` (default 0.005), besides the per-query BH
+   q < ``alpha``. q < 0.05 alone lets 8% of column-shuffled JASPAR motifs through. The bound
+   is per query on purpose: what a reader of the report needs is a low false-match *rate* per
+   filter (at most 5% in every control), not a family-wise guarantee over all filters. A
+   comparison-wide E-value (also times the number of queries) held the controls at 0-1% but
+   refused the true CREB1 filters of the example model (p ~ 1e-6, best hit CREB1, q ~ 1e-3), the
+   most influential filters of that model. Measured on the controls (``scripts`` in
+   tests/test_compare.py): column-shuffled JASPAR 4%, column-shuffled trained filters 3%,
+   untrained filters 0%.
 4. **Overlap**: the alignment must cover at least ``min_overlap`` of the shorter of the trimmed
    query and the target, so a hit on two or three edge columns is not called a match.
 
@@ -69,8 +74,8 @@ class Match:
     q : float
         Benjamini–Hochberg q-value of ``p`` among the query's p-values against the whole database.
     e_value : float
-        ``p x n_targets x n_queries``: expected number of chance matches this good in the whole
-        comparison.
+        ``p x n_targets x n_queries`` (``n_queries`` is 1 by default): expected number of chance
+        matches this good against the database.
     offset : int
         Column ``j`` of the query as given (untrimmed) aligns with column ``j + offset`` of the
         target, read on ``strand`` (``"-"``: the target's reverse complement).
@@ -181,7 +186,7 @@ def warm_up() -> None:
 # --------------------------------------------------------------------------------------------
 def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, min_total_ic: float = MIN_TOTAL_IC,
                 min_density: float = MIN_DENSITY, min_overlap: float = MIN_OVERLAP,
-                n_queries: int | None = None) -> list[Match]:
+                n_queries: int = 1, max_e: float = 0.005) -> list[Match]:
     """Best database match of every query PPM, with the false-match guard.
 
     Parameters
@@ -191,7 +196,7 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, min_total
     db : list of interpret.io.Motif
         Motif database, e.g. :func:`interpret.io.load_motif_db` (1,019 JASPAR 2026 motifs).
     alpha : float
-        Threshold on the comparison-wide E-value.
+        Threshold on the per-query Benjamini-Hochberg q-value over the database.
     min_ic : float
         Bits a column needs to belong to the core (:func:`trim_ppm`).
     min_total_ic : float
@@ -200,9 +205,11 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, min_total
         Fraction of the core's columns that must hold ``min_ic`` bits.
     min_overlap : float
         Aligned columns / min(core width, target width) a match needs.
-    n_queries : int, optional
-        Number of queries the E-value counts; default ``len(ppms)``. Pass the size of the whole
-        family when a set is matched in pieces.
+    n_queries : int
+        Number of queries the E-value counts (default 1: per-query E-value). ``len(ppms)`` gives
+        the stricter comparison-wide E-value.
+    max_e : float
+        Threshold on the E-value.
 
     Returns
     -------
@@ -224,7 +231,7 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, min_total
     if not targets:
         raise InputError("the motif database is empty; give a MEME file with at least one motif.")
     n_t = len(targets)
-    n_q = len(queries) if n_queries is None else int(n_queries)
+    n_q = int(n_queries)
     spans = [trim_ppm(q, min_ic) for q in queries]
     active = [i for i, (s, e) in enumerate(spans) if e > s]
     out: list[Match] = [Match(i, "", "", 1.0, 1.0, float(n_t * n_q), 0, "+", 0, 0, 0, 0.0, False,
@@ -247,8 +254,10 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, min_total
             reason = f"core holds {ic:.1f} bits < {min_total_ic:g}"
         elif density < min_density:
             reason = f"only {density:.0%} of the core's columns are informative"
-        elif ev > alpha:
-            reason = f"E-value {ev:.2g} > {alpha:g}"
+        elif q >= alpha:
+            reason = f"q {q:.2g} >= {alpha:g}"
+        elif ev > max_e:
+            reason = f"E-value {ev:.2g} > {max_e:g}"
         elif ov < need:
             reason = f"overlap {ov} < {need:g} columns"
         else:

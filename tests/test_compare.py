@@ -154,6 +154,7 @@ def test_trained_example_model_filters_match_only_planted_families(tomtom_ready,
     print(f"example model: {len(names)} of {len(matches)} filters matched ({sorted(set(names))}); "
           f"raw TOMTOM q<0.05 for {int(np.sum(raw < 0.05))}")
     assert any(n.startswith("CEBP") for n in names) and "CTCF" in names
-    assert all(n.startswith(("CEBP", "CTCF", "CREB", "ATF", "FOX")) for n in names)
+    # bZIP relatives of CREB1 (AP-1: TGA.TCA) are accepted: a half-trained CREB1 filter is one of them
+    assert all(n.startswith(("CEBP", "CTCF", "CREB", "ATF", "FOS", "JUN", "FOX")) for n in names)
     groups = compare.group_redundant(res.ppm, matches)
     assert len(groups) == res.n_filters
