@@ -390,13 +390,14 @@ def _aligned_pearson(q: np.ndarray, t: np.ndarray, offset: int) -> float:
 # --------------------------------------------------------------------------------------------
 def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.05, min_ic: float = MIN_IC,
                     min_total_ic: float = MIN_TOTAL_IC, min_density: float = MIN_DENSITY,
-                    background=None, db=None) -> np.ndarray:
+                    background=None, db=None, min_r: float = 0.75) -> np.ndarray:
     """Group PPMs (e.g. filters) that represent the same motif; group label per PPM, shape ``(n,)``.
 
     Two PPMs are joined when they have a significant match (``matches``, from
     :func:`match_to_db`) to the same database id, or when they match each other in both
     directions at TOMTOM q < ``alpha`` (BH over the all-pairs table, JASPAR as background) and
-    both cores pass the information floor and density of :func:`match_to_db`. Groups are the
+    both cores pass the information floor and density of :func:`match_to_db`, and their PPMs
+    correlate at the aligned offset (Pearson r >= ``min_r``). Groups are the
     connected components; labels are 0, 1, ... in order of each group's first member, so a PPM
     alone in its group has a label of its own.
 
@@ -433,8 +434,9 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
             if m.significant:
                 label[m.query] = m.id
     ids = sorted({v for v in label.values() if v})
-    # Two database ids name the same group only when the database motifs themselves match
-    # both ways (paralogues such as CEBPB and CEBPE); without ``db`` only equal ids do.
+    # Two database ids name the same group only when the database motifs themselves match strongly
+    # both ways, q < alpha/10 (paralogues such as CEBPB and CEBPE, not CEBPB and AP-1); without
+    # ``db`` only equal ids do.
     same_family = set()
     if db is not None and len(ids) > 1:
         by_id = {m.id: m.ppm for m in db}
@@ -442,7 +444,7 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
         rows = compare_sets([by_id[i] for i in known], [by_id[i] for i in known], background=background)
         qv = {(known[r["query"]], known[r["target"]]): r["tomtom_q"] for r in rows}
         same_family = {(a, b) for a in known for b in known
-                       if qv.get((a, b), 1) < alpha and qv.get((b, a), 1) < alpha}
+                       if qv.get((a, b), 1) < alpha / 10 and qv.get((b, a), 1) < alpha / 10}
 
     def compatible(a, b):
         return not a or not b or a == b or (a, b) in same_family
@@ -458,7 +460,10 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
                             background=background, min_ic=min_ic)
         qv = np.ones((len(strong), len(strong)))
         for row in rows:
-            qv[row["query"], row["target"]] = row["tomtom_q"]
+            # TOMTOM alone chains 24-bp filters through partial overlaps (a CREB1 half-site
+            # filter "matched" CTCF ones); the aligned PPMs must also look alike.
+            if row["pearson_r"] is not None and row["pearson_r"] >= min_r:
+                qv[row["query"], row["target"]] = row["tomtom_q"]
         pairs = [(max(qv[a, b], qv[b, a]), a, b) for a in range(len(strong)) for b in range(a + 1, len(strong))
                  if qv[a, b] < alpha and qv[b, a] < alpha]
         for _, a, b in sorted(pairs):  # strongest similarities first
