@@ -699,6 +699,13 @@ def _flat(t):
 
 
 @_xla
+def _hyp_graph(m, refs):
+    """:func:`_hyp_from_multipliers` in the graph: (n, k, L, 4) -> (n, L, 4)."""
+    tf = _tf()
+    return tf.reduce_mean(m - tf.reduce_sum(m * refs, -1, keepdims=True), axis=1)
+
+
+@_xla
 def _rescale_grad(up, zx, zr, hx, hr, gx):
     """``up * m`` with the rescale multiplier m; x tensors (n, 1, ...) broadcast over refs (n, k, ...)."""
     tf = _tf()
@@ -772,15 +779,14 @@ def _window_crossmax(up, zx, zr, ox, orf, act=None):
         px, pr = first_argmax(zxs, ox), first_argmax(zrs, orf)  # (n, 1, P, C), (n, k, P, C)
         zr_px = pick(zrs, tf.broadcast_to(px, tf.shape(pr)))  # z_r at x's argmax
         zx_pr = pick([tf.broadcast_to(t, tf.shape(pr)) for t in zxs], pr)  # z_x at r's argmax
-    else:
+    else:  # large windows (global pooling): one pass to find the argmaxes, gathers at them
         w = tf.shape(zr)[3]
         iota = tf.range(w)[None, None, None, :, None]
         px = tf.reduce_min(tf.where(tf.equal(zx, ox[:, :, :, None]), iota, w), axis=3)  # (n, 1, P, C)
         pr = tf.reduce_min(tf.where(tf.equal(zr, orf[:, :, :, None]), iota, w), axis=3)  # (n, k, P, C)
-        at_px = tf.equal(iota, px[:, :, :, None])  # (n, 1, P, w, C)
-        at_pr = tf.equal(iota, pr[:, :, :, None])  # (n, k, P, w, C)
-        zr_px = tf.reduce_sum(tf.where(at_px, zr, tf.zeros_like(zr)), axis=3)  # z_r at x's argmax
-        zx_pr = tf.reduce_sum(tf.where(at_pr, zx, tf.zeros_like(zx)), axis=3)  # z_x at r's argmax
+        px_b = tf.broadcast_to(px, tf.shape(pr))
+        zr_px = _gather_window(zr, px_b)  # z_r at x's argmax
+        zx_pr = _gather_window(zx, pr)  # z_x at r's argmax
     top = tf.maximum(ox, orf)
     same = tf.equal(px, pr)
     credit_x = up * (top - orf) + tf.where(same, up * (ox - top), tf.zeros_like(up))
@@ -805,9 +811,27 @@ def _window_crossmax(up, zx, zr, ox, orf, act=None):
                 g = rescale(g, zxs[i], zrs[i], *(t[:, :, :, i] for t in act))
             out.append(g)
         return tf.stack(out, axis=3)
-    zero = tf.zeros_like(zr)
-    g = tf.where(at_px, val_x[:, :, :, None], zero) + tf.where(at_pr, val_r[:, :, :, None], zero)
-    return g if act is None else rescale(g, zx, zr, *act)
+    if act is not None:  # the activation's multiplier is only needed at the two argmaxes
+        ax, ar, gx = act
+        val_x = rescale(val_x, ox, zr_px, _gather_window(ax, px), _gather_window(ar, px_b), _gather_window(gx, px))
+        val_r = rescale(val_r, zx_pr, orf, _gather_window(ax, pr), _gather_window(ar, pr), _gather_window(gx, pr))
+    zero = tf.zeros_like(up)[:, :, :, None]
+    return (tf.where(tf.equal(iota, px[:, :, :, None]), val_x[:, :, :, None], zero)
+            + tf.where(tf.equal(iota, pr[:, :, :, None]), val_r[:, :, :, None], zero))
+
+
+def _gather_window(t, idx):
+    """``t[i, j, p, idx[i, j, p, c], c]``: t (n, 1 or k, P, w, C), idx (n, k', P, C) int32 -> (n, k', P, C);
+    a t with one row per sequence (x tensors) is shared by all k' references."""
+    tf = _tf()
+    shape, ishape = tf.shape(t), tf.shape(idx)
+    rows, p, w, c = shape[1], shape[2], shape[3], shape[4]
+    i = tf.range(ishape[0])[:, None, None, None]
+    j = tf.range(ishape[1])[None, :, None, None] * tf.cast(rows > 1, tf.int32)
+    q = tf.range(p)[None, None, :, None]
+    ch = tf.range(c)[None, None, None, :]
+    flat = (((i * rows + j) * p + q) * w + idx) * c + ch
+    return tf.gather(tf.reshape(t, [-1]), flat)
 
 
 @_xla
@@ -946,15 +970,18 @@ class DeepShap(_Method):
         super().__init__(model, target, output, batch_size, verbose)
         check_deepshap_support(self.model, output)
 
-    def _deeplift_fn(self):
-        if self._fn is None:
+    def _deeplift_fn(self, hypothetical: bool = False):
+        """Compiled pass: ``x`` (n, L, 4), ``refs`` (n*k, L, 4) -> f(x) (n,), f(refs) (n*k,) and the
+        multipliers (n*k, L, 4), or with ``hypothetical=True`` the hypothetical contributions (n, L, 4)
+        (averaged over the k references in the graph: the multipliers never reach the host)."""
+        fns = self.__dict__.setdefault("_deeplift_fns", {})
+        if hypothetical not in fns:
             tf = _tf()
             model, target, output = self.model, self.target, self.output
             spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
 
             @tf.function(input_signature=[spec, spec])
             def deeplift(x, refs):
-                """x (n, L, 4), refs (n*k, L, 4) -> f(x) (n,), f(refs) (n*k,), multipliers (n*k, L, 4)."""
                 n = tf.shape(x)[0]
                 k = tf.shape(refs)[0] // n
                 rec = _Recorder()
@@ -966,10 +993,12 @@ class DeepShap(_Method):
                     out = model.forward(u, output, rec.replay_hook)
                 seed = tf.one_hot(tf.fill([n * k], target), model.n_outputs, dtype=out.dtype)
                 m = tape.gradient(out, u, output_gradients=seed)
+                if hypothetical:
+                    m = _hyp_graph(_unflat(m, n, k), _unflat(refs, n, k))
                 return y[:n], y[n:], m
 
-            self._fn = deeplift
-        return self._fn
+            fns[hypothetical] = deeplift
+        return fns[hypothetical]
 
     def attribute(self, x: np.ndarray, references=None, n_references: int = 20, seed: int = 0) -> AttributionResult:
         """DeepSHAP attributions.
@@ -1027,7 +1056,7 @@ class DeepShap(_Method):
         tf = _tf()
         refs = _resolve_references(x, references, n_references, seed, default="shuffle")
         n, k = refs.shape[:2]
-        fn = self._deeplift_fn()
+        fn = self._deeplift_fn(hypothetical=True)
         per = max(1, self.batch_size // k)
         hyp = np.zeros(x.shape, np.float32)
         score = np.zeros(n, np.float32)
@@ -1035,8 +1064,8 @@ class DeepShap(_Method):
         for i in range(0, n, per):
             xr = np.ascontiguousarray(refs[i:i + per])
             b = len(xr)
-            y, yr, m = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
-            hyp[i:i + b] = _hyp_from_multipliers(m.numpy().reshape(xr.shape), xr)
+            y, yr, h = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
+            hyp[i:i + b] = h.numpy()
             score[i:i + b] = y.numpy()
             ref_score[i:i + b] = yr.numpy().astype(np.float64).reshape(b, k).mean(1)
         delta = (hyp * x).astype(np.float64).sum((1, 2)) - (score.astype(np.float64) - ref_score)
