@@ -24,7 +24,8 @@ Metrics
   with that id as best guarded match (``filters.tsv`` / ``motifs.tsv``).
 * **Decoy hits**: the same counts for the decoy's id (should be 0 for a model that ignores it).
 * **Attribution AUROC / AUPRC** (Koo & Ploenzke 2021): for each explained sequence, the score of a
-  position is ``sum_bases |contrib|``; positives are the positions of planted *predictive* motif
+  position is ``sum_bases |contrib|`` (for saliency ``sum_bases |hypothetical|``, the gradient map,
+  since its ``contrib`` equals gradient x input's); positives are the positions of planted *predictive* motif
   instances (of the explained output) whose JASPAR column holds > 0.01 bit; positions inside an
   instance with less information are left out; everything else (background and decoy
   instances) is negative. AUROC and average precision per sequence, averaged over sequences.
@@ -51,6 +52,7 @@ DECOY = "MA0047.4"  # FOXA2
 SEED_MOTIFS = ["MA0035.5", "MA0466.4", "MA0139.2"]  # GATA1 7 bp, CEBPB 10 bp, CTCF 15 bp
 POOLED_MOTIFS = ["MA0058.4", "MA0095.4", "MA0466.4", "MA0080.7", "MA0138.3"]  # MAX 6, YY1 8, CEBPB 10, SPI1 13, REST 20
 Q = 0.05
+LABELS = {"seed101": "a", "pooled200": "b"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -114,8 +116,9 @@ def run_interpret(ds: dict, args) -> dict:
            "--seed", str(args.seed), "-q"]
     if ds["multitask"]:
         cmd += ["--target", "all"]
-    if args.max_seqs:
-        cmd += ["--max-seqs", str(args.max_seqs)]
+    cap = args.max_seqs_pooled if ds["multitask"] else args.max_seqs
+    if cap:
+        cmd += ["--max-seqs", str(cap)]
     res = run_child(cmd, log=ds["dir"] / "interpret.log")
     if res["returncode"] != 0:
         raise SystemExit(f"interpret run failed on {ds['name']} (exit {res['returncode']}):\n{res['tail']}")
@@ -228,7 +231,8 @@ def auc_rows(out: Path, sim, target_ids: list[str], methods, label: str) -> list
     for m in methods:
         if m not in saved:
             continue
-        score = np.abs(saved[m]["contrib"]).sum(-1)
+        # saliency: the magnitude of the gradient map itself (its contrib equals gradxinput's)
+        score = np.abs(saved[m]["hypothetical" if m == "saliency" else "contrib"]).sum(-1)
         aurocs, auprcs = [], []
         for r in usable:
             k = keep[r]
@@ -252,16 +256,19 @@ def main() -> None:
     ap.add_argument("--n-seed", type=int, default=4000, help="sequences in (a)")
     ap.add_argument("--n-pooled", type=int, default=8000, help="sequences in (b)")
     ap.add_argument("--epochs-seed", type=int, default=10)
-    ap.add_argument("--epochs-pooled", type=int, default=10)
+    ap.add_argument("--epochs-pooled", type=int, default=25)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--motifs-from", default="deepshap", help="methods whose attributions go through TF-MoDISco")
-    ap.add_argument("--max-seqs", type=int, help="pass --max-seqs to interpret run (per target)")
+    ap.add_argument("--max-seqs", type=int, help="--max-seqs for (a) (default: every positive)")
+    ap.add_argument("--max-seqs-pooled", type=int, default=600,
+                    help="--max-seqs per target for (b): five TF-MoDISco runs must fit the time budget")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script (numbers meaningless)")
     ap.add_argument("--name", default="recovery", help="results/<name>.md")
     args = ap.parse_args()
     if args.quick:
         args.n_seed, args.n_pooled, args.epochs_seed, args.epochs_pooled = 600, 800, 2, 2
+        args.max_seqs_pooled = 150
         args.name = args.name if args.name != "recovery" else "recovery_quick"
     args.methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     args.motifs_from = tuple(m.strip() for m in args.motifs_from.split(",") if m.strip())
@@ -283,7 +290,8 @@ def main() -> None:
         "informative core matches the planted JASPAR id at TOMTOM q < 0.05 over the whole bundled database "
         "(1,019 motifs); *reported*: the run's own `filters.tsv`/`motifs.tsv` name that id as the guarded best "
         "match. *best rank*: best influence rank among the matching filters. AUROC/AUPRC (Koo & Ploenzke "
-        "2021): per explained sequence, positions ranked by `sum_bases |contrib|`, positives = informative "
+        "2021): per explained sequence, positions ranked by `sum_bases |contrib|` (saliency: "
+        "`sum_bases |gradient|`), positives = informative "
         "positions (> 0.01 bit) of planted predictive instances, decoy and background negative; mean over "
         "sequences (*pos. frac.*: AUPRC of a random score).")
     all_auc, datasets = [], []
@@ -320,7 +328,7 @@ def main() -> None:
             "rows": rows, "auc": aucs})
         datasets.append(info)
         all_auc += aucs
-        sec.add(f"### ({'ab'[len(datasets) - 1] if len(datasets) <= 2 else len(datasets)}) `{name}`: {ds['arch']}\n\n"
+        sec.add(f"### ({LABELS.get(name, name)}) `{name}`: {ds['arch']}\n\n"
                 f"{ds['n']:,} sequences of {ds['length']} bp"
                 + (f", one sigmoid output per motif (run with `--target all`)" if ds["multitask"] else ", binary")
                 + f"; trained {ds['epochs']} epochs in {ds['train_seconds']:.0f} s, validation AUROC "
