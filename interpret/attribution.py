@@ -41,6 +41,14 @@ Two passes per batch, so ``x`` and its references are never stacked through the 
    references. Linear layers back-propagate their ordinary gradient. The replay's forward
    values are never used, so TensorFlow prunes them from the graph.
 
+Speed-ups in the replay (same numbers as the plain rules, checked against the unfused path):
+max pooling over non-overlapping windows (and global max pooling) uses one fused XLA rule that
+finds each window's argmaxes (x's once per sequence, shared by its K references), fused with the
+rescale rule of the activation feeding the pool; first-layer convolutions whose
+``kernel width * input channels <= filters`` get their input gradient as one GEMM and an
+overlap-add; the hypothetical contributions are averaged over the references in the graph.
+The gradient methods use the same GEMM input gradient and centre in the graph.
+
 Supported layers: see :data:`LINEAR_LAYERS`, :data:`ELEMENTWISE_LAYERS`, :data:`MAXPOOL_LAYERS`
 and :data:`ELEMENTWISE_ACTIVATIONS`; any other layer raises :class:`InputError` (use
 :class:`IntegratedGradients`, which works for any differentiable model).
@@ -606,16 +614,24 @@ def _gradient_hook(layer, default, *args, **kwargs):
     return act(z)
 
 
-def _xla(fn):
-    """Compile an elementwise helper with XLA so its many big elementwise ops fuse into one pass."""
-    cache = {}
+class _xla:
+    """Compile an elementwise helper with XLA so its many big elementwise ops fuse into one pass.
 
-    def wrapper(*args):
-        if "f" not in cache:
-            cache["f"] = _tf().function(fn, jit_compile=True, reduce_retracing=True)
-        return cache["f"](*args)
+    A class, not a closure: AutoGraph caches converted functions by code object, and one shared
+    ``wrapper`` closure for every helper could be run with another helper's closure.
+    """
 
-    return wrapper
+    def __init__(self, fn):
+        self.fn = fn
+        self.compiled = None
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, *args):
+        if self.compiled is None:
+            tf = _tf()
+            self.compiled = tf.function(tf.autograph.experimental.do_not_convert(self.fn), jit_compile=True,
+                                        reduce_retracing=True)
+        return self.compiled(*args)
 
 
 def _gemm_conv_ok(layer, inp) -> bool:
