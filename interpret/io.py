@@ -215,9 +215,9 @@ def to_nl4(raw, seq_len: int | None = None, where: str = "input") -> tuple[np.nd
     if not np.isfinite(x).all():
         bad = int(np.argwhere(~np.isfinite(x).all(axis=(1, 2)))[0, 0])
         raise InputError(f"{where}: sequence {bad} contains NaN or inf; remove or re-encode it.")
-    sums = x.sum(axis=2)
-    ok_rows = (np.isclose(sums, 1.0, atol=1e-3) & (x >= -1e-6).all(axis=2)) | (np.abs(x).sum(axis=2) == 0)
-    ok_rows |= np.isclose(x, 0.25, atol=1e-3).all(axis=2)
+    # Exactly one base at 1 and the rest 0; all zeros or all 0.25 encode N.
+    is01 = ((x == 0) | (x == 1)).all(axis=2)
+    ok_rows = (is01 & (x.sum(axis=2) <= 1)) | np.isclose(x, 0.25, atol=1e-3).all(axis=2)
     if not ok_rows.all():
         n, pos = (int(v) for v in np.argwhere(~ok_rows)[0])
         raise InputError(

@@ -76,16 +76,6 @@ def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
     assert idx.max() < len(example_sim.x) and np.all(example_sim.y[idx] == 1)
 
 
-def test_resume_from_saved_attributions_gives_same_motifs(full_run, saved_example):
-    out2 = saved_example / "out_resumed"
-    code = main(["run", str(saved_example / "model.h5"), str(saved_example / "data.npz"), "--out", str(out2),
-                 "--max-seqs", "1000", "--attributions", str(full_run / "attributions.h5"), "--quiet"])
-    assert code == 0
-    a = [r["motif"] + r["jaspar_id"] for r in io.read_tsv(full_run / "motifs.tsv")]
-    b = [r["motif"] + r["jaspar_id"] for r in io.read_tsv(out2 / "motifs.tsv")]
-    assert a == b
-
-
 def _run_cli(args):
     """Run the CLI in a fresh process: exit code and stderr."""
     p = subprocess.run([sys.executable, "-m", "interpret.cli", *args], capture_output=True, text=True)
@@ -103,7 +93,7 @@ def test_bad_inputs_exit_nonzero_with_one_line(saved_example, tmp_path):
     x2[5, 2, 0] = np.nan
     np.save(nan_x, x2)
     short = tmp_path / "short.npy"
-    np.save(short, x2[:, :50])
+    np.save(short, np.load(data)["X_test"][:20, 0, :50])
     labels = tmp_path / "labels.npz"
     np.savez(labels, x=np.load(data)["X_test"][:20], y=np.ones(19))
     nokey = tmp_path / "nokey.npz"
@@ -143,21 +133,36 @@ def test_help_lists_every_option():
         assert opt in p.stdout
 
 
-def test_run_on_conv1d_model_and_fasta(tmp_path, example_sim):
-    """(L, 4) layout and FASTA input, labels absent: every sequence is explained."""
+@pytest.fixture(scope="module")
+def fasta_run(tmp_path_factory, example_sim):
+    """(L, 4) Conv1D model saved as .keras, 150 sequences as FASTA (no labels), gradient x input."""
     from interpret import simulate
 
+    d = tmp_path_factory.mktemp("fasta")
     km = simulate.seed_model(filters=8, width=11, layout="L4", seed=0)
     simulate.train(km, example_sim.x[:600], example_sim.y[:600], epochs=2)
-    km.save(tmp_path / "m.keras")
+    km.save(d / "m.keras")
     seqs = io.decode(example_sim.x[:150])
-    (tmp_path / "s.fa").write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
-    out = tmp_path / "out"
-    code = main(["run", str(tmp_path / "m.keras"), str(tmp_path / "s.fa"), "--out", str(out),
-                 "--methods", "gradxinput", "--motifs-from", "gradxinput", "--quiet"])
-    assert code == 0
-    s = io.read_json(out / "summary.json")
+    (d / "s.fa").write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
+    args = [str(d / "m.keras"), str(d / "s.fa"), "--methods", "gradxinput", "--motifs-from", "gradxinput", "--quiet"]
+    assert main(["run", *args, "--out", str(d / "out")]) == 0
+    return d, args
+
+
+def test_run_on_conv1d_model_and_fasta(fasta_run):
+    """(L, 4) layout and FASTA input, labels absent: every sequence is explained."""
+    d, _ = fasta_run
+    s = io.read_json(d / "out" / "summary.json")
     assert s["model"]["layout"] == "L4" and s["data"]["n_explained"] == 150
-    assert len(io.read_tsv(out / "filters.tsv")) == 8
-    a = io.read_attributions(out / "attributions.h5")
+    assert len(io.read_tsv(d / "out" / "filters.tsv")) == 8
+    a = io.read_attributions(d / "out" / "attributions.h5")
     np.testing.assert_array_equal(a["index"], np.arange(150))
+
+
+def test_resume_from_saved_attributions_gives_same_motifs(fasta_run):
+    d, args = fasta_run
+    assert main(["run", *args, "--out", str(d / "resumed"), "--attributions", str(d / "out" / "attributions.h5")]) == 0
+    for name in ("motifs.tsv", "seqlets.tsv", "comparison.tsv"):
+        assert (d / "out" / name).read_text() == (d / "resumed" / name).read_text(), name
+    s = io.read_json(d / "resumed" / "summary.json")
+    assert s["attribution"]["gradxinput"]["reused_from"].endswith("attributions.h5")

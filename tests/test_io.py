@@ -36,6 +36,7 @@ def test_n_rows_allowed_as_zeros_or_quarters(onehot):
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda x: x * 2, "not one-hot"),
+    (lambda x: x * 0.5 + 0.125, "not one-hot"),   # soft encodings sum to 1 but are not one-hot
     (lambda x: np.where(np.arange(20)[None, :, None] == 5, np.nan, x), "NaN"),
     (lambda x: x[:0], "no sequences"),
     (lambda x: x[:, :, :3], "shape"),
