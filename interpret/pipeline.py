@@ -398,7 +398,9 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
             runs[t] = {"dir": f"target_{t}", "explained": res.summary["explained"],
                        "comparison": res.summary.get("comparison", {})}
         from . import __version__
+        from .report import render_report
 
-        final = od.finish({"version": __version__, "targets": runs,
-                           "command": options.get("command", "")})
+        top = {"version": __version__, "targets": runs, "command": options.get("command", "")}
+        render_report(od.path, top)  # an index page linking each target's report
+        final = od.finish(top)
     return RunResult(final, {"targets": runs})

@@ -166,3 +166,23 @@ def test_resume_from_saved_attributions_gives_same_motifs(fasta_run):
         assert (d / "out" / name).read_text() == (d / "resumed" / name).read_text(), name
     s = io.read_json(d / "resumed" / "summary.json")
     assert s["attribution"]["gradxinput"]["reused_from"].endswith("attributions.h5")
+
+
+def test_target_all_runs_every_output_of_a_multitask_model(tmp_path, example_sim):
+    """Two sigmoid outputs: one complete run per output, and an index page linking both."""
+    import keras
+
+    inp = keras.Input((101, 4))
+    h = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(6, 9, activation="relu")(inp))
+    keras.Model(inp, keras.layers.Dense(2, activation="sigmoid")(h)).save(tmp_path / "mt.keras")
+    np.savez(tmp_path / "d.npz", x=example_sim.x[:60])
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "mt.keras"), str(tmp_path / "d.npz"), "--target", "all",
+                 "--methods", "gradxinput", "--motifs-from", "gradxinput", "--out", str(out), "--quiet"]) == 0
+    top = io.read_json(out / "summary.json")
+    assert sorted(top["targets"]) == ["0", "1"]
+    for t in (0, 1):
+        s = io.read_json(out / f"target_{t}" / "summary.json")
+        assert s["explained"] == f"logit (pre-sigmoid) of output {t}"
+        assert (out / f"target_{t}" / "report.html").exists()
+    assert (out / "report.html").exists()
