@@ -25,22 +25,8 @@ from interpret import motifs
 
 
 def handset_model(length=101, width=24):
-    """Seed architecture with filters = log-odds PWMs of the three predictive motifs, both strands."""
-    ppms = simulate.jaspar_ppms(simulate.EXAMPLE_MOTIFS)
-    km = simulate.seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0)
-    conv = [l for l in km.layers if l.__class__.__name__ == "Conv2D"][0]
-    dense = km.layers[-1]
-    k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
-    b = np.zeros(2 * len(ppms), np.float32)
-    for j, p in enumerate(ppms.values()):
-        lo = np.log2((p + 0.01) / 0.26)
-        off = (width - len(p)) // 2
-        for s, m in enumerate((lo, lo[::-1, ::-1])):
-            k[0, off:off + len(p), :, 2 * j + s] = m
-            b[2 * j + s] = -0.5 * lo.max(1).sum()
-    conv.set_weights([k, b])
-    dense.set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
-    return Model.from_keras(km)
+    """Seed architecture; filters = log-odds PWMs of the three predictive motifs on both strands."""
+    return simulate.pwm_model(simulate.EXAMPLE_MOTIFS, length, width)
 
 
 def gradxinput(model, x):

@@ -166,3 +166,29 @@ def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
     """The example data set: CREB1, CEBPB and CTCF predictive (one per positive), FOXA2 as a decoy."""
     return planted(jaspar_ppms(EXAMPLE_MOTIFS), n=n, length=length,
                    decoys=jaspar_ppms([EXAMPLE_DECOY]), max_per_seq=1, seed=seed)
+
+
+def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24):
+    """The seed's architecture with its filters *set* to motifs' log-odds PWMs, both strands.
+
+    Two filters per motif (forward and reverse complement), centred in ``width``, bias at half
+    the best score, and a dense layer that weighs every filter alike: the output depends on each
+    motif by construction, which makes it a ground truth for attribution and motif tests.
+    Returns an :class:`interpret.model.Model`.
+    """
+    from .model import Model
+
+    ppms = jaspar_ppms(motif_ids)
+    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0)
+    conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
+    k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
+    b = np.zeros(2 * len(ppms), np.float32)
+    for j, p in enumerate(ppms.values()):
+        lo = np.log2((p + 0.01) / 0.26)
+        off = (width - len(p)) // 2
+        for s, m in enumerate((lo, lo[::-1, ::-1])):
+            k[0, off:off + len(p), :, 2 * j + s] = m
+            b[2 * j + s] = -0.5 * lo.max(1).sum()
+    conv.set_weights([k, b])
+    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
+    return Model.from_keras(km)

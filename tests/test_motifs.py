@@ -29,22 +29,7 @@ PLANTED = [SHORT, CEBPB, CTCF]
 
 def handset_model(length=101, width=24):
     """Seed architecture; filters = log-odds PWMs of the three predictive motifs on both strands."""
-    from interpret.model import Model
-
-    ppms = simulate.jaspar_ppms(PLANTED)
-    km = simulate.seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0)
-    conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
-    k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
-    b = np.zeros(2 * len(ppms), np.float32)
-    for j, p in enumerate(ppms.values()):
-        lo = np.log2((p + 0.01) / 0.26)
-        off = (width - len(p)) // 2
-        for s, m in enumerate((lo, lo[::-1, ::-1])):
-            k[0, off:off + len(p), :, 2 * j + s] = m
-            b[2 * j + s] = -0.5 * lo.max(1).sum()
-    conv.set_weights([k, b])
-    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
-    return Model.from_keras(km)
+    return simulate.pwm_model(PLANTED, length, width)
 
 
 @pytest.fixture(scope="session")
