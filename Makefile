@@ -21,7 +21,6 @@ examples/demo/model.h5 examples/demo/data.npz: $(STAMP) examples/make_example.py
 
 demo: examples/demo/model.h5
 	$(BIN)/interpret run examples/demo/model.h5 examples/demo/data.npz --out examples/demo/out --force
-	@echo "Report: $(CURDIR)/examples/demo/out/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
