@@ -19,7 +19,7 @@ ALLOWED = {
     "motifs": {"errors"},
     "logo": set(),
     "report": {"errors", "io", "logo"},
-    "simulate": {"io"},
+    "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
     "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},

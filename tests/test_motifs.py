@@ -166,8 +166,9 @@ def test_seqlets_sit_on_the_planted_instance_in_the_users_row(handset_run, examp
             want = s.strand if match.strand == "+" else {"+": "-", "-": "+"}[s.strand]
             same_strand += any(strand == want for _, strand in hits)
         n = len(pattern.seqlets)
-        cons = "".join("ACGT"[i] for i in simulate.jaspar_ppms([mid])[mid].argmax(1))
-        palindrome = cons == cons[::-1].translate(str.maketrans("ACGT", "TGCA"))  # CEBPB: no strand
+        ppm = simulate.jaspar_ppms([mid])[mid]
+        # CEBPB and CREB1 read the same on both strands: their strand carries no information
+        palindrome = np.corrcoef(ppm.ravel(), ppm[::-1, ::-1].ravel())[0, 1] > 0.7  # CREB1 0.76, CTCF -0.02
         # the rest are chance matches in the random background, which the PWM filters also fire on
         # random coordinates would overlap a planted instance ~15% of the time
         assert on / n >= 0.75, (mid, on, n)
