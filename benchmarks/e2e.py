@@ -77,6 +77,10 @@ def main() -> None:
                     help="passed to interpret run (TF-MoDISco seqlets per metacluster); 0 = the package's "
                          "default (20,000): TF-MoDISco's clustering then dominates and the four runs do not "
                          "fit in the hour of make bench on 2 cores")
+    ap.add_argument("--modisco-leiden-runs", type=int, default=10,
+                    help="passed to interpret run; 10 is the package's own choice up to 5e6 bp of input, 50 "
+                         "above (100k x 101 bp and 10k x 1,000 bp); 0 = the package's choice")
+    ap.add_argument("--no-pair", action="store_true", help="run the first size once (no cold/warm pair)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed and reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
@@ -90,7 +94,7 @@ def main() -> None:
     caps = [int(c) if c.strip() else None for c in args.max_seqs.split(",")] if args.max_seqs else []
     caps += [None] * (len(sizes) - len(caps))
 
-    d = WORK / "e2e"
+    d = WORK / args.name
     d.mkdir(parents=True, exist_ok=True)
     numba_cache = d / "numba_cache"
     shutil.rmtree(numba_cache, ignore_errors=True)
@@ -111,7 +115,7 @@ def main() -> None:
     exe = Path(sys.executable).parent / "interpret"
     plan = [(n, L, cap, "first (cold numba cache)" if i == 0 else "later") for i, ((n, L), cap) in
             enumerate(zip(sizes, caps))]
-    if plan:
+    if plan and not args.no_pair:
         n, L, cap, _ = plan[0]
         plan.insert(1, (n, L, cap, "second (warm numba cache)"))
     rows = []
@@ -129,6 +133,8 @@ def main() -> None:
             cmd += ["--max-seqs", str(cap)]
         if args.modisco_max_seqlets:
             cmd += ["--modisco-max-seqlets", str(args.modisco_max_seqlets)]
+        if args.modisco_leiden_runs:
+            cmd += ["--modisco-leiden-runs", str(args.modisco_leiden_runs)]
         res = run_child(cmd, env={"NUMBA_CACHE_DIR": str(numba_cache)}, log=d / f"log_{n}x{length}.txt",
                         timeout=args.timeout)
         row = {"size": f"{n:,} x {length} bp", "explained": cap or n, "cap": cap, "run": which, "seconds": res["seconds"],
@@ -153,26 +159,35 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
         print(f"{row['size']} {which}: {row['seconds']:.0f} s, peak {row['peak_gib']:.2f} GiB", flush=True)
 
-    cap_text = (f" --modisco-max-seqlets {args.modisco_max_seqlets}" if args.modisco_max_seqlets else "")
+    cap_text = (f" --modisco-max-seqlets {args.modisco_max_seqlets}" if args.modisco_max_seqlets else "") + \
+        (f" --modisco-leiden-runs {args.modisco_leiden_runs}" if args.modisco_leiden_runs else "")
+    capped_modisco = []
+    if args.modisco_max_seqlets:
+        capped_modisco.append(f"at most {args.modisco_max_seqlets:,} seqlets per sign (modisco-lite keeps the first "
+                              "ones in sequence order; package default 20,000)")
+    if args.modisco_leiden_runs:
+        capped_modisco.append(f"{args.modisco_leiden_runs} Leiden runs (the package's choice up to 5 million bp of "
+                              "input; 50 above, i.e. at 100k x 101 bp and 10k x 1,000 bp)")
     sec.add(f"`interpret run MODEL DATA --explain all --methods {args.methods}{cap_text}` (DeepSHAP with 20 "
             "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, report), one child "
-            "process per run. Every sequence is explained (attributions, kernel logos); "
-            + (f"TF-MoDISco clusters at most {args.modisco_max_seqlets:,} seqlets per sign (modisco-lite keeps "
-               "the first ones in sequence order; the package default is 20,000). The cap keeps the four runs "
-               "within `make bench`'s hour on 2 cores; `e2e.py --modisco-max-seqlets 0` runs the default. "
-               if args.modisco_max_seqlets else "TF-MoDISco with the package's settings. ")
-            + " *peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
+            "process per run. Every sequence is explained (attributions, kernel logos)"
+            + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the four runs fit in "
+               "`make bench`'s hour on 2 cores (`e2e.py --modisco-max-seqlets 0 --modisco-leiden-runs 0` runs "
+               "the package's settings). " if capped_modisco else "; TF-MoDISco with the package's settings. ")
+            + "*peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
             "start-up and loading. " + "; ".join(prep) + ".")
     sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
                             "motifs", "compare", "report", "out_mib", "n_motifs"],
                      ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
                       "motifs s", "compare s", "report s", "output MiB", "motifs"]))
-    if len(rows) >= 2 and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
-        sec.add(f"First vs second run of the same command: {rows[0]['seconds']:.0f} s vs {rows[1]['seconds']:.0f} s "
-                f"(motifs stage {rows[0].get('motifs')} s vs {rows[1].get('motifs')} s, compare "
-                f"{rows[0].get('compare')} s vs {rows[1].get('compare')} s): the difference is numba compilation "
-                "that the on-disk cache saves.")
+    if len(rows) >= 2 and "second" in rows[1]["run"] and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
+        diffs = {s: rows[0][s] - rows[1][s] for s in STAGES if rows[0].get(s) is not None and rows[1].get(s) is not None}
+        sec.add(f"First vs second run of the same command (same `NUMBA_CACHE_DIR`, empty before the first): "
+                f"{rows[0]['seconds']:.0f} s vs {rows[1]['seconds']:.0f} s; per stage, first minus second: "
+                + ", ".join(f"{s} {d:+.1f} s" for s, d in diffs.items())
+                + ". TOMTOM (memelite, numba) is first called in the filters stage (JASPAR names of the "
+                "kernel logos); TF-MoDISco (modisco-lite, numba) in the motifs stage.")
     capped = [r for r in rows if r["cap"]]
     if capped:
         sec.add("Capped with `--max-seqs`: " + ", ".join(f"{r['size']} → {r['explained']:,}" for r in capped) + ".")

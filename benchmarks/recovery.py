@@ -78,7 +78,7 @@ def make_dataset(name: str, args) -> dict:
     """Simulate, train, save ``model.h5`` and ``data.npz`` under ``work/recovery/<name>``."""
     from interpret import simulate
 
-    d = WORK / "recovery" / name
+    d = WORK / args.name / name
     d.mkdir(parents=True, exist_ok=True)
     if name == "seed101":
         sim = simulate.planted(simulate.jaspar_ppms(SEED_MOTIFS), n=args.n_seed, length=101,
