@@ -204,6 +204,29 @@ def recovery_rows(run: dict, db, ids: list[str], roles: dict) -> list[dict]:
     return rows
 
 
+def usage(model, sim, mid: str, target: int, seed: int, max_seqs: int = 500) -> float | None:
+    """How much the model uses ``mid``: mean drop of output ``target``'s logit when every planted
+    instance of ``mid`` is replaced by random bases, over (up to ``max_seqs``) sequences carrying it."""
+    rows = [i for i, sites in enumerate(sim.sites) if any(m == mid for m, _, _ in sites)][:max_seqs]
+    if not rows:
+        return None
+    rng = np.random.default_rng(seed)
+    x = sim.x[rows]
+    xm = x.copy()
+    for r, i in enumerate(rows):
+        for m, start, _ in sim.sites[i]:
+            if m == mid:
+                w = len(sim_ppm(m))
+                xm[r, start:start + w] = np.eye(4, dtype=np.float32)[rng.integers(0, 4, w)]
+    return float(np.mean(model.predict(x, target=target) - model.predict(xm, target=target)))
+
+
+def sim_ppm(mid: str) -> np.ndarray:
+    from interpret import simulate
+
+    return simulate.jaspar_ppms([mid])[mid]
+
+
 def auc_rows(out: Path, sim, target_ids: list[str], methods, label: str) -> list[dict]:
     """Per-method mean per-sequence AUROC and AUPRC of sum_bases |contrib| for planted positions."""
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -289,7 +312,9 @@ def main() -> None:
         f"{', '.join(args.motifs_from)}. *Recovered*: a kernel logo or a positive attribution motif whose "
         "informative core matches the planted JASPAR id at TOMTOM q < 0.05 over the whole bundled database "
         "(1,019 motifs); *reported*: the run's own `filters.tsv`/`motifs.tsv` name that id as the guarded best "
-        "match. *best rank*: best influence rank among the matching filters. AUROC/AUPRC (Koo & Ploenzke "
+        "match. *logit drop*: how much the model uses the motif, the mean drop of the explained logit when "
+        "its planted instances are replaced by random bases (up to 500 sequences carrying it). "
+        "*best rank*: best influence rank among the matching filters. AUROC/AUPRC (Koo & Ploenzke "
         "2021): per explained sequence, positions ranked by `sum_bases |contrib|` (saliency: "
         "`sum_bases |gradient|`), positives = informative "
         "positions (> 0.01 bit) of planted predictive instances, decoy and background negative; mean over "
@@ -303,21 +328,26 @@ def main() -> None:
         info = {"name": name, "arch": ds["arch"], "n": ds["n"], "length": ds["length"], "epochs": ds["epochs"],
                 "train_seconds": ds["train_seconds"], "val_auroc": ds["val_auroc"], "command": run["command"],
                 "run_seconds": run["seconds"], "peak_rss": run["peak_rss"]}
+        from interpret import io as iio
+
+        model = iio.load_model(ds["dir"] / "model.h5")
         rows, aucs = [], []
         if ds["multitask"]:
             for t, mid in enumerate(sim.motif_ids):
                 out = ds["dir"] / "out" / f"target_{t}"
                 r = read_run(out)
-                for row in recovery_rows(r, db, [mid] + sim.decoy_ids, roles):
+                for row, m in zip(recovery_rows(r, db, [mid] + sim.decoy_ids, roles), [mid] + sim.decoy_ids):
                     row["target"] = t
+                    row["usage"] = usage(model, sim, m, t, args.seed)
                     rows.append(row)
                 aucs += auc_rows(out, sim, [mid], args.methods, f"{name} target {t} ({names[mid]})")
         else:
             out = ds["dir"] / "out"
             r = read_run(out)
             rows = recovery_rows(r, db, sim.motif_ids + sim.decoy_ids, roles)
-            for row in rows:
+            for row, m in zip(rows, sim.motif_ids + sim.decoy_ids):
                 row["target"] = 0
+                row["usage"] = usage(model, sim, m, 0, args.seed)
             aucs = auc_rows(out, sim, sim.motif_ids, args.methods, name)
         pred = [r for r in rows if r["role"] == "predictive"]
         dec = [r for r in rows if r["role"] == "decoy"]
@@ -337,9 +367,9 @@ def main() -> None:
                 f"**Predictive motifs recovered: {info['kernel_recovered']}/{len(pred)} by kernel logos, "
                 f"{info['motif_recovered']}/{len(pred)} by attribution motifs. Decoy hits: "
                 f"{info['decoy_filter_hits']} filters, {info['decoy_motif_hits']} attribution motifs.**")
-        cols = ["motif", "width", "role", "filters_q", "filters_reported", "best_rank", "motifs_q", "motifs_reported",
+        cols = ["motif", "width", "role", "usage", "filters_q", "filters_reported", "best_rank", "motifs_q", "motifs_reported",
                 "best_motif"]
-        heads = ["planted motif", "width", "role", "filters q<0.05", "filters reported", "best rank",
+        heads = ["planted motif", "width", "role", "logit drop", "filters q<0.05", "filters reported", "best rank",
                  "motifs q<0.05", "motifs reported", "largest matching motif"]
         if ds["multitask"]:
             cols, heads = ["target"] + cols, ["run"] + heads
