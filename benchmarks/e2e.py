@@ -1,6 +1,6 @@
-"""End-to-end ``interpret run``: wall time and peak memory at three sizes, cold and warm.
+"""End-to-end ``interpret run``: wall time and peak memory at 10k and 100k x 101 bp and 10k x 1,000 bp.
 
-    .venv/bin/python benchmarks/e2e.py             # 10k x 101 bp (twice), 100k x 101 bp, 10k x 1,000 bp
+    .venv/bin/python benchmarks/e2e.py             # 2k x 101 bp (cold, warm), 10k and 100k x 101 bp, 10k x 1,000 bp
     .venv/bin/python benchmarks/e2e.py --quick     # tiny sizes, to check the script
 
 Each run is ``interpret run MODEL DATA --explain all`` with the default methods
@@ -15,8 +15,12 @@ TF-MoDISco see real signal); data: planted GATA1/CEBPB/CTCF with a FOXA2 decoy
 (:func:`interpret.simulate.planted`), a different seed from the training data.
 
 First vs later run: TF-MoDISco (modisco-lite) and TOMTOM (memelite) are compiled by numba. The
-first 10k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
+first 2k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
 does every later run, so the difference is what numba's on-disk cache saves.
+
+Budget (measured on the 2-core machine, partly under load from other jobs): 10k x 101 bp about
+5.5 min, 100k x 101 bp about 15 min with 50 Leiden runs (10 here), 10k x 1,000 bp 16 min with 10
+Leiden runs (over 30 min with the package's 50). TF-MoDISco's clustering is most of each run.
 """
 
 from __future__ import annotations
@@ -68,8 +72,9 @@ def dir_size(path: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="10000x101,100000x101,10000x1000",
-                    help="comma-separated NxL; the first is run twice (cold, then warm numba cache)")
+    ap.add_argument("--sizes", default="2000x101,10000x101,100000x101,10000x1000",
+                    help="comma-separated NxL; the first is run twice (cold, then warm numba cache), the "
+                         "others once (warm)")
     ap.add_argument("--max-seqs", default="", help="comma-separated per size (empty = all); only if a size "
                                                      "is infeasible; reported in the table")
     ap.add_argument("--methods", default="gradxinput,deepshap")
