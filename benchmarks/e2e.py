@@ -176,7 +176,7 @@ def main() -> None:
     sec.add(f"`interpret run MODEL DATA --explain all --methods {args.methods}{cap_text}` (DeepSHAP with 20 "
             "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, report), one child "
             "process per run. Every sequence is explained (attributions, kernel logos)"
-            + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the four runs fit in "
+            + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the runs fit in "
                "`make bench`'s hour on 2 cores (`e2e.py --modisco-max-seqlets 0 --modisco-leiden-runs 0` runs "
                "the package's settings). " if capped_modisco else "; TF-MoDISco with the package's settings. ")
             + "*peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
