@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--methods", default="gradxinput,deepshap")
     ap.add_argument("--modisco-max-seqlets", type=int, default=2000,
                     help="passed to interpret run (TF-MoDISco seqlets per metacluster); 0 = the package's "
-                         "default (20,000): TF-MoDISco's clustering then dominates and the four runs do not "
+                         "default (20,000): TF-MoDISco's clustering then dominates and the runs do not "
                          "fit in the hour of make bench on 2 cores")
     ap.add_argument("--modisco-leiden-runs", type=int, default=10,
                     help="passed to interpret run; 10 is the package's own choice up to 5e6 bp of input, 50 "
