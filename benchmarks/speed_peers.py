@@ -423,7 +423,8 @@ def main() -> None:
                                                           "to be non-trivial)")
     ap.add_argument("--epochs-pooled", type=int, default=15, help="training epochs of the pooled model")
     ap.add_argument("--peer-batch", type=int, default=1024, help="(sequence, reference) pairs per peer batch")
-    ap.add_argument("--captum-shap-n", type=int, default=32, help="sequences for captum's per-sequence DeepLiftShap")
+    ap.add_argument("--captum-shap-n", type=int, default=256, help="sequences for captum's per-sequence DeepLiftShap "
+                                                                  "(the first ones; default all 256)")
     ap.add_argument("--shap-n", type=int, default=16, help="sequences for shap.DeepExplainer (per-sequence loop)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (TF uses all cores)")
     ap.add_argument("--seed", type=int, default=0)
