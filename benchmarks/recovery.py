@@ -7,9 +7,9 @@ Two data sets, each with a trained model, run through ``interpret run`` exactly 
 (model.h5 + data.npz on disk, the command line in a child process):
 
 (a) ``seed101``: the seed's architecture (``Conv2D(128, (1, 24))`` on ``(1, 101, 4)`` → global max
-    pool → ``Dense(1, sigmoid)``), binary; GATA1, CEBPB and CTCF (7, 10 and 15 bp) make a sequence
-    positive, FOXA2 is a decoy planted at the same rate in both classes
-    (:func:`interpret.simulate.example`).
+    pool → ``Dense(1, sigmoid)``), binary, the package's example data
+    (:func:`interpret.simulate.example`: CREB1, CEBPB and CTCF, 8, 10 and 15 bp, make a sequence
+    positive; FOXA2 is a decoy planted at the same rate in both classes).
 (b) ``pooled200``: a deeper CNN with intermediate max pooling (Koo & Eddy 2019 style:
     ``Conv1D(32, 19, relu) → MaxPool(4) → Conv1D(64, 7, relu) → global max pool → Dense(64, relu)
     → Dense(T, sigmoid)``) on 200 bp, multi-task (one output per planted motif, 6 to 20 bp), FOXA2
@@ -49,7 +49,6 @@ from _common import WORK, Section, md_table, run_child, versions  # noqa: E402
 
 METHODS = ("deepshap", "gradxinput", "saliency", "ig", "ism")
 DECOY = "MA0047.4"  # FOXA2
-SEED_MOTIFS = ["MA0035.5", "MA0466.4", "MA0139.2"]  # GATA1 7 bp, CEBPB 10 bp, CTCF 15 bp
 POOLED_MOTIFS = ["MA0058.4", "MA0095.4", "MA0466.4", "MA0080.7", "MA0138.3"]  # MAX 6, YY1 8, CEBPB 10, SPI1 13, REST 20
 Q = 0.05
 LABELS = {"seed101": "a", "pooled200": "b"}
@@ -81,8 +80,7 @@ def make_dataset(name: str, args) -> dict:
     d = WORK / args.name / name
     d.mkdir(parents=True, exist_ok=True)
     if name == "seed101":
-        sim = simulate.planted(simulate.jaspar_ppms(SEED_MOTIFS), n=args.n_seed, length=101,
-                               decoys=simulate.jaspar_ppms([DECOY]), seed=args.seed)
+        sim = simulate.example(n=args.n_seed, length=101, seed=args.seed)
         model = simulate.seed_model(length=101, filters=128, width=24, layout="1L4", seed=args.seed)
         epochs = args.epochs_seed
         arch = "`Conv2D(128, (1, 24), same, relu)` on (1, 101, 4) → `GlobalMaxPooling2D` → `Dense(1, sigmoid)`"
