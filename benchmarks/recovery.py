@@ -45,7 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _common import WORK, Section, md_table, run_child, versions  # noqa: E402
+from _common import WORK, Section, md_table, pooled_model, run_child, versions  # noqa: E402
 
 METHODS = ("deepshap", "gradxinput", "saliency", "ig", "ism")
 DECOY = "MA0047.4"  # FOXA2
@@ -57,22 +57,6 @@ LABELS = {"seed101": "a", "pooled200": "b"}
 # --------------------------------------------------------------------------------------------
 # Data sets and models
 # --------------------------------------------------------------------------------------------
-def pooled_model(length: int, n_outputs: int, seed: int):
-    """Koo & Eddy (2019)-style CNN: first-layer filters see through a small pool, so they tend to
-    learn motif parts; the second layer assembles them."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((length, 4))
-    h = keras.layers.Conv1D(32, 19, padding="same", activation="relu")(inp)
-    h = keras.layers.MaxPooling1D(4)(h)
-    h = keras.layers.Conv1D(64, 7, padding="same", activation="relu")(h)
-    h = keras.layers.GlobalMaxPooling1D()(h)
-    h = keras.layers.Dense(64, activation="relu")(h)
-    out = keras.layers.Dense(n_outputs, activation="sigmoid")(h)
-    return keras.Model(inp, out)
-
-
 def make_dataset(name: str, args) -> dict:
     """Simulate, train, save ``model.h5`` and ``data.npz`` under ``work/recovery/<name>``."""
     from interpret import simulate

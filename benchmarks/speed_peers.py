@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _common import Section, md_table, versions  # noqa: E402
+from _common import Section, md_table, pooled_model, versions  # noqa: E402
 
 FWD_TOL = 1e-4
 
@@ -47,8 +47,6 @@ FWD_TOL = 1e-4
 # --------------------------------------------------------------------------------------------
 def build_keras(kind: str, seed: int):
     """Keras model, its training data and the sequence length for ``kind`` (``seed`` or ``pooled``)."""
-    import keras
-
     from interpret import simulate
 
     if kind == "seed":
@@ -60,15 +58,7 @@ def build_keras(kind: str, seed: int):
         length = 200
         ids = simulate.EXAMPLE_MOTIFS
         sim = simulate.planted(simulate.jaspar_ppms(ids), n=3000, length=length, multitask=True, seed=seed)
-        keras.utils.set_random_seed(seed)
-        inp = keras.Input((length, 4))
-        h = keras.layers.Conv1D(32, 19, padding="same", activation="relu")(inp)
-        h = keras.layers.MaxPooling1D(4)(h)
-        h = keras.layers.Conv1D(64, 7, padding="same", activation="relu")(h)
-        h = keras.layers.GlobalMaxPooling1D()(h)
-        h = keras.layers.Dense(32, activation="relu")(h)
-        out = keras.layers.Dense(len(ids), activation="sigmoid")(h)
-        model = keras.Model(inp, out)
+        model = pooled_model(length, len(ids), seed, dense=32)
         y = sim.y
     else:
         raise ValueError(kind)
