@@ -164,17 +164,13 @@ class Section:
 
 
 def _json_default(o):
-    import numpy as np
+    # interpret's own conversion; anything else (versions, exceptions) recorded as its text
+    from interpret.io import json_value
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
+    try:
+        return json_value(o)
+    except TypeError:
         return str(o)
-    return str(o)
 
 
 def run_child(cmd: list[str], env: dict | None = None, cwd=None, log=None, timeout: float | None = None) -> dict:

@@ -439,20 +439,22 @@ class OutputDir:
         return False
 
 
+def json_value(o):
+    """``json.dumps`` default: numpy scalars and arrays, and paths, as plain JSON values."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
 def write_json(path, obj) -> None:
     """JSON with numpy scalars and arrays converted; indented for humans."""
-    def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, Path):
-            return str(o)
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-    Path(path).write_text(json.dumps(obj, indent=2, default=default) + "\n")
+    Path(path).write_text(json.dumps(obj, indent=2, default=json_value) + "\n")
 
 
 def read_json(path) -> dict:
