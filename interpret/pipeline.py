@@ -315,10 +315,11 @@ def _reuse_attributions(path, index, od, opts) -> dict:
 def _motif_stage(od, opts, summary):
     from . import motifs
 
-    saved = io.read_attributions(od / "attributions.h5")
     patterns, seqlet_rows = [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
+        # only this method's arrays: the other methods' (N, L, 4) blocks stay on disk
+        saved = io.read_attributions(od / "attributions.h5", name)
         res = motifs.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"

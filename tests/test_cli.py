@@ -57,9 +57,8 @@ def test_attributions_h5_holds_user_rows_and_logits(full_run, saved_example, exa
     logits = example_model.predict(a["x"], 0)
     np.testing.assert_allclose(a["deepshap"]["score"], logits, rtol=1e-4, atol=1e-4)
     # DeepSHAP completeness on every explained sequence, as written to disk
-    s = a["deepshap"]["contrib"].sum(axis=(1, 2))
-    np.testing.assert_allclose(s - a["deepshap"]["delta"], s - a["deepshap"]["delta"])  # finite
-    assert np.nanmax(np.abs(a["deepshap"]["delta"])) < 1e-3
+    assert np.isfinite(a["deepshap"]["contrib"]).all() and np.isfinite(a["deepshap"]["delta"]).all()
+    assert np.abs(a["deepshap"]["delta"]).max() < 1e-3
 
 
 def test_demo_finds_a_planted_motif_in_jaspar(full_run):
