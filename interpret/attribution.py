@@ -223,6 +223,23 @@ def _warn_delta(method: str, delta: np.ndarray, offset: int = 0) -> None:
                        DELTA_WARN, float(np.nanmax(np.abs(delta[bad]))), shown, more)
 
 
+def _bucket(b: int, full: int) -> int:
+    """Rows to compute a batch of ``b`` rows at: the next power of two, at most ``full``."""
+    return min(full, 1 << max(0, b - 1).bit_length())
+
+
+def _padded(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with its last row repeated up to ``rows`` rows (``a`` itself if it has that many).
+
+    With :func:`_bucket` a process compiles at most ``log2(full) + 2`` batch shapes: XLA compiles
+    the fused DeepLIFT and convolution-gradient helpers once per input shape (0.3-1 s each on
+    2 cores), which costs more than the few discarded rows a power-of-two batch adds.
+    """
+    if len(a) >= rows:
+        return a
+    return np.concatenate([a, np.repeat(a[-1:], rows - len(a), axis=0)])
+
+
 def _hyp_from_multipliers(m: np.ndarray, refs: np.ndarray) -> np.ndarray:
     """DeepSHAP hypothetical contributions: ``mean_k (m_k - sum_c r_k m_k)``; shapes (N, K, L, 4) -> (N, L, 4)."""
     return (m - (m * refs).sum(-1, keepdims=True)).mean(1)
@@ -327,9 +344,10 @@ class _GradientBase(_Method):
         y_all = np.zeros(len(x), np.float32)
         g_all = np.zeros(x.shape, np.float32)
         for i in range(0, len(x), self.batch_size):
-            y, g = fn(tf.constant(x[i:i + self.batch_size]))
-            y_all[i:i + len(y)] = y.numpy()
-            g_all[i:i + len(y)] = g.numpy()
+            b = len(x[i:i + self.batch_size])
+            y, g = fn(tf.constant(_padded(x[i:i + self.batch_size], _bucket(b, self.batch_size))))
+            y_all[i:i + b] = y.numpy()[:b]
+            g_all[i:i + b] = g.numpy()[:b]
         return y_all, g_all
 
 
@@ -1062,10 +1080,12 @@ class DeepShap(_Method):
         for i in range(0, n, per):
             xr = np.ascontiguousarray(refs[i:i + per])
             b = len(xr)
-            y, yr, mi = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
-            m[i:i + b] = mi.numpy().reshape(xr.shape)
-            score[i:i + b] = y.numpy()
-            ref_score[i:i + b] = yr.numpy().reshape(b, k)
+            rows = _bucket(b, per)
+            y, yr, mi = fn(tf.constant(_padded(x[i:i + per], rows)),
+                           tf.constant(_padded(xr.reshape((b * k,) + x.shape[1:]), rows * k)))
+            m[i:i + b] = mi.numpy()[:b * k].reshape(xr.shape)
+            score[i:i + b] = y.numpy()[:b]
+            ref_score[i:i + b] = yr.numpy()[:b * k].reshape(b, k)
         return m, score, ref_score
 
     def _attribute(self, x, offset=0, references=None, n_references: int = 20, seed: int = 0):
@@ -1080,10 +1100,12 @@ class DeepShap(_Method):
         for i in range(0, n, per):
             xr = np.ascontiguousarray(refs[i:i + per])
             b = len(xr)
-            y, yr, h = fn(tf.constant(x[i:i + per]), tf.constant(xr.reshape((b * k,) + x.shape[1:])))
-            hyp[i:i + b] = h.numpy()
-            score[i:i + b] = y.numpy()
-            ref_score[i:i + b] = yr.numpy().astype(np.float64).reshape(b, k).mean(1)
+            rows = _bucket(b, per)
+            y, yr, h = fn(tf.constant(_padded(x[i:i + per], rows)),
+                          tf.constant(_padded(xr.reshape((b * k,) + x.shape[1:]), rows * k)))
+            hyp[i:i + b] = h.numpy()[:b]
+            score[i:i + b] = y.numpy()[:b]
+            ref_score[i:i + b] = yr.numpy()[:b * k].astype(np.float64).reshape(b, k).mean(1)
         delta = (hyp * x).astype(np.float64).sum((1, 2)) - (score.astype(np.float64) - ref_score)
         return self._result(hyp, x, score, delta, ref_score, offset)
 

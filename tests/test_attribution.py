@@ -241,6 +241,18 @@ def test_deepshap_same_result_at_any_batch_size_and_chunking():
     np.testing.assert_allclose(alone.hypothetical[0], full.hypothetical[4], atol=1e-5)
 
 
+def test_partial_batches_are_padded_to_few_shapes():
+    from interpret.attribution import _bucket, _padded
+
+    # every batch of 1..51 rows runs at one of 7 shapes, never fewer rows than it has
+    shapes = {_bucket(b, 51) for b in range(1, 52)}
+    assert shapes == {1, 2, 4, 8, 16, 32, 51}
+    assert all(b <= _bucket(b, 51) < 2 * b or _bucket(b, 51) == 51 for b in range(1, 52))
+    a = np.arange(6, dtype=np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(_padded(a, 5), [[0, 1], [2, 3], [4, 5], [4, 5], [4, 5]])
+    assert _padded(a, 3) is a
+
+
 @pytest.mark.parametrize("cls", [GradientXInput, Saliency, IntegratedGradients, ISM])
 def test_other_methods_same_result_at_any_batch_size(cls):
     km = _model_l4_multitask()
