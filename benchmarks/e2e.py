@@ -11,16 +11,17 @@ from the run's ``summary.json``.
 
 Models: the seed's architecture (``Conv2D(128, (1, 24))`` → global max pool → ``Dense(1)``) at
 101 bp and at 1,000 bp, each trained for a few epochs on planted motifs (so attributions and
-TF-MoDISco see real signal); data: planted GATA1/CEBPB/CTCF with a FOXA2 decoy
+TF-MoDISco see real signal); data: the example's planted CREB1/CEBPB/CTCF with a FOXA2 decoy
 (:func:`interpret.simulate.planted`), a different seed from the training data.
 
 First vs later run: TF-MoDISco (modisco-lite) and TOMTOM (memelite) are compiled by numba. The
 first 2k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
 does every later run, so the difference is what numba's on-disk cache saves.
 
-Budget (measured on the 2-core machine, partly under load from other jobs): 10k x 101 bp about
-5.5 min, 100k x 101 bp about 15 min with 50 Leiden runs (10 here), 10k x 1,000 bp 16 min with 10
-Leiden runs (over 30 min with the package's 50). TF-MoDISco's clustering is most of each run.
+Budget (one `make bench` on a quiet 2-core machine, 2026-11-25): 2k x 101 bp 134 s cold / 79 s
+warm, 10k x 101 bp 171 s, 100k x 101 bp 325 s, 10k x 1,000 bp 397 s (plus 35 s training the 1,000 bp
+model); 19 min in all. With the package's 50 Leiden runs 100k x 101 bp took 922 s in a development
+run. TF-MoDISco's clustering is most of each run.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def main() -> None:
 
     models, prep = {}, []
     for length in sorted({L for _, L in sizes}):
-        n_train, epochs = (4000, 5) if length <= 200 else (2000, 3)
+        # A 1,000 bp motif is a small target: 2,000 sequences x 3 epochs left the model untrained
+        # (validation AUROC 0.54); 6,000 x 8 reaches about 0.83 in 35 s.
+        n_train, epochs = (4000, 5) if length <= 200 else (6000, 8)
         if args.quick:
             n_train, epochs = 400, 1
         models[length] = make_model(length, args.seed, n_train, epochs, d)

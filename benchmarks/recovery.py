@@ -1,6 +1,6 @@
 """Motif recovery on simulated data with planted JASPAR motifs, seeded end to end.
 
-    .venv/bin/python benchmarks/recovery.py            # both data sets, about 20-25 min on 2 cores
+    .venv/bin/python benchmarks/recovery.py            # both data sets, about 6.5 min on 2 cores
     .venv/bin/python benchmarks/recovery.py --quick    # tiny sizes, to check the script
 
 Two data sets, each with a trained model, run through ``interpret run`` exactly as a user would

@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/recovery_settings.py [--model trained|handset] [--attr gxi|deepshap]
 
-Data: ``simulate.example(n=2000, seed=1)`` (GATA1 7 bp, CEBPB 10 bp, CTCF 15 bp predictive; FOXA2
-decoy); the positives are explained. Models: ``trained`` is the ``example_model`` test fixture
+Data: ``simulate.example(n=2000, seed=1)`` (CREB1 8 bp, CEBPB 10 bp, CTCF 15 bp predictive; FOXA2
+decoy); the positives are explained. docs/motifs.md's tables were measured when the example planted
+GATA1 (7 bp) where it now plants CREB1, so a rerun gives CREB1 rows in their place. Models: ``trained`` is the ``example_model`` test fixture
 (seed architecture, 32 filters, 8 epochs); ``handset`` is the same architecture with six filters set
 by hand to the log-odds PWMs of the three predictive motifs (both strands), so the model provably
 uses all three. For each settings row: seqlets extracted, patterns, the best JASPAR match of each
