@@ -344,8 +344,9 @@ class _GradientBase(_Method):
         y_all = np.zeros(len(x), np.float32)
         g_all = np.zeros(x.shape, np.float32)
         for i in range(0, len(x), self.batch_size):
-            b = len(x[i:i + self.batch_size])
-            y, g = fn(tf.constant(_padded(x[i:i + self.batch_size], _bucket(b, self.batch_size))))
+            xb = x[i:i + self.batch_size]
+            b = len(xb)
+            y, g = fn(tf.constant(_padded(xb, _bucket(b, self.batch_size))))
             y_all[i:i + b] = y.numpy()[:b]
             g_all[i:i + b] = g.numpy()[:b]
         return y_all, g_all
@@ -1068,44 +1069,46 @@ class DeepShap(_Method):
         score : ndarray, shape (N,)
         ref_score : ndarray, shape (N, K)
         """
-        tf = _tf()
         x = _check_x(x, self.model)
         refs = _resolve_references(x, references, 0, 0, default="shuffle")
         n, k = refs.shape[:2]
-        fn = self._deeplift_fn()
-        per = max(1, self.batch_size // k)
         m = np.zeros(refs.shape, np.float32)
         score = np.zeros(n, np.float32)
         ref_score = np.zeros((n, k), np.float32)
-        for i in range(0, n, per):
+        for i, b, y, yr, mi in self._batches(self._deeplift_fn(), x, refs):
+            m[i:i + b] = mi[:b * k].reshape((b,) + refs.shape[1:])
+            score[i:i + b] = y
+            ref_score[i:i + b] = yr
+        return m, score, ref_score
+
+    def _batches(self, fn, x, refs):
+        """Run ``fn`` (:meth:`_deeplift_fn`) over whole sequences with their references.
+
+        ``x`` (N, L, 4), ``refs`` (N, K, L, 4). Yields ``(start, b, f(x) (b,), f(refs) (b, K), out)``
+        for the ``b`` sequences from ``start``; ``out`` is ``fn``'s third output, still holding the
+        padding rows of :func:`_padded` (its first ``b`` or ``b * K`` rows are the batch's).
+        """
+        tf = _tf()
+        k = refs.shape[1]
+        per = max(1, self.batch_size // k)
+        for i in range(0, len(x), per):
             xr = np.ascontiguousarray(refs[i:i + per])
             b = len(xr)
             rows = _bucket(b, per)
-            y, yr, mi = fn(tf.constant(_padded(x[i:i + per], rows)),
-                           tf.constant(_padded(xr.reshape((b * k,) + x.shape[1:]), rows * k)))
-            m[i:i + b] = mi.numpy()[:b * k].reshape(xr.shape)
-            score[i:i + b] = y.numpy()[:b]
-            ref_score[i:i + b] = yr.numpy()[:b * k].reshape(b, k)
-        return m, score, ref_score
+            y, yr, out = fn(tf.constant(_padded(x[i:i + per], rows)),
+                            tf.constant(_padded(xr.reshape((b * k,) + x.shape[1:]), rows * k)))
+            yield i, b, y.numpy()[:b], yr.numpy()[:b * k].reshape(b, k), out.numpy()
 
     def _attribute(self, x, offset=0, references=None, n_references: int = 20, seed: int = 0):
-        tf = _tf()
         refs = _resolve_references(x, references, n_references, seed, default="shuffle")
-        n, k = refs.shape[:2]
-        fn = self._deeplift_fn(hypothetical=True)
-        per = max(1, self.batch_size // k)
+        n = len(refs)
         hyp = np.zeros(x.shape, np.float32)
         score = np.zeros(n, np.float32)
         ref_score = np.zeros(n, np.float64)
-        for i in range(0, n, per):
-            xr = np.ascontiguousarray(refs[i:i + per])
-            b = len(xr)
-            rows = _bucket(b, per)
-            y, yr, h = fn(tf.constant(_padded(x[i:i + per], rows)),
-                          tf.constant(_padded(xr.reshape((b * k,) + x.shape[1:]), rows * k)))
-            hyp[i:i + b] = h.numpy()[:b]
-            score[i:i + b] = y.numpy()[:b]
-            ref_score[i:i + b] = yr.numpy()[:b * k].astype(np.float64).reshape(b, k).mean(1)
+        for i, b, y, yr, h in self._batches(self._deeplift_fn(hypothetical=True), x, refs):
+            hyp[i:i + b] = h[:b]
+            score[i:i + b] = y
+            ref_score[i:i + b] = yr.astype(np.float64).mean(1)
         delta = (hyp * x).astype(np.float64).sum((1, 2)) - (score.astype(np.float64) - ref_score)
         return self._result(hyp, x, score, delta, ref_score, offset)
 
