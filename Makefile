@@ -44,7 +44,7 @@ $(BENCH_STAMP): pyproject.toml
 
 bench-env: $(BENCH_STAMP)
 
-# Regenerates benchmarks/RESULTS.md (27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine).
+# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine).
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py

@@ -18,9 +18,9 @@ First vs later run: TF-MoDISco (modisco-lite) and TOMTOM (memelite) are compiled
 first 2k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
 does every later run, so the difference is what numba's on-disk cache saves.
 
-Budget (one `make bench` on a quiet 2-core machine, 2026-11-25): 2k x 101 bp 134 s cold / 79 s
-warm, 10k x 101 bp 171 s, 100k x 101 bp 325 s, 10k x 1,000 bp 397 s (plus 35 s training the 1,000 bp
-model); 19 min in all. With the package's 50 Leiden runs 100k x 101 bp took 922 s in a development
+Budget (two `make bench` runs on a quiet 2-core machine, 2026-11-25): 2k x 101 bp 116-134 s cold /
+69-79 s warm, 10k x 101 bp 155-171 s, 100k x 101 bp 292-325 s, 10k x 1,000 bp 361-397 s (plus 35 s
+training the 1,000 bp model); 17-19 min in all. With the package's 50 Leiden runs 100k x 101 bp took 922 s in a development
 run. TF-MoDISco's clustering is most of each run.
 """
 

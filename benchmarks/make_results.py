@@ -18,9 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
 ORDER = ["recovery", "speed_peers", "speed_attribution", "logo_speed", "e2e"]
-# Scratch runs of the same scripts (gitignored files, their commands in their sections), shown in an
-# appendix only while the real section lacks what they measured: name -> text the real one would hold.
-INTERIM = {"try_e2e_big": ("e2e", "100,000 x 101 bp"), "try_e2e_1000": ("e2e", "10,000 x 1000 bp")}
 
 
 def sections() -> list[Path]:
@@ -39,16 +36,6 @@ def demoted(text: str) -> str:
         return text
     out, fence = [], False
     for line in lines:
-        if line.startswith("```"):
-            fence = not fence
-        out.append("#" + line if line.startswith("#") and not fence else line)
-    return "\n".join(out)
-
-
-def deeper(text: str) -> str:
-    """Every heading one level deeper (outside code fences)."""
-    out, fence = [], False
-    for line in text.splitlines():
         if line.startswith("```"):
             fence = not fence
         out.append("#" + line if line.startswith("#") and not fence else line)
@@ -76,18 +63,6 @@ def main() -> None:
         "",
     ]
     body = [demoted(p.read_text()).rstrip() + "\n" for p in parts]
-    interim = []
-    for n, (real, needle) in INTERIM.items():
-        rp = RESULTS / f"{real}.md"
-        if (RESULTS / f"{n}.md").exists() and not (rp.exists() and needle in rp.read_text()):
-            interim.append(RESULTS / f"{n}.md")
-    if interim:
-        body.append("## Development runs\n\nMeasured with the same scripts during development (the "
-                    "command at the top of each section ran it), often with other jobs running; "
-                    "a full `make bench` on a quiet machine replaces them. The 100k x 101 bp run and the "
-                    "killed 10k x 1,000 bp run used the package's 50 Leiden runs (before `e2e.py` passed "
-                    "`--modisco-leiden-runs 10`); the later 10k x 1,000 bp run used 10.\n")
-        body += [deeper(demoted(p.read_text())).rstrip() + "\n" for p in interim]
     (HERE / "RESULTS.md").write_text("\n".join(head) + "\n" + "\n".join(body))
     print(f"wrote {HERE / 'RESULTS.md'} ({len(parts)} sections)")
 

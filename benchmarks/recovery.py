@@ -192,21 +192,17 @@ def usage(model, sim, mid: str, target: int, seed: int, max_seqs: int = 500) -> 
     rows = [i for i, sites in enumerate(sim.sites) if any(m == mid for m, _, _ in sites)][:max_seqs]
     if not rows:
         return None
+    from interpret import simulate
+
+    w = len(simulate.jaspar_ppms([mid])[mid])  # once: each call parses the bundled database
     rng = np.random.default_rng(seed)
     x = sim.x[rows]
     xm = x.copy()
     for r, i in enumerate(rows):
         for m, start, _ in sim.sites[i]:
             if m == mid:
-                w = len(sim_ppm(m))
                 xm[r, start:start + w] = np.eye(4, dtype=np.float32)[rng.integers(0, 4, w)]
     return float(np.mean(model.predict(x, target=target) - model.predict(xm, target=target)))
-
-
-def sim_ppm(mid: str) -> np.ndarray:
-    from interpret import simulate
-
-    return simulate.jaspar_ppms([mid])[mid]
 
 
 def auc_rows(out: Path, sim, target_ids: list[str], methods, label: str) -> list[dict]:
