@@ -246,19 +246,3 @@ def run_child(cmd: list[str], env: dict | None = None, cwd=None, log=None, timeo
 
 def gib(nbytes) -> float:
     return nbytes / 1024 ** 3
-
-
-def pooled_model(length: int, n_outputs: int, seed: int, dense: int = 64):
-    """Koo & Eddy (2019)-style CNN: first-layer filters see through a small pool, so they tend to
-    learn motif parts; the second layer assembles them. Sigmoid outputs, one per task."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((length, 4))
-    h = keras.layers.Conv1D(32, 19, padding="same", activation="relu")(inp)
-    h = keras.layers.MaxPooling1D(4)(h)
-    h = keras.layers.Conv1D(64, 7, padding="same", activation="relu")(h)
-    h = keras.layers.GlobalMaxPooling1D()(h)
-    h = keras.layers.Dense(dense, activation="relu")(h)
-    out = keras.layers.Dense(n_outputs, activation="sigmoid")(h)
-    return keras.Model(inp, out)

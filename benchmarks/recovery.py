@@ -45,7 +45,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _common import WORK, Section, md_table, pooled_model, run_child, versions  # noqa: E402
+from interpret.simulate import pooled_model  # noqa: E402
+from _common import WORK, Section, md_table, run_child, versions  # noqa: E402
 
 METHODS = ("deepshap", "gradxinput", "saliency", "ig", "ism")
 DECOY = "MA0047.4"  # FOXA2

@@ -38,7 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _common import Section, md_table, pooled_model, versions  # noqa: E402
+from interpret.simulate import pooled_model  # noqa: E402
+from _common import Section, md_table, versions  # noqa: E402
 
 FWD_TOL = 1e-4
 

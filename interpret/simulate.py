@@ -28,6 +28,8 @@ class Simulation:
         Ids of the predictive motifs, in task order for multi-task data.
     decoy_ids : list of str
         Ids of motifs planted at the same rate in both classes.
+    gc_runs : list of list of tuple, or None
+        :func:`peaks_like` only: ``(start, end)`` of every GC-rich stretch of each sequence.
     """
 
     x: np.ndarray
@@ -35,6 +37,7 @@ class Simulation:
     sites: list
     motif_ids: list
     decoy_ids: list
+    gc_runs: list | None = None
 
 
 def sample_instance(ppm: np.ndarray, rng: np.random.Generator, strand: str) -> np.ndarray:
@@ -102,6 +105,23 @@ def _plant(seq, ppm, mid, rng, occupied, record) -> bool:
             record.append((mid, start, strand))
             return True
     return False
+
+
+def pooled_model(length: int, n_outputs: int = 1, seed: int = 0, dense: int = 64):
+    """Koo & Eddy (2019)-style CNN: ``Conv1D(32, 19) -> MaxPool(4) -> Conv1D(64, 7) -> GlobalMaxPool
+    -> Dense(dense) -> Dense(n_outputs, sigmoid)`` on ``(length, 4)``. First-layer filters see
+    through a small pool, so they tend to learn motif parts; the second layer assembles them."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    h = keras.layers.Conv1D(32, 19, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling1D(4)(h)
+    h = keras.layers.Conv1D(64, 7, padding="same", activation="relu")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    h = keras.layers.Dense(dense, activation="relu")(h)
+    out = keras.layers.Dense(n_outputs, activation="sigmoid")(h)
+    return keras.Model(inp, out)
 
 
 def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: str = "1L4",
@@ -192,3 +212,86 @@ def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24):
     conv.set_weights([k, b])
     km.layers[-1].set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
     return Model.from_keras(km)
+
+
+# Real ChIP-seq peaks, in miniature: what simulations usually leave out.
+PEAKS_MOTIF = "MA0496.4"      # MAFK: the factor's own motif, in most but not all positives
+PEAKS_COFACTOR = "MA0106.3"   # TP53: a palindromic co-factor in a quarter of the positives
+PEAKS_IGNORED = "MA0142.1"    # Pou5f1::Sox2: in both classes alike, so a model has no reason to use it
+
+
+def genomic_background(n: int, length: int, gc: np.ndarray, rng: np.random.Generator,
+                       cpg_depletion: float = 0.25) -> np.ndarray:
+    """One-hot ``(n, length, 4)`` background with a GC fraction per sequence and depleted CpG.
+
+    A first-order Markov chain: base ``b`` follows base ``a`` with probability proportional to
+    its share at that sequence's GC fraction (``gc`` ``(n,)``), times ``cpg_depletion`` for a G
+    after a C (vertebrate genomes hold about a quarter of the CpGs their GC content predicts).
+    """
+    gc = np.asarray(gc, dtype=np.float64)
+    p = np.stack([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2], axis=1)          # (n, 4) A C G T
+    trans = np.repeat(p[:, None, :], 4, axis=1)                                  # (n, from, to)
+    trans[:, 1, 2] *= cpg_depletion
+    trans /= trans.sum(axis=2, keepdims=True)
+    cum = np.cumsum(trans, axis=2)
+    u = rng.random((n, length))
+    idx = np.empty((n, length), np.int64)
+    idx[:, 0] = (u[:, :1] > np.cumsum(p, axis=1)).sum(axis=1)
+    rows = np.arange(n)
+    for i in range(1, length):
+        idx[:, i] = (u[:, i:i + 1] > cum[rows, idx[:, i - 1]]).sum(axis=1)
+    return np.eye(4, dtype=np.float32)[np.minimum(idx, 3)]
+
+
+def peaks_like(n: int = 2000, length: int = 200, seed: int = 0) -> Simulation:
+    """A binary data set shaped like ChIP-seq peaks against genomic background.
+
+    What real peaks have and :func:`planted` leaves out:
+
+    * **GC bias**: every sequence is :func:`genomic_background` (CpG depleted); positives are
+      GC-richer on average (GC ~ Beta, mean 0.52 against 0.42), and 30% of them hold a
+      20-40 bp stretch at 75% GC (CpG-island-like; ``gc_runs``), which a model can learn as a
+      signal with no motif in it.
+    * **Weak and partial instances**: 80% of positives carry the factor's motif
+      (:data:`PEAKS_MOTIF`, MAFK): half of them sampled from its PPM, a quarter from a PPM
+      flattened towards the background (``0.5 ppm + 0.5 background``), a quarter as one half of
+      the motif only. 25% of positives carry a co-factor (:data:`PEAKS_COFACTOR`, TP53).
+    * **A motif the model has no reason to use**: :data:`PEAKS_IGNORED` (Pou5f1::Sox2) in 30% of
+      sequences of both classes (``decoy_ids``).
+
+    Half the sequences are positive. ``sites`` records ``(motif_id, start, strand)`` of full and
+    weak instances and ``(motif_id + ":half", start, strand)`` of partial ones.
+    """
+    rng = np.random.default_rng(seed)
+    ppms = jaspar_ppms([PEAKS_MOTIF, PEAKS_COFACTOR, PEAKS_IGNORED])
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    gc = np.where(y > 0, rng.beta(13, 12, n), rng.beta(21, 29, n))
+    x = genomic_background(n, length, gc, rng)
+    sites: list = [[] for _ in range(n)]
+    runs: list = [[] for _ in range(n)]
+    bg = np.full(4, 0.25)
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        if y[i] > 0:
+            if rng.random() < 0.3:
+                w = int(rng.integers(20, 41))
+                start = int(rng.integers(0, length - w + 1))
+                run = genomic_background(1, w, np.array([0.75]), rng, cpg_depletion=1.0)[0]
+                x[i, start:start + w] = run
+                runs[i].append((start, start + w))
+                occupied[start:start + w] = True
+            if rng.random() < 0.8:
+                ppm, kind = ppms[PEAKS_MOTIF], rng.random()
+                mid = PEAKS_MOTIF
+                if kind < 0.25:
+                    ppm = 0.5 * ppm + 0.5 * bg
+                elif kind < 0.5:
+                    half = len(ppm) // 2
+                    ppm = ppm[:half] if rng.random() < 0.5 else ppm[half:]
+                    mid = PEAKS_MOTIF + ":half"
+                _plant(x[i], ppm, mid, rng, occupied, sites[i])
+            if rng.random() < 0.25:
+                _plant(x[i], ppms[PEAKS_COFACTOR], PEAKS_COFACTOR, rng, occupied, sites[i])
+        if rng.random() < 0.3:
+            _plant(x[i], ppms[PEAKS_IGNORED], PEAKS_IGNORED, rng, occupied, sites[i])
+    return Simulation(x, y, sites, [PEAKS_MOTIF, PEAKS_COFACTOR], [PEAKS_IGNORED], runs)

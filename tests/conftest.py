@@ -33,3 +33,27 @@ def example_model(example_sim):
     km = simulate.seed_model(filters=32, width=24, layout="1L4", seed=0)
     simulate.train(km, example_sim.x, example_sim.y, epochs=20, seed=0)
     return Model.from_keras(km)
+
+
+@pytest.fixture(scope="session")
+def peaks_sim():
+    """4,000 x 200 bp shaped like real peaks (``simulate.peaks_like``): GC-biased, CpG-depleted
+    background, GC-rich stretches in 30% of positives, weak and half MAFK instances, a TP53
+    co-factor, and Pou5f1::Sox2 in both classes alike."""
+    from interpret import simulate
+
+    return simulate.peaks_like(n=4000, length=200, seed=1)
+
+
+@pytest.fixture(scope="session")
+def peaks_model(peaks_sim):
+    """``simulate.pooled_model`` (Conv-MaxPool-Conv-GlobalMax, 200 bp) trained 30 epochs on
+    ``peaks_sim`` (about 12 s). Measured: scrambling its instances lowers the logit by 4.8 for
+    the GC stretches, 3.7 for TP53, 0.84 for MAFK, 0.26 for half MAFK sites, and raises it by 0.46
+    for Pou5f1::Sox2 (AT-rich, like the negatives' background)."""
+    from interpret import simulate
+    from interpret.model import Model
+
+    km = simulate.pooled_model(200, 1, seed=0)
+    simulate.train(km, peaks_sim.x, peaks_sim.y, epochs=30, seed=0)
+    return Model.from_keras(km)
