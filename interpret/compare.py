@@ -446,6 +446,30 @@ def _aligned_pearson(q: np.ndarray, t: np.ndarray, offset: int) -> float:
 # --------------------------------------------------------------------------------------------
 # Redundancy
 # --------------------------------------------------------------------------------------------
+def same_family(ids, db, alpha: float = 0.05, background=None) -> set:
+    """Pairs ``(a, b)`` of database ids (both orders) whose motifs match each other both ways at
+    TOMTOM q < ``alpha / 10``: paralogues such as CEBPB and CEBPE or SOX2 and SOX3, not CEBPB and
+    AP-1. An id is not paired with itself; ids missing from ``db`` are paired with nothing.
+
+    Parameters
+    ----------
+    ids : iterable of str
+        Database ids, e.g. the matches of a set of filters.
+    db : list of interpret.io.Motif
+        The database the ids come from.
+    background : list, optional
+        TOMTOM background for :func:`compare_sets` (default: the bundled JASPAR).
+    """
+    by_id = {m.id: m.ppm for m in db}
+    known = sorted({i for i in ids if i in by_id})
+    if len(known) < 2:
+        return set()
+    rows = compare_sets([by_id[i] for i in known], [by_id[i] for i in known], background=background)
+    qv = {(known[r["query"]], known[r["target"]]): r["tomtom_q"] for r in rows}
+    return {(a, b) for a in known for b in known
+            if a != b and qv[(a, b)] < alpha / 10 and qv[(b, a)] < alpha / 10}
+
+
 def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.05, min_ic: float = MIN_IC,
                     min_total_ic: float = MIN_TOTAL_IC, min_density: float = MIN_DENSITY,
                     background=None, db=None, min_r: float = 0.75) -> np.ndarray:
@@ -453,20 +477,27 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
 
     Two PPMs are joined when they have a significant match (``matches``, from
     :func:`match_to_db`) to the same database id, or when they match each other in both
-    directions at TOMTOM q < ``alpha`` (BH over the all-pairs table, JASPAR as background) and
-    both cores pass the information floor and density of :func:`match_to_db`, and their PPMs
-    correlate at the aligned offset (Pearson r >= ``min_r``). Groups are the
+    directions at TOMTOM q < ``alpha`` (BH over the all-pairs table, JASPAR as background),
+    both cores hold ``min_total_ic`` bits with ``min_density`` of their columns informative, and
+    their PPMs correlate at the aligned offset (Pearson r >= ``min_r``). Groups are the
     connected components; labels are 0, 1, ... in order of each group's first member, so a PPM
     alone in its group has a label of its own.
 
     A group never carries two database ids unless those database motifs match each other
-    (``db``, the list of :class:`interpret.io.Motif` the matches came from): without that
-    cannot-link rule, chains of partial similarities between 24-bp filters merged CEBPB and
-    CTCF filters into one group on the example model.
+    (:func:`same_family`; ``db``, the list of :class:`interpret.io.Motif` the matches came from):
+    without that cannot-link rule, chains of partial similarities between 24-bp filters merged
+    CEBPB and CTCF filters into one group on the example model.
     """
     queries = _as_ppms(ppms, "query")
     n = len(queries)
     parent = list(range(n))
+    # Cannot-link: a group carries at most one database id (or paralogues of it), so chains of
+    # partial filter-filter similarities never merge, say, CEBPB filters with CTCF filters.
+    label: dict[int, str | None] = {i: None for i in range(n)}
+    named = [m for m in matches or [] if m.significant]
+    for m in named:
+        label[m.query] = m.id
+    family = same_family({m.id for m in named}, db, alpha, background) if db is not None else set()
 
     def find(a):
         while parent[a] != a:
@@ -474,44 +505,18 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
             a = parent[a]
         return a
 
-    # Cannot-link: a group carries at most one database id, so chains of partial
-    # filter-filter similarities never merge, say, CEBPB filters with CTCF filters.
-    label: dict[int, str | None] = {i: None for i in range(n)}
-
     def union(a, b):
         ra, rb = find(a), find(b)
-        if ra == rb or not compatible(label[ra], label[rb]):
+        la, lb = label[ra], label[rb]
+        if ra == rb or (la and lb and la != lb and (la, lb) not in family):
             return
         keep, drop = min(ra, rb), max(ra, rb)
         parent[drop] = keep
-        label[keep] = label[keep] or label[drop]
+        label[keep] = la or lb
 
-    if matches is not None:
-        by_id: dict[str, int] = {}
-        for m in matches:
-            if m.significant:
-                label[m.query] = m.id
-    ids = sorted({v for v in label.values() if v})
-    # Two database ids name the same group only when the database motifs themselves match strongly
-    # both ways, q < alpha/10 (paralogues such as CEBPB and CEBPE, not CEBPB and AP-1); without
-    # ``db`` only equal ids do.
-    same_family = set()
-    if db is not None and len(ids) > 1:
-        by_id = {m.id: m.ppm for m in db}
-        known = [i for i in ids if i in by_id]
-        rows = compare_sets([by_id[i] for i in known], [by_id[i] for i in known], background=background)
-        qv = {(known[r["query"]], known[r["target"]]): r["tomtom_q"] for r in rows}
-        same_family = {(a, b) for a in known for b in known
-                       if qv.get((a, b), 1) < alpha / 10 and qv.get((b, a), 1) < alpha / 10}
-
-    def compatible(a, b):
-        return not a or not b or a == b or (a, b) in same_family
-        for m in matches:
-            if m.significant:
-                if m.id in by_id:
-                    union(by_id[m.id], m.query)
-                else:
-                    by_id[m.id] = m.query
+    first: dict[str, int] = {}
+    for m in named:
+        union(first.setdefault(m.id, m.query), m.query)
     strong = [i for i, q in enumerate(queries) if _strong(q, min_ic, min_total_ic, min_density)]
     if len(strong) > 1:
         rows = compare_sets([queries[i] for i in strong], [queries[i] for i in strong],
@@ -531,3 +536,63 @@ def group_redundant(ppms, matches: list[Match] | None = None, alpha: float = 0.0
     for i, root in enumerate(roots):
         out[i] = labels.setdefault(root, len(labels))
     return out
+
+
+def group_names(groups, matches: list[Match], db=None, alpha: float = 0.05, background=None) -> list[str]:
+    """A name for each PPM's group from its members' guarded database matches: ``"SOX-like"``.
+
+    The named members' matches (``Match.significant``) are split into families
+    (:func:`same_family` with ``db``; without it each id is its own family); the family of more
+    than half of them names the group, after the one name its members share ("SOX2-like"), the
+    longest prefix of at least three letters they share ("SOX-like" for SOX2 and Sox3), or the two
+    most frequent names ("TP53/TP73-like"). Groups with no named member, or no majority, get
+    ``""``. A member's own name is never changed: a filter that the guard refuses alone stays
+    unnamed in ``jaspar_name`` and is shown with its group's name beside it.
+
+    Parameters
+    ----------
+    groups : array of int, shape (n,)
+        Group label per PPM (:func:`group_redundant`).
+    matches : list of Match
+        :func:`match_to_db` of the same PPMs, in the same order.
+    db : list of interpret.io.Motif, optional
+        The database of the matches, for :func:`same_family`.
+
+    Returns
+    -------
+    list of str, length n
+    """
+    groups = np.asarray(groups)
+    if len(groups) != len(matches):
+        raise InputError(f"{len(groups)} group labels for {len(matches)} matches; give one of each per PPM.")
+    named = [m for m in matches if m.significant]
+    family = same_family({m.id for m in named}, db, alpha, background) if db is not None else set()
+    names: dict[int, str] = {}
+    for g in np.unique(groups):
+        members = [m for m in named if groups[m.query] == g]
+        fams: list[list[Match]] = []
+        for m in members:
+            home = next((f for f in fams if f[0].id == m.id or (f[0].id, m.id) in family), None)
+            if home is None:
+                fams.append([m])
+            else:
+                home.append(m)
+        big = max(fams, key=len, default=[])
+        names[int(g)] = _family_name([m.name for m in big]) if 2 * len(big) > len(members) else ""
+    return [names[int(g)] for g in groups]
+
+
+def _family_name(names: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name.upper()] = counts.get(name.upper(), 0) + 1
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))
+    if len(ranked) == 1:
+        return f"{names[0]}-like"
+    prefix = ranked[0]
+    for other in ranked[1:]:
+        while not other.startswith(prefix):
+            prefix = prefix[:-1]
+    if len(prefix) >= 3:
+        return f"{prefix.rstrip(':-_')}-like"
+    return "/".join(ranked[:2]) + "-like"

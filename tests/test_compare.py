@@ -217,3 +217,39 @@ def test_a_query_gets_the_same_answer_wherever_it_stands(tomtom_ready, db, plant
     b = compare.match_to_db(ppms[5::-1], db, seed=3)[::-1]
     assert [(m.id, m.significant, m.shuffles_as_good) for m in a] == [(m.id, m.significant, m.shuffles_as_good) for m in b]
 
+
+def _match(i, mid, name, significant=True):
+    return compare.Match(i, mid, name, 1e-8, 1e-5, 0, "+", 8, 0, 8, 10.0, 0.9, 0 if significant else -1,
+                         significant, "" if significant else "q 0.2 >= 0.05")
+
+
+def test_group_names_follow_the_majority_family_of_named_members(tomtom_ready, db):
+    # group 0: SOX2, Sox3 (paralogues) and an unnamed SOX core; group 1: CTCF and an unnamed filter;
+    # group 2: one CEBPB and one CTCF, no majority; group 3: nothing named.
+    groups = np.array([0, 0, 0, 1, 1, 2, 2, 3])
+    matches = [_match(0, SOX2, "SOX2"), _match(1, SOX3, "Sox3"), _match(2, SOX2, "SOX2", significant=False),
+               _match(3, CTCF, "CTCF"), _match(4, "", "", significant=False), _match(5, CEBPB, "CEBPB"),
+               _match(6, CTCF, "CTCF"), _match(7, "", "", significant=False)]
+    names = compare.group_names(groups, matches, db=db)
+    assert names == ["SOX-like"] * 3 + ["CTCF-like"] * 2 + [""] * 3
+    # without the database's family relation SOX2 and Sox3 are two families of one member each
+    assert compare.group_names(groups, matches)[:3] == [""] * 3
+    assert compare.same_family([SOX2, SOX3, CTCF], db) == {(SOX2, SOX3), (SOX3, SOX2)}
+
+
+def test_trained_example_filters_unnamed_alone_get_their_groups_name(tomtom_ready, db, example_model, example_sim):
+    """Filters too weak to be named alone sit in groups whose named members match the planted
+    families; every group name is a planted family and no member's own name changes."""
+    from interpret.filters import kernel_logos
+
+    res = kernel_logos(example_model, example_sim.x[:1000])
+    matches = compare.match_to_db(res.ppm, db)
+    groups = compare.group_redundant(res.ppm, matches, db=db)
+    names = compare.group_names(groups, matches, db=db)
+    print("example model groups:", sorted({(int(g), n) for g, n in zip(groups, names) if n}))
+    named_groups = {n for n in names if n}
+    assert named_groups and all(n.startswith(("CEBP", "CTCF", "CREB", "ATF", "FOS", "JUN")) for n in named_groups)
+    assert any(n and not m.significant for n, m in zip(names, matches))     # a name only the group gives
+    for g in set(groups):                                                     # one name per group
+        assert len({names[i] for i in np.flatnonzero(groups == g)}) == 1
+
