@@ -253,3 +253,26 @@ def test_trained_example_filters_unnamed_alone_get_their_groups_name(tomtom_read
     for g in set(groups):                                                     # one name per group
         assert len({names[i] for i in np.flatnonzero(groups == g)}) == 1
 
+
+def test_peaks_model_filters_no_ctcf_p53_named_gc_rich_flagged(tomtom_ready, db, peaks_model, peaks_sim):
+    """On real-peak-like data with no CTCF in it, plain TOMTOM names most filters CTCF; the guard
+    names none CTCF, names the TP53 co-factor's filters, and the most influential filters (the
+    GC-rich stretches) are unnamed and flagged GC-rich instead."""
+    from interpret import composition
+    from interpret.filters import kernel_logos
+
+    pos = np.flatnonzero(peaks_sim.y > 0.5)[:1000]
+    res = kernel_logos(peaks_model, peaks_sim.x[pos])
+    raw = compare.raw_best_q(res.ppm, db)
+    raw_ctcf = [db[int(j)].name for j in np.argmin(compare._tomtom(list(res.ppm), [m.ppm for m in db])[0], axis=1)]
+    matches = compare.match_to_db(res.ppm, db)
+    names = [m.name.upper() for m in matches if m.significant]
+    top = np.argsort(-res.influence)[:5]
+    flags = [composition.describe(res.ppm[i]).flags for i in top]
+    print(f"peaks model: raw TOMTOM q<0.05 {np.mean(raw < 0.05):.2f} (best CTCF for {raw_ctcf.count('CTCF')}); "
+          f"guarded {names}; top-5 flags {flags}")
+    assert raw_ctcf.count("CTCF") > len(matches) / 2
+    assert "CTCF" not in names
+    assert {"TP53", "TP63", "TP73"} & set(names)
+    assert sum("GC-rich" in f for f in flags) >= 3
+    assert not any(matches[i].significant for i in top if "GC-rich" in composition.describe(res.ppm[i]).flags)
