@@ -26,7 +26,7 @@ therefore gives a name only when all of these hold (see its docstring for the me
    database p-value as small. Shuffling keeps the core's composition and information and
    destroys its motif, so a query whose "match" comes from GC content, weak columns or length
    fails; for a query that is itself a random arrangement of its columns the chance to pass is
-   at most 1 / (N_SHUFFLES + 1), whatever the database. This replaces the earlier fixed
+   at most 1 / (N_SHUFFLES + 1) = 3.3%, whatever the database. This replaces the earlier fixed
    information floor (6 bits) and E-value (0.005), which refused the diluted p53-family
    palindrome and short SOX cores of real models while the controls needed neither.
 
@@ -57,8 +57,8 @@ REL_IC = 0.5          # ... or this fraction of the strongest column, if that is
 NO_IC = 0.05          # a PPM whose strongest column holds less has no core at all
 SHARPEN_TO = 0.97     # probability of the top base of the core's strongest column after sharpening
 MIN_OVERLAP = 0.5     # aligned columns / min(query core width, target width)
-MIN_R = 0.6           # Pearson r of the aligned columns of core and target
-N_SHUFFLES = 19       # column-shuffled copies of the core the match must beat (null rate <= 1/20)
+MIN_R = 0.7           # Pearson r of the aligned columns of core and target
+N_SHUFFLES = 29       # column-shuffled copies of the core the match must beat (null rate <= 1/30)
 # Filter-filter grouping (group_redundant) compares only cores this strong with each other.
 MIN_TOTAL_IC = 6.0    # bits in the core
 MIN_DENSITY = 0.5     # fraction of the core's columns holding MIN_IC bits
@@ -155,8 +155,8 @@ def sharpen(ppm: np.ndarray, to: float = SHARPEN_TO) -> np.ndarray:
     renormalised. A PPM whose largest entry already reaches ``to`` is returned unchanged.
 
     A PPM made of ``f`` parts motif and ``1 - f`` parts uniform background comes back as the motif
-    (up to the clipping); the column order, the consensus and the Pearson r with any matrix are
-    unchanged.
+    when the motif's largest entry is ``to`` (and close to it otherwise); the column order, the
+    consensus and, up to the clipping, the Pearson r with any matrix are unchanged.
     """
     p = np.asarray(ppm, dtype=np.float64)
     top = float(p.max()) if p.size else 0.0
