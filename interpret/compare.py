@@ -27,8 +27,10 @@ therefore gives a name only when all of these hold (see its docstring for the me
    destroys its motif, so a query whose "match" comes from GC content, weak columns or length
    fails; for a query that is itself a random arrangement of its columns the chance to pass is
    at most 1 / (N_SHUFFLES + 1) = 3.3%, whatever the database. This replaces the earlier fixed
-   information floor (6 bits) and E-value (0.005), which refused the diluted p53-family
-   palindrome and short SOX cores of real models while the controls needed neither.
+   information floor (6 bits) and E-value (0.005): the floor refused the diluted p53-family
+   palindrome of a real model, and with the order test the controls need neither. A core too
+   short for its order to single out a motif (the 6-bp SOX core CATTGT) stays unnamed; its
+   filter group can name it (:func:`group_names`).
 
 :func:`shuffled_control` measures the false-match rate on column-shuffled copies of the
 queries, with and without the guard, so every run can show the control beside its matches;
