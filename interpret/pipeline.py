@@ -221,12 +221,13 @@ def _versions() -> dict:
 # Stages
 # --------------------------------------------------------------------------------------
 def _filters_stage(model, x, db, od, opts):
-    from . import compare, filters
+    from . import compare, composition, filters
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
-    matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold)
+    matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold, seed=opts.seed)
     groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
+    group_names = compare.group_names(groups, matches, db=db, alpha=opts.q_threshold)
     ids = [f"filter_{i}" for i in range(len(res.ppm))]
     order = np.argsort(-res.influence, kind="stable")
     rank = np.empty(len(order), int)
@@ -236,10 +237,12 @@ def _filters_stage(model, x, db, od, opts):
         m = matches[i]
         rows.append({"filter": fid, "n_sites": int(res.n_sites[i]), "ic": float(res.ic[i]),
                      "max_activation": float(res.max_activation[i]), "influence": float(res.influence[i]),
-                     "influence_rank": int(rank[i]), **m.as_row(), "group": groups[i]})
+                     "influence_rank": int(rank[i]), **m.as_row(), "group": groups[i],
+                     "group_name": group_names[i], **composition.describe(res.ppm[i]).as_row()})
     rows = [rows[i] for i in order]
     io.write_tsv(od / "filters.tsv", rows, ["filter", "n_sites", "ic", "max_activation", "influence",
-                                           "influence_rank", "jaspar_id", "jaspar_name", "jaspar_q", "group"])
+                                           "influence_rank", "jaspar_id", "jaspar_name", "jaspar_q", "group",
+                                           "group_name", *composition.COLUMNS])
     io.write_meme(od / "filters.meme", [io.Motif(fid, res.ppm[i], f"sites={int(res.n_sites[i])}",
                                                  max(int(res.n_sites[i]), 1)) for i, fid in enumerate(ids)])
     io.write_h5(od / "filters.h5", {"": {"ppm": res.ppm, "weights": res.weights, "n_sites": res.n_sites,
@@ -335,12 +338,12 @@ def _motif_stage(od, opts, summary):
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dict:
-    from . import compare
+    from . import compare, composition
 
     q = opts.q_threshold
     fres = filt["result"]
     fids = filt["ids"]
-    motif_matches = compare.match_to_db([p.ppm for p in patterns], db, alpha=q) if patterns else []
+    motif_matches = compare.match_to_db([p.ppm for p in patterns], db, alpha=q, seed=opts.seed) if patterns else []
     pairs = compare.compare_sets(list(fres.ppm), [p.ppm for p in patterns]) if patterns else []
     comp_rows = []
     for r in pairs:
@@ -354,10 +357,10 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
                        and r["tomtom_q"] < q), key=lambda r: r["tomtom_q"])
         row.update({**m.as_row(), "filters": ",".join(h["filter"] for h in hits),
                     "best_filter": hits[0]["filter"] if hits else "",
-                    "best_filter_q": hits[0]["tomtom_q"] if hits else None})
+                    "best_filter_q": hits[0]["tomtom_q"] if hits else None, **composition.describe(p.ppm).as_row()})
     io.write_tsv(od / "motifs.tsv", motif_rows,
                  ["motif", "method", "sign", "n_seqlets", "width", "trim_start", "trim_end", "jaspar_id",
-                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q"])
+                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q", *composition.COLUMNS])
     io.write_meme(od / "motifs.meme", [io.Motif(p.id, p.ppm, f"{p.method}_{'pos' if p.sign > 0 else 'neg'}",
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},

@@ -17,12 +17,14 @@ ALLOWED = {
     "attribution": {"errors", "model", "shuffle", "deeplift"},
     "filters": {"errors", "model"},
     "compare": {"errors", "io"},
+    "composition": {"errors", "compare"},     # compare stage: flags on the cores compare matches
     "motifs": {"errors"},
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "composition", "motifs", "report",
+                 "__init__"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

@@ -68,6 +68,18 @@ def test_demo_finds_a_planted_motif_in_jaspar(full_run):
     assert len(io.read_meme(full_run / "motifs.meme")) == len(motifs)
 
 
+def test_tables_carry_group_names_and_composition_flags(full_run):
+    filters, motifs = io.read_tsv(full_run / "filters.tsv"), io.read_tsv(full_run / "motifs.tsv")
+    flags = {"GC-rich", "low complexity", "CpG"}
+    for row in filters + motifs:
+        assert 0 <= float(row["gc"]) <= 1 and 0 <= float(row["cpg"]) <= 1
+        assert set(filter(None, row["composition"].split(","))) <= flags
+    named = {r["group"]: r["group_name"] for r in filters if r["group_name"]}
+    assert named and all(n.endswith("-like") for n in named.values())
+    for r in filters:                                 # one name per group, whether or not a member is named alone
+        assert r["group_name"] == named.get(r["group"], "")
+
+
 def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
     rows = io.read_tsv(full_run / "seqlets.tsv")
     assert rows

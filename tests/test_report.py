@@ -382,3 +382,23 @@ def test_512_filters_50_motifs_under_20_mb(tmp_path):
     assert len(page.with_class("filter-row", "tr")) == 512
     assert len(page.with_class("motif-row", "tr")) == 50
     assert seconds < 60, seconds
+
+
+def test_group_names_and_composition_badges_shown(tmp_path):
+    from interpret.report import render_report
+
+    write_fake_output(tmp_path)
+    extra = ["group_name", "gc", "cpg", "complexity", "composition"]
+    for name, flagged in (("filters.tsv", "GC-rich,CpG"), ("motifs.tsv", "GC-rich,low complexity")):
+        rows = io.read_tsv(tmp_path / name)
+        cols = list(rows[0]) + [c for c in extra if c not in rows[0] and (name == "filters.tsv" or c != "group_name")]
+        for k, r in enumerate(rows):
+            r.update(gc=0.8 if k == 0 else 0.45, cpg=0.12 if k == 0 else 0.03, complexity=2.1,
+                     composition=flagged if k == 0 else "")
+            if name == "filters.tsv":
+                r.update(group="2", group_name="SOX-like") if k == 0 else r.update(group_name="")
+        io.write_tsv(tmp_path / name, rows, cols)
+    page = parse(render_report(tmp_path))
+    badges = [a.get("data-flag") for a in page.with_class("badge", "span")]
+    assert badges == ["GC-rich", "low complexity", "GC-rich", "CpG"]     # the motif row, then the filter row
+    assert "group 2: SOX-like" in "".join(page.text)
