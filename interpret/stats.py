@@ -1,0 +1,116 @@
+"""The statistics of the package in one place: paired effects and Benjamini–Hochberg q-values.
+
+An *effect* here is the mean of paired differences: for an insertion, ``f(background with the
+motif) - f(background)`` over the same backgrounds; for an ablation, ``f(sequence) -
+f(sequence with the span shuffled)`` over the seqlets. :func:`paired_effects` turns the
+differences into a mean, its standard error, ``z = mean / SE`` and a two-sided p-value.
+
+**Null hypothesis and test.** H0: the mean paired difference is 0. ``z`` is the one-sample
+t statistic of the differences and the p-value is two-sided from Student's t with ``n - 1``
+degrees of freedom (with 100 backgrounds this is the normal p-value to two digits; with a few
+seqlets it is the honest, wider one). Differences of exactly 0 everywhere (a motif nothing in
+the model detects) give ``z = 0`` and ``p = 1``.
+
+**The rule.** An effect is *distinguishable from zero* when its Benjamini–Hochberg q-value over
+its family of tests (:func:`bh`) is below :data:`ALPHA` (0.05); otherwise the report says "the
+model does not respond to this pattern" and the tables say ``effect_significant`` False.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ALPHA", "RULE", "Effects", "paired_effects", "bh", "significant"]
+
+#: q-value below which an effect counts as distinguishable from zero.
+ALPHA = 0.05
+#: The rule, as written into summary.json and the report.
+RULE = ("an effect is distinguishable from zero when its Benjamini-Hochberg q < 0.05 (H0: mean paired "
+        "difference 0; two-sided one-sample t-test); otherwise the model does not respond to the pattern")
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Paired effects of ``M`` tested things.
+
+    Attributes
+    ----------
+    mean : ndarray, shape (M,)
+        Mean paired difference.
+    se : ndarray, shape (M,)
+        Its standard error, ``sd / sqrt(n)`` (sample sd, ``ddof=1``); NaN when ``n < 2``.
+    z : ndarray, shape (M,)
+        ``mean / se`` (the t statistic); 0 when every difference is 0.
+    p : ndarray, shape (M,)
+        Two-sided p-value of H0 "mean 0" (Student's t, ``n - 1`` df); 1 when ``n < 2``.
+    n : ndarray, shape (M,), int
+        Number of paired differences.
+    """
+
+    mean: np.ndarray
+    se: np.ndarray
+    z: np.ndarray
+    p: np.ndarray
+    n: np.ndarray
+
+
+def paired_effects(deltas) -> Effects:
+    """Mean, SE, z and p of paired differences, one row per tested thing.
+
+    Parameters
+    ----------
+    deltas : ndarray, shape (M, n), or list of M 1-D arrays (ragged)
+        ``deltas[m]`` are the paired differences of thing ``m`` (after minus before); NaNs are
+        dropped.
+
+    Returns
+    -------
+    Effects
+        Arrays of shape ``(M,)``.
+    """
+    from scipy import stats as st
+
+    rows = [np.asarray(d, dtype=np.float64).ravel() for d in deltas]
+    rows = [d[np.isfinite(d)] for d in rows]
+    m = len(rows)
+    mean, se, z, p = (np.full(m, np.nan) for _ in range(4))
+    n = np.array([len(d) for d in rows], dtype=np.int64)
+    for i, d in enumerate(rows):
+        if n[i] == 0:
+            p[i] = 1.0
+            continue
+        mean[i] = d.mean()
+        if n[i] < 2:
+            p[i] = 1.0
+            continue
+        se[i] = d.std(ddof=1) / np.sqrt(n[i])
+        if se[i] > 0:
+            z[i] = mean[i] / se[i]
+            p[i] = 2.0 * st.t.sf(abs(z[i]), n[i] - 1)
+        elif mean[i] == 0:      # nothing moved at all: no evidence of an effect
+            z[i], p[i] = 0.0, 1.0
+        else:                   # the same nonzero difference every time
+            z[i], p[i] = np.copysign(np.inf, mean[i]), 0.0
+    return Effects(mean, se, z, p, n)
+
+
+def bh(p) -> np.ndarray:
+    """Benjamini–Hochberg q-values of the flat array ``p`` (NaN p-values count as 1)."""
+    p = np.asarray(p, dtype=np.float64).ravel()
+    n = len(p)
+    if n == 0:
+        return p
+    p = np.where(np.isnan(p), 1.0, p)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * n / np.arange(1, n + 1)
+    q = np.empty(n)
+    q[order] = np.minimum.accumulate(ranked[::-1])[::-1]
+    return np.minimum(q, 1.0)
+
+
+def significant(q, alpha: float = ALPHA) -> np.ndarray:
+    """The rule: ``q < alpha`` (NaN is not significant), boolean array of ``q``'s shape."""
+    q = np.asarray(q, dtype=np.float64)
+    return np.where(np.isnan(q), False, q < alpha)
