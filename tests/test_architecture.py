@@ -16,14 +16,18 @@ ALLOWED = {
     "deeplift": {"errors", "model"},
     "attribution": {"errors", "model", "shuffle", "deeplift"},
     "filters": {"errors", "model"},
-    "stats": set(),
+    "stats": set(),                                            # statistics of compare, screen, effects
     "compare": {"errors", "io", "stats"},
+    "edits": {"errors", "shuffle"},                            # array surgery for in-silico experiments
+    "screen": {"errors", "model", "edits", "stats"},           # stage beside filters and attributions
+    "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__",
+                 "edits", "screen", "effects", "stats"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
