@@ -223,3 +223,25 @@ def test_peaks_like_screen_shows_tp53_and_maf_and_ignores_pou5f1_sox2(peaks_mode
     assert not (ignored["effect_significant"] and ignored["mean_delta"] > 0)
     sp1 = next(r for r in rows if r["name"] == "SP1")
     assert sp1["raw_delta"] > 1 and not sp1["effect_significant"]             # the GC mirage, removed
+
+
+# ------------------------------------------------------------------------------------------------
+# Command line
+# ------------------------------------------------------------------------------------------------
+def test_bad_screen_options_are_one_line_errors(tmp_path, capsys):
+    from interpret.cli import main
+
+    km = simulate.seed_model(filters=4, width=5, layout="L4", seed=0)
+    km.save(tmp_path / "m.keras")
+    np.savez(tmp_path / "d.npz", x=np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (20, 101))])
+    wide = tmp_path / "wide.meme"
+    io.write_meme(wide, [io.Motif("WIDE1", np.full((120, 4), 0.25), "too_wide", 10)])
+    cases = [(["--screen-backgrounds", "1"], "--screen-backgrounds must be an integer of at least 2"),
+             (["--screen-positions", "0"], "--screen-positions must be an integer of at least 1"),
+             (["--motif-db", str(wide)], "motif WIDE1 is 120 bp, wider than the 101-bp sequences")]
+    for args, message in cases:
+        out = tmp_path / "out"
+        code = main(["run", str(tmp_path / "m.keras"), str(tmp_path / "d.npz"), "--out", str(out), "-q", *args])
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert code == 2 and len(err) == 1 and message in err[0], (args, err)
+        assert not out.exists()
