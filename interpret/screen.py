@@ -233,7 +233,7 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
         (:func:`interpret.edits.insertion_starts`), one per background (:func:`design`).
     seed : int
         Instances of a PPM are drawn from :func:`interpret.edits.motif_seed` (``seed``, the PPM);
-        the control of background ``b``, width ``W`` and GC count ``g`` from ``(seed, b, W, g)``.
+        the controls of width ``W`` from ``(seed, W)``.
     consensus : bool
         Also insert each PPM's consensus into the first ``max(2, B // 10)`` backgrounds, with the
         same orientations, positions and controls (``InsertionResult.consensus``).
@@ -257,11 +257,11 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
             raise InputError(f"motif {i} has shape {p.shape}; a PPM must be a (W, 4) array, A C G T.")
         if len(p) > length:
             raise InputError(f"motif {i} is {len(p)} bp, wider than the {length}-bp sequences; it cannot be inserted.")
+    widths = np.array([len(p) for p in ppms], dtype=np.int64)
+    starts = {int(w): edits.insertion_starts(length, int(w), positions) for w in np.unique(widths)}
     reverse, pos = design(n_bg, positions)
     n_cons = max(2, n_bg // 10) if consensus else 0
     base = model.predict(bg, target, output, batch_size=batch_size).astype(np.float64)
-    widths = np.array([len(p) for p in ppms], dtype=np.int64)
-    starts = {int(w): edits.insertion_starts(length, int(w), positions) for w in np.unique(widths)}
     m = len(ppms)
     rows = np.concatenate([np.arange(n_bg), np.arange(n_cons)])      # sampled instances, then the consensus
     flip = reverse[rows]

@@ -83,25 +83,16 @@ def paired_effects(deltas) -> Effects:
 
     rows = [np.asarray(d, dtype=np.float64).ravel() for d in deltas]
     rows = [d[np.isfinite(d)] for d in rows]
-    m = len(rows)
-    mean, se, z, p = (np.full(m, np.nan) for _ in range(4))
     n = np.array([len(d) for d in rows], dtype=np.int64)
-    for i, d in enumerate(rows):
-        if n[i] == 0:
-            p[i] = 1.0
-            continue
-        mean[i] = d.mean()
-        if n[i] < 2:
-            p[i] = 1.0
-            continue
-        se[i] = d.std(ddof=1) / np.sqrt(n[i])
-        if se[i] > 0:
-            z[i] = mean[i] / se[i]
-            p[i] = 2.0 * st.t.sf(abs(z[i]), n[i] - 1)
-        elif mean[i] == 0:      # nothing moved at all: no evidence of an effect
-            z[i], p[i] = 0.0, 1.0
-        else:                   # the same nonzero difference every time
-            z[i], p[i] = np.copysign(np.inf, mean[i]), 0.0
+    mean = np.array([d.mean() if len(d) else np.nan for d in rows])
+    se = np.array([d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in rows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, mean / se, np.nan)
+        p = np.where(se > 0, 2.0 * st.t.sf(np.abs(z), np.maximum(n - 1, 1)), 1.0)
+    # the same difference every time: none at all (no evidence of an effect), or a nonzero one
+    flat = (se == 0)
+    z = np.where(flat, np.where(mean == 0, 0.0, np.copysign(np.inf, mean)), z)
+    p = np.where(flat & (mean != 0), 0.0, p)
     return Effects(mean, se, z, p, n)
 
 
