@@ -124,6 +124,18 @@ def test_consensus_insertion_effect_equals_the_value_worked_out_from_the_weights
     assert res.effects.mean[0] > 0.5 and res.effects.p[0] < 1e-4
 
 
+def test_screen_positions_spread_the_instances_over_k_points(pwm, at_backgrounds, jaspar):
+    ppm = jaspar[CTCF].ppm
+    res = screen.insertion_effects(pwm, at_backgrounds, [ppm], positions=3, seed=0, consensus=False)
+    starts = edits.insertion_starts(101, len(ppm), 3)
+    np.testing.assert_array_equal(res.starts[len(ppm)], starts)
+    np.testing.assert_array_equal(res.position, (np.arange(20) // 2) % 3)
+    inst = edits.sample_instances(ppm, 20, edits.motif_seed(0, ppm))
+    inst[res.reverse] = edits.reverse_complement(inst[res.reverse])
+    want = _logit_from_weights(pwm, edits.insert(at_backgrounds, inst, starts[res.position]))
+    np.testing.assert_allclose(res.with_instance[0], want, atol=1e-5)
+
+
 def test_a_motif_no_filter_detects_has_effect_zero(pwm, at_backgrounds, jaspar):
     res = screen.screen(pwm, at_backgrounds, [jaspar[CTCF], jaspar[FOXA2]], seed=0)
     foxa2 = {r["id"]: r for r in res.rows()}[FOXA2]
