@@ -369,7 +369,8 @@ def _filter_rows(d: OutputData) -> list:
                                attrs={"data-kind": "weight", "data-filter": fid},
                                title=f"{fid}: kernel weights, mean-centred per position")
         jid = r.get("jaspar_id") or ""
-        out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl, "effect": _effect(r, _floor(d)),
+        out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
+                    "effect": _effect(r, _floor(d)),
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
                     "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5, max_width=100)})
     return out
@@ -580,8 +581,8 @@ def _screen_context(d: OutputData) -> dict:
     """The screen section: top hits with logos and effect bars, and the run's own matches that get no response."""
     s = d.summary.get("screen") or {}
     if not d.screen:
-        why = d.notes.get("screen") or ("The known-motif screen was not run (--no-screen); the effect sizes of the run's "
-                                        "own motifs and filters are in their tables.")
+        why = d.notes.get("screen") or ("The known-motif screen was not run (--no-screen); the effect sizes of "
+                                        "the run's own motifs and filters are in their tables.")
         return {"available": False, "reason": why}
     pos, neg = _screen_hits(d, +1), _screen_hits(d, -1)
     shown = pos + neg

@@ -1,4 +1,5 @@
-"""The one-way flow, checked from the source: load -> (filters | attributions) -> motifs -> compare -> report."""
+"""The one-way flow, checked from the source:
+load -> (filters | attributions | screen) -> motifs -> compare -> effects -> report."""
 
 import ast
 import re
