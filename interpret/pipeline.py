@@ -415,7 +415,8 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
 
 
 def _screen_stage(model, x, db, od, opts, summary):
-    """Backgrounds for the screen and the effect sizes; the screen itself unless ``--no-screen``."""
+    """The known-motif screen (skipped with ``--no-screen``: None); returns its backgrounds, which the
+    effect sizes reuse."""
     from . import edits, screen, stats
 
     if not opts.screen:
@@ -441,7 +442,8 @@ def _screen_stage(model, x, db, od, opts, summary):
 
 
 def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> None:
-    """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv."""
+    """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv. ``bg``:
+    the screen's backgrounds, or None to draw the same ones here."""
     from . import edits, effects, stats
 
     if bg is None:
