@@ -565,12 +565,13 @@ def _effect(r: dict, floor) -> dict:
     abl, abl_se = _float(r.get("ablation_effect")), _float(r.get("ablation_se"))
     raw = _float(r.get("insertion_raw"))
     responds = _bool(r.get("effect_significant"))
-    # what the pattern's GC content alone does: worth a word when the arrangement does nothing
+    # what the pattern's GC content alone does (raw insertion minus the GC-matched one), worth a
+    # word when it is at least the rule's floor: GC-rich patterns of a model that learned GC content
     composition = (raw - ins) if raw is not None and ins is not None else None
     return {"has": ins is not None or abl is not None, "responds": responds, "insertion": ins,
             "insertion_se": ins_se, "ablation": abl, "ablation_se": abl_se, "ablation_n": _int(r.get("ablation_n")),
             "composition": composition if composition is not None and floor is not None
-            and not responds and abs(composition) >= floor else None}
+            and abs(composition) >= floor else None}
 
 
 def _floor(d: OutputData):

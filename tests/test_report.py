@@ -429,6 +429,7 @@ def test_screen_section_and_effect_columns(tmp_path):
     nulls = page.with_class("null", "span")                     # motif 1 and filter_0; motif 0 responds
     assert len(nulls) == 2 and NO_RESPONSE in text
     assert "its GC content alone: 1.1" in text                 # motif 1: raw 1.1 against 0.02 arranged
+    assert text.count("its GC content alone") == 1             # motif 0: raw 2.6 against 2.5, below the floor
 
 
 def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
