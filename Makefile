@@ -50,6 +50,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/logo_speed.py
+	$(BIN)/python benchmarks/screen.py
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/naming.py
 	$(BIN)/python benchmarks/make_results.py

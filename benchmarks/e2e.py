@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/e2e.py --quick     # tiny sizes, to check the script
 
 Each run is ``interpret run MODEL DATA --explain all`` with the default methods
-(gradxinput, deepshap with 20 dinucleotide-shuffled references) and TF-MoDISco on DeepSHAP, in a
-child process. Wall time is measured around the process; peak memory is the child's peak RSS
+(gradxinput, deepshap with 20 dinucleotide-shuffled references), TF-MoDISco on DeepSHAP and the
+default known-motif screen (all of JASPAR, 100 backgrounds), in a child process. Wall time is measured around the process; peak memory is the child's peak RSS
 (``os.wait4`` ``ru_maxrss``, cross-checked by polling the process tree). Per-stage seconds come
 from the run's ``summary.json``.
 
@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from _common import WORK, Section, gib, md_table, run_child, versions  # noqa: E402
 
-STAGES = ("filters", "attributions", "motifs", "compare", "report")
+STAGES = ("filters", "attributions", "screen", "motifs", "compare", "effects", "report")
 
 
 def make_model(length: int, seed: int, n_train: int, epochs: int, d: Path) -> dict:
@@ -177,7 +177,8 @@ def main() -> None:
         capped_modisco.append(f"{args.modisco_leiden_runs} Leiden runs (the package's choice up to 5 million bp of "
                               "input; 50 above, i.e. at 100k x 101 bp and 10k x 1,000 bp)")
     sec.add(f"`interpret run MODEL DATA --explain all --methods {args.methods}{cap_text}` (DeepSHAP with 20 "
-            "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, report), one child "
+            "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, the known-motif screen of all "
+            "1,019 JASPAR motifs into 100 backgrounds and the effect sizes of the run's motifs and filters, report), one child "
             "process per run. Every sequence is explained (attributions, kernel logos)"
             + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the runs fit in "
                "`make bench`'s hour on 2 cores (`e2e.py --modisco-max-seqlets 0 --modisco-leiden-runs 0` runs "
@@ -186,9 +187,9 @@ def main() -> None:
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
             "start-up and loading. " + "; ".join(prep) + ".")
     sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
-                            "motifs", "compare", "report", "out_mib", "n_motifs"],
+                            "screen", "motifs", "compare", "effects", "report", "out_mib", "n_motifs"],
                      ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
-                      "motifs s", "compare s", "report s", "output MiB", "motifs"]))
+                      "screen s", "motifs s", "compare s", "effects s", "report s", "output MiB", "motifs"]))
     if len(rows) >= 2 and "second" in rows[1]["run"] and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
         diffs = {s: rows[0][s] - rows[1][s] for s in STAGES if rows[0].get(s) is not None and rows[1].get(s) is not None}
         sec.add(f"First vs second run of the same command (same `NUMBA_CACHE_DIR`, empty before the first): "

@@ -46,6 +46,7 @@ from _common import WORK, Section, md_table  # noqa: E402
 
 from interpret import compare, composition, simulate  # noqa: E402
 from interpret.io import load_motif_db  # noqa: E402
+from interpret.stats import bh  # noqa: E402
 
 NAMED = ["MA0106.3", "MA0861.2", "MA0525.2", "MA0143.5", "MA0139.2", "MA0496.4", "MA0466.4", "MA0018.5",
          "MA0047.4", "MA0079.5", "MA0142.1", "MA0035.5"]
@@ -117,7 +118,7 @@ def untrained_filters():
 def plain_tomtom(ppms, db):
     """Plain TOMTOM on the PPMs as given: best id, or "" when its per-query q >= ALPHA."""
     p = compare._tomtom(compare._as_ppms(ppms, "query"), [m.ppm for m in db])[0]
-    return [db[int(np.argmin(row))].id if compare._bh(row).min() < ALPHA else "" for row in p]
+    return [db[int(np.argmin(row))].id if bh(row).min() < ALPHA else "" for row in p]
 
 
 def guard_before(ppms, db):
@@ -139,7 +140,7 @@ def guard_before(ppms, db):
         p, score, _, overlap, _ = compare._tomtom(cores, [m.ppm for m in db])
         for row, i in enumerate(keep):
             j = int(np.lexsort((-score[row], p[row]))[0])
-            if (compare._bh(p[row])[j] < ALPHA and p[row, j] * len(db) <= 0.005
+            if (bh(p[row])[j] < ALPHA and p[row, j] * len(db) <= 0.005
                     and overlap[row, j] >= 0.5 * min(len(cores[row]), len(db[j].ppm))):
                 out[i] = db[j].id
     return out

@@ -118,7 +118,7 @@ def db_q_values(ppms: list, db) -> np.ndarray:
     columns informative, the guard of :mod:`interpret.compare`) are 1."""
     from memelite import tomtom
 
-    from interpret import compare
+    from interpret import compare, stats
 
     q = np.ones((len(ppms), len(db)))
     cores, rows = [], []
@@ -142,7 +142,7 @@ def db_q_values(ppms: list, db) -> np.ndarray:
             warnings.simplefilter("ignore")
             p = tomtom(cores, targets)[0]
         for r, i in enumerate(rows):
-            q[i] = compare._bh(p[r])
+            q[i] = stats.bh(p[r])
     return q
 
 

@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-k", type=int, help="kernel logos: use each filter's k strongest sites instead")
     run.add_argument("--motif-db", help="MEME file of known motifs (default: bundled JASPAR 2026 CORE vertebrates)")
     run.add_argument("--q", type=float, default=0.05, dest="q_threshold", help="TOMTOM q-value for a match")
+    e = run.add_argument_group("known-motif screen and effect sizes (in-silico insertion and ablation)")
+    e.add_argument("--screen", action=argparse.BooleanOptionalAction, default=True,
+                   help="insert every --motif-db motif into shuffled backgrounds and report which ones move the "
+                        "explained score (screen.tsv); effect sizes of the run's own motifs and filters are "
+                        "computed either way")
+    e.add_argument("--screen-backgrounds", type=int, default=100, metavar="B",
+                   help="dinucleotide shuffles of the explained sequences that motifs are inserted into (>= 2)")
+    e.add_argument("--screen-positions", type=int, default=1, metavar="K",
+                   help="insertion points: the centre (1) or K evenly spaced ones")
     g = run.add_argument_group("TF-MoDISco (defaults derived from sequence length and count)")
     g.add_argument("--modisco-window", type=int, dest="sliding_window_size", help="seqlet sliding window")
     g.add_argument("--modisco-flank", type=int, dest="flank_size", help="seqlet flank")
@@ -200,7 +209,8 @@ def _run(args, argv) -> int:
                 explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
                 batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
-                attributions=args.attributions, force=args.force, verbose=not args.quiet,
+                attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
+                screen_positions=args.screen_positions, force=args.force, verbose=not args.quiet,
                 command="interpret " + shlex.join(argv))
     res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
     if not args.quiet:

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .stats import bh
 
 logger = logging.getLogger(__name__)
 
@@ -181,19 +182,6 @@ def _as_ppms(ppms, what: str) -> list[np.ndarray]:
     return out
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values of the flat array ``p``."""
-    p = np.asarray(p, dtype=np.float64).ravel()
-    n = len(p)
-    if n == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.empty(n)
-    q[order] = np.minimum.accumulate(ranked[::-1])[::-1]
-    return np.minimum(q, 1.0)
-
-
 def _tomtom(queries: list[np.ndarray], targets: list[np.ndarray]):
     """memelite TOMTOM on ``(W, 4)`` lists; returns (p, score, offset, overlap, strand) ``(nq, nt)``."""
     from memelite import tomtom
@@ -276,7 +264,7 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, rel_ic: f
         s, e = spans[i]
         pr = p[row]
         j = int(np.lexsort((-score[row], pr))[0])      # smallest p, then highest score
-        q = float(_bh(pr)[j])
+        q = float(bh(pr)[j])
         ov = int(overlap[row, j])
         target = targets[j][::-1, ::-1] if strand[row, j] else targets[j]
         r = _aligned_pearson(sharp[row], target, int(offset[row, j]))
@@ -358,7 +346,7 @@ def raw_best_q(ppms, db) -> np.ndarray:
     """
     queries = _as_ppms(ppms, "query")
     p = _tomtom(queries, _as_ppms([m.ppm for m in db], "database motif"))[0]
-    return np.array([_bh(row).min() for row in p])
+    return np.array([bh(row).min() for row in p])
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,7 +410,7 @@ def compare_sets(query_ppms, target_ppms, background=None, min_ic: float = MIN_I
                 r[i, j] = _aligned_pearson(qcores[a], tc, o)
                 t_start = (len(targets[j]) - ts[j][1]) if st else ts[j][0]
                 off[i, j] = o - qs[i][0] + t_start
-    q = _bh(p).reshape(n_q, n_t)
+    q = bh(p).reshape(n_q, n_t)
     return [{"query": i, "target": j, "tomtom_p": float(p[i, j]), "tomtom_q": float(q[i, j]),
              "offset": int(off[i, j]), "strand": "-" if strand[i, j] else "+", "overlap": int(ovl[i, j]),
              "pearson_r": float(r[i, j])} for i in range(n_q) for j in range(n_t)]

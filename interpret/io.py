@@ -482,6 +482,21 @@ def read_tsv(path) -> list[dict]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
+def add_tsv_columns(path, key: str, values: dict, columns: list[str]) -> None:
+    """Add ``columns`` to the table at ``path``: the row whose ``key`` column is ``k`` gets
+    ``values[k]`` (a dict by column; empty cells where a row or a value is missing).
+
+    Existing columns keep their order and their text; a column that exists is overwritten.
+    """
+    with open(path, newline="") as fh:
+        header = next(csv.reader(fh, delimiter="\t"), [])
+    rows = read_tsv(path)
+    for row in rows:
+        row.update({c: None for c in columns})
+        row.update(values.get(row.get(key), {}))
+    write_tsv(path, rows, header + [c for c in columns if c not in header])
+
+
 def write_meme(path, motifs: list[Motif]) -> None:
     Path(path).write_text(format_meme(motifs))
 

@@ -1,4 +1,4 @@
-"""The whole run: load → (filters | attributions) → motifs → compare → report.
+"""The whole run: load → (filters | attributions | screen) → motifs → compare → effects → report.
 
 This module only wires the stages and decides what is written where; each stage lives in its
 own module and returns plain results. :func:`run` is what ``interpret run`` calls.
@@ -43,6 +43,13 @@ class RunOptions:
         ``"auto"`` (positives of the target when labels exist, else all), ``"positives"`` or ``"all"``.
     max_seqs : int or None
         Seeded random subset of the explained sequences.
+    screen : bool
+        Run the known-motif response screen (:mod:`interpret.screen`); effect sizes of the run's
+        own motifs and filters (:mod:`interpret.effects`) are computed either way.
+    screen_backgrounds : int
+        ``B``: dinucleotide-shuffled backgrounds for the screen and the effect sizes (at least 2).
+    screen_positions : int
+        ``K``: insertion points, the centre (1) or ``K`` evenly spaced ones.
     """
 
     target: int = 0
@@ -60,6 +67,9 @@ class RunOptions:
     motif_db: str | None = None
     q_threshold: float = 0.05
     modisco: dict = field(default_factory=dict)
+    screen: bool = True
+    screen_backgrounds: int = 100
+    screen_positions: int = 1
     attributions: str | None = None
     force: bool = False
     verbose: bool = False
@@ -121,6 +131,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         model = Model.from_keras(model)
     _check_options(model, seqs, opts)
     db = io.load_motif_db(opts.motif_db)
+    _check_evidence_options(model, db, opts)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.x[index]
     timings: dict[str, float] = {}
@@ -137,12 +148,21 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["attribution"] = attr_summary
 
         t = time.perf_counter()
+        backgrounds = _screen_stage(model, x, db, od, opts, summary)
+        if opts.screen:
+            timings["screen"] = time.perf_counter() - t
+
+        t = time.perf_counter()
         motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
         timings["motifs"] = time.perf_counter() - t
 
         t = time.perf_counter()
         summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
         timings["compare"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts, summary)
+        timings["effects"] = time.perf_counter() - t
 
         t = time.perf_counter()
         summary["timings"] = timings
@@ -176,6 +196,19 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
         from .attribution import check_deepshap_support
 
         check_deepshap_support(model, opts.output)
+
+
+def _check_evidence_options(model: Model, db, opts: RunOptions) -> None:
+    """Screen and effect-size options, before any work is done."""
+    from .screen import check_motifs
+
+    for name, value, least in (("--screen-backgrounds", opts.screen_backgrounds, 2),
+                               ("--screen-positions", opts.screen_positions, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise InputError(f"{name} must be an integer of at least {least}, not {value!r}"
+                             + ("; an effect's standard error needs two backgrounds." if least == 2 else "."))
+    if opts.screen:
+        check_motifs(db, model.seq_len)
 
 
 def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: RunOptions) -> dict:
@@ -384,6 +417,59 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
     }
 
 
+def _screen_stage(model, x, db, od, opts, summary):
+    """The known-motif screen (skipped with ``--no-screen``: None); returns its backgrounds, which the
+    effect sizes reuse."""
+    from . import edits, screen, stats
+
+    if not opts.screen:
+        return None
+    bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
+    res = screen.screen(model, bg, db, target=opts.target, output=opts.output, positions=opts.screen_positions,
+                        seed=opts.seed, batch_size=8 * opts.batch_size, verbose=opts.verbose)
+    io.write_tsv(od / "screen.tsv", res.rows(), screen.COLUMNS)
+    keep = ("id", "name", "mean_delta", "se", "q", "consensus_delta", "raw_delta")
+    sig = res.significant
+    summary["screen"] = {
+        "database": opts.motif_db or "bundled JASPAR 2026 CORE vertebrates",
+        "n_motifs": len(res.ids), "backgrounds": res.n_backgrounds, "positions": res.positions,
+        "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
+        "min_effect": stats.min_effect(opts.output),
+        "control": "a random sequence of the same width and GC content at the same place",
+        "n_raise": int((sig & (res.insertion.effects.mean > 0)).sum()),
+        "n_lower": int((sig & (res.insertion.effects.mean < 0)).sum()),
+        "top_positive": [{k: r[k] for k in keep} for r in res.top(+1, 10)],
+        "top_negative": [{k: r[k] for k in keep} for r in res.top(-1, 10)],
+    }
+    return bg
+
+
+def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> None:
+    """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv. ``bg``:
+    the screen's backgrounds, or None to draw the same ones here."""
+    from . import edits, effects, stats
+
+    if bg is None:
+        bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
+    kw = dict(target=opts.target, output=opts.output, positions=opts.screen_positions, seed=opts.seed,
+              batch_size=8 * opts.batch_size, verbose=opts.verbose)
+    fres = filt["result"]
+    fe = effects.filter_effects(model, bg, fres.ppm, fres.n_sites, **kw)
+    me = effects.motif_effects(model, x, index, patterns, bg, **kw)
+    io.add_tsv_columns(od / "filters.tsv", "filter", fe.rows(filt["ids"]), effects.FILTER_COLUMNS)
+    io.add_tsv_columns(od / "motifs.tsv", "motif", me.rows(), effects.MOTIF_COLUMNS)
+    fires = fres.n_sites > 0
+    summary["effects"] = {
+        "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
+        "min_effect": stats.min_effect(opts.output), "backgrounds": len(bg), "positions": opts.screen_positions,
+        "ablation": {"shuffles_per_seqlet": effects.N_SHUFFLES, "max_seqlets_per_motif": effects.MAX_SEQLETS},
+        "motifs_responding": [m for m, s in zip(me.ids, me.significant) if s],
+        "motifs_not_responding": [m for m, s in zip(me.ids, me.significant) if not s],
+        "filters_responding": int(fe.significant.sum()),
+        "filters_not_responding": [f for f, s, ok in zip(filt["ids"], fe.significant, fires) if ok and not s],
+    }
+
+
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:
     """:func:`run` for one ``target``, or for every output when ``target == "all"``.
 
@@ -400,7 +486,8 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
         for t in range(model.n_outputs):
             res = run(model, seqs, od / f"target_{t}", target=t, **options)
             runs[t] = {"dir": f"target_{t}", "explained": res.summary["explained"],
-                       "comparison": res.summary.get("comparison", {})}
+                       "comparison": res.summary.get("comparison", {}),
+                       "screen_top": [r["name"] for r in res.summary.get("screen", {}).get("top_positive", [])[:5]]}
         from . import __version__
         from .report import render_report
 

@@ -54,7 +54,11 @@ METHOD_NOTES = {
 }
 SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
             ("heatmap", "Filter × motif similarity"), ("examples", "Example sequences"),
-            ("howto", "How to read this page")]
+            ("screen", "Known motifs this model responds to"), ("howto", "How to read this page")]
+#: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
+N_SCREEN = 10
+#: What the page says of a pattern whose effect does not pass the rule of :mod:`interpret.stats`.
+NO_RESPONSE = "the model does not respond to this pattern"
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
            "#1f78b4", "#b2182b"]
 
@@ -81,6 +85,7 @@ class OutputData:
     comparison: list = field(default_factory=list)         # comparison.tsv rows
     seqlets: list = field(default_factory=list)            # seqlets.tsv rows
     jaspar: dict = field(default_factory=dict)             # jaspar id -> io.Motif
+    screen: list = field(default_factory=list)             # screen.tsv rows (+ parsed numbers), by effect
     notes: dict = field(default_factory=dict)              # piece -> sentence
 
 
@@ -108,6 +113,7 @@ def read_output(out_dir, summary: dict | None = None) -> OutputData:
     _read_motifs(d)
     d.comparison = _read_table(d, "comparison.tsv", "comparison")
     d.seqlets = _read_table(d, "seqlets.tsv", "seqlets")
+    _read_screen(d)
     _read_jaspar(d)
     return d
 
@@ -190,6 +196,7 @@ def _read_motifs(d: OutputData) -> None:
 
 def _read_jaspar(d: OutputData) -> None:
     wanted = {r.get("jaspar_id") for r in d.filters + d.motifs} - {None, ""}
+    wanted |= {r["id"] for r in _screen_hits(d, +1) + _screen_hits(d, -1)}
     if not wanted:
         return
     db_path = (d.summary.get("parameters") or {}).get("motif_db")
@@ -199,6 +206,26 @@ def _read_jaspar(d: OutputData) -> None:
         d.notes["jaspar"] = f"the motif database could not be read ({exc}); match logos are not shown."
         return
     d.jaspar = {m.id: m for m in db if m.id in wanted}
+
+
+def _read_screen(d: OutputData) -> None:
+    """screen.tsv (absent after ``--no-screen``; the section says so)."""
+    if not (d.out / "screen.tsv").exists():
+        return
+    rows = _read_table(d, "screen.tsv", "screen")
+    for r in rows:
+        for k in ("mean_delta", "se", "z", "p", "q", "delta_forward", "delta_reverse", "consensus_delta", "raw_delta"):
+            r[k] = _float(r.get(k))
+        r["width"] = _int(r.get("width"))
+        r["effect_significant"] = _bool(r.get("effect_significant"))
+    d.screen = rows
+
+
+def _screen_hits(d: OutputData, sign: int) -> list:
+    """The :data:`N_SCREEN` strongest responses of one sign, strongest first."""
+    hits = [r for r in d.screen if r["effect_significant"] and r["mean_delta"] is not None
+            and np.sign(r["mean_delta"]) == sign]
+    return sorted(hits, key=lambda r: -sign * r["mean_delta"])[:N_SCREEN]
 
 
 def _read_examples(out: Path, methods: list, n: int) -> dict | None:
@@ -288,6 +315,8 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "motifs": _motif_rows(d, cmp_index),
         "heatmap": _heatmap(d),
         "examples": _examples(d, methods, n_examples),
+        "screen": _screen_context(d),
+        "no_response": NO_RESPONSE,
     }
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
@@ -341,6 +370,7 @@ def _filter_rows(d: OutputData) -> list:
                                title=f"{fid}: kernel weights, mean-centred per position")
         jid = r.get("jaspar_id") or ""
         out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
+                    "effect": _effect(r, _floor(d)),
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
                     "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5, max_width=100)})
     return out
@@ -395,7 +425,7 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
                                     title=f"{fid}{' (reverse complement)' if rc else ''}, q = {_fmt_q(q)}")
             flogos.append({"id": fid, "q": q, "rc": rc, "logo": svg})
         jid = r.get("jaspar_id") or ""
-        rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid,
+        rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid, "effect": _effect(r, _floor(d)),
                      "jaspar_name": r.get("jaspar_name") or "",
                      "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8, max_width=200),
                      "filter_logos": flogos, "n_more_filters": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
@@ -526,6 +556,73 @@ def _window(signal: np.ndarray, size: int) -> tuple[int, int]:
     sums = c[size:] - c[:-size]
     start = int(np.argmax(sums))
     return start, start + size
+
+
+def _effect(r: dict, floor) -> dict:
+    """Effect sizes of a motifs.tsv / filters.tsv row (columns of :mod:`interpret.effects`); ``floor``
+    is the rule's smallest effect (``summary.json`` ``effects.min_effect``)."""
+    ins, ins_se = _float(r.get("insertion_effect")), _float(r.get("insertion_se"))
+    abl, abl_se = _float(r.get("ablation_effect")), _float(r.get("ablation_se"))
+    raw = _float(r.get("insertion_raw"))
+    responds = _bool(r.get("effect_significant"))
+    # what the pattern's GC content alone does (raw insertion minus the GC-matched one), worth a
+    # word when it is at least the rule's floor: GC-rich patterns of a model that learned GC content
+    composition = (raw - ins) if raw is not None and ins is not None else None
+    return {"has": ins is not None or abl is not None, "responds": responds, "insertion": ins,
+            "insertion_se": ins_se, "ablation": abl, "ablation_se": abl_se, "ablation_n": _int(r.get("ablation_n")),
+            "composition": composition if composition is not None and floor is not None
+            and abs(composition) >= floor else None}
+
+
+def _floor(d: OutputData):
+    return _float((d.summary.get("effects") or {}).get("min_effect"))
+
+
+def _screen_context(d: OutputData) -> dict:
+    """The screen section: top hits with logos and effect bars, and the run's own matches that get no response."""
+    s = d.summary.get("screen") or {}
+    if not d.screen:
+        why = d.notes.get("screen") or ("The known-motif screen was not run (--no-screen); the effect sizes of "
+                                        "the run's own motifs and filters are in their tables.")
+        return {"available": False, "reason": why}
+    pos, neg = _screen_hits(d, +1), _screen_hits(d, -1)
+    shown = pos + neg
+    scale = max([abs(r["mean_delta"]) + 1.96 * (r["se"] or 0) for r in shown] or [1.0])
+    for r in shown:
+        m = d.jaspar.get(r["id"])
+        r["logo"] = None if m is None else logo.logo_svg(m.ppm, "bits", height=30, col_width=5, defs=False,
+                                                         attrs={"data-kind": "screen"}, title=f"{m.id} {m.name}")
+        r["bar"] = _effect_bar(r["mean_delta"], r["se"], scale)
+    by_id = {r["id"]: r for r in d.screen}
+    found: dict = {}
+    for r in d.motifs + d.filters:
+        jid = r.get("jaspar_id") or ""
+        if jid in by_id and not by_id[jid]["effect_significant"]:
+            found.setdefault(jid, []).append(r.get("motif") or r.get("filter"))
+    ignored = [{"id": j, "name": by_id[j]["name"], "mean_delta": by_id[j]["mean_delta"], "se": by_id[j]["se"],
+                "by": ids} for j, ids in found.items()]
+    return {"available": True, "positive": pos, "negative": neg, "ignored": ignored, "n": len(d.screen),
+            "n_raise": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] > 0),
+            "n_lower": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] < 0),
+            "backgrounds": s.get("backgrounds"), "positions": s.get("positions"), "database": s.get("database"),
+            "rule": s.get("rule"), "explained": s.get("explained") or d.summary.get("explained", "")}
+
+
+def _effect_bar(mean, se, scale: float, width: float = 150, height: float = 14) -> str:
+    """Inline SVG: a bar from 0 to ``mean`` and a whisker over mean ± 1.96 SE, on ``[-scale, scale]``."""
+    mid = width / 2
+
+    def x(v):
+        return mid + max(-1.0, min(1.0, v / scale)) * (mid - 2)
+
+    colour = "#1a7f37" if mean >= 0 else "#b42318"
+    lo, hi = x(mean - 1.96 * (se or 0)), x(mean + 1.96 * (se or 0))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="effect-bar" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}"><title>{_fmt_num(mean)} ± {_fmt_num(se)} (95%: ±1.96 SE)</title>'
+            f'<rect x="{min(mid, x(mean)):.1f}" y="3" width="{abs(x(mean) - mid):.1f}" height="{height - 6:.0f}" '
+            f'fill="{colour}" opacity="0.75"/><line x1="{lo:.1f}" x2="{hi:.1f}" y1="{height / 2:.1f}" '
+            f'y2="{height / 2:.1f}" stroke="#333" stroke-width="1"/><line x1="{mid:.1f}" x2="{mid:.1f}" y1="0" '
+            f'y2="{height:.0f}" stroke="#999" stroke-width="0.8"/></svg>')
 
 
 # --------------------------------------------------------------------------------------
@@ -674,6 +771,11 @@ def _float(v):
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
+
+
+def _bool(v) -> bool:
+    """A True/False cell of a TSV (anything else is False)."""
+    return str(v).strip().lower() in ("true", "1", "yes")
 
 
 def _undefined(v) -> bool:

@@ -1,4 +1,5 @@
-"""The one-way flow, checked from the source: load -> (filters | attributions) -> motifs -> compare -> report."""
+"""The one-way flow, checked from the source:
+load -> (filters | attributions | screen) -> motifs -> compare -> effects -> report."""
 
 import ast
 import re
@@ -16,15 +17,19 @@ ALLOWED = {
     "deeplift": {"errors", "model"},
     "attribution": {"errors", "model", "shuffle", "deeplift"},
     "filters": {"errors", "model"},
-    "compare": {"errors", "io"},
+    "stats": set(),                                            # statistics of compare, screen, effects
+    "compare": {"errors", "io", "stats"},
     "composition": {"errors", "compare"},     # compare stage: flags on the cores compare matches
+    "edits": {"errors", "shuffle"},                            # array surgery for in-silico experiments
+    "screen": {"errors", "model", "edits", "stats"},           # stage beside filters and attributions
+    "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
     "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "composition", "motifs", "report",
-                 "__init__"},
+                 "__init__", "edits", "screen", "effects", "stats"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

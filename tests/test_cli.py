@@ -34,7 +34,7 @@ def full_run(saved_example):
 def test_run_writes_every_output_of_the_contract(full_run):
     names = {p.name for p in full_run.iterdir()}
     assert {"report.html", "summary.json", "filters.meme", "filters.tsv", "filters.h5", "attributions.h5",
-            "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "seqlets.tsv", "comparison.tsv",
+            "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "seqlets.tsv", "comparison.tsv", "screen.tsv",
             "figures"} <= names
     s = io.read_json(full_run / "summary.json")
     assert s["explained"] == "logit (pre-sigmoid) of output 0"
@@ -43,7 +43,7 @@ def test_run_writes_every_output_of_the_contract(full_run):
     assert s["data"]["n_explained"] == 1000 and s["data"]["n_positive"] > 1800
     assert s["methods"] == ["gradxinput", "deepshap"]
     assert s["attribution"]["deepshap"]["max_abs_delta"] < 1e-3
-    assert set(s["timings"]) >= {"filters", "attributions", "motifs", "compare", "report"}
+    assert set(s["timings"]) >= {"filters", "attributions", "screen", "motifs", "compare", "effects", "report"}
     assert len(io.read_meme(full_run / "filters.meme")) == 32
     assert len(io.read_tsv(full_run / "filters.tsv")) == 32
 
@@ -78,6 +78,29 @@ def test_tables_carry_group_names_and_composition_flags(full_run):
     assert named and all(n.endswith("-like") for n in named.values())
     for r in filters:                                 # one name per group, whether or not a member is named alone
         assert r["group_name"] == named.get(r["group"], "")
+
+
+def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
+    from interpret import effects, screen
+
+    rows = io.read_tsv(full_run / "screen.tsv")
+    assert list(rows[0]) == screen.COLUMNS and len(rows) == len(io.load_motif_db())
+    means = [float(r["mean_delta"]) for r in rows]
+    assert means == sorted(means, reverse=True) and rows[0]["name"].startswith("CEBP")
+    s = io.read_json(full_run / "summary.json")
+    assert {"screen", "effects"} <= set(s["timings"]) and s["screen"]["backgrounds"] == 100
+    assert s["screen"]["top_positive"][0]["id"] == rows[0]["id"]
+    motifs = io.read_tsv(full_run / "motifs.tsv")
+    assert set(effects.MOTIF_COLUMNS) <= set(motifs[0])
+    # every positive motif named after a planted family is a response, in both experiments
+    planted = [m for m in motifs if m["sign"] == "+" and m["jaspar_name"][:4] in ("CEBP", "CTCF", "CREB", "ATF1")]
+    assert planted and all(m["effect_significant"] == "True" and float(m["ablation_effect"]) > 0.2
+                           and float(m["insertion_effect"]) > 0.2 for m in planted)
+    filters = io.read_tsv(full_run / "filters.tsv")
+    assert set(effects.FILTER_COLUMNS) <= set(filters[0])
+    assert filters[0]["effect_significant"] == "True"                  # the most influential filter
+    html = (full_run / "report.html").read_text()
+    assert "Known motifs this model responds to" in html and html.count('class="screen-row"') >= 10
 
 
 def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
@@ -155,7 +178,8 @@ def fasta_run(tmp_path_factory, example_sim):
     km.save(d / "m.keras")
     seqs = io.decode(example_sim.x[:150])
     (d / "s.fa").write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
-    args = [str(d / "m.keras"), str(d / "s.fa"), "--methods", "gradxinput", "--motifs-from", "gradxinput", "--quiet"]
+    args = [str(d / "m.keras"), str(d / "s.fa"), "--methods", "gradxinput", "--motifs-from", "gradxinput", "--quiet",
+            "--no-screen"]
     assert main(["run", *args, "--out", str(d / "out")]) == 0
     return d, args
 
@@ -168,6 +192,16 @@ def test_run_on_conv1d_model_and_fasta(fasta_run):
     assert len(io.read_tsv(d / "out" / "filters.tsv")) == 8
     a = io.read_attributions(d / "out" / "attributions.h5")
     np.testing.assert_array_equal(a["index"], np.arange(150))
+
+
+def test_no_screen_still_gives_effect_sizes(fasta_run):
+    d, _ = fasta_run
+    assert not (d / "out" / "screen.tsv").exists()
+    s = io.read_json(d / "out" / "summary.json")
+    assert "screen" not in s and "screen" not in s["timings"] and s["effects"]["backgrounds"] == 100
+    rows = io.read_tsv(d / "out" / "filters.tsv")
+    assert {"insertion_effect", "insertion_q", "effect_significant"} <= set(rows[0])
+    assert {r["effect_significant"] for r in rows} <= {"True", "False"}
 
 
 def test_resume_from_saved_attributions_gives_same_motifs(fasta_run):
@@ -196,4 +230,6 @@ def test_target_all_runs_every_output_of_a_multitask_model(tmp_path, example_sim
         s = io.read_json(out / f"target_{t}" / "summary.json")
         assert s["explained"] == f"logit (pre-sigmoid) of output {t}"
         assert (out / f"target_{t}" / "report.html").exists()
+        assert len(io.read_tsv(out / f"target_{t}" / "screen.tsv")) == len(io.load_motif_db())   # one screen per output
+        assert isinstance(top["targets"][str(t)]["screen_top"], list)
     assert (out / "report.html").exists()

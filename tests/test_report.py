@@ -16,7 +16,7 @@ import pytest
 from interpret import io
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
-SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "howto"]
+SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "howto"]
 
 
 # --------------------------------------------------------------------------------------
@@ -402,3 +402,59 @@ def test_group_names_and_composition_badges_shown(tmp_path):
     badges = [a.get("data-flag") for a in page.with_class("badge", "span")]
     assert badges == ["GC-rich", "low complexity", "GC-rich", "CpG"]     # the motif row, then the filter row
     assert "group 2: SOX-like" in "".join(page.text)
+
+
+def test_screen_section_and_effect_columns(tmp_path):
+    """Known-motif screen: strongest responses of each sign with logos and bars, the run's own
+    JASPAR matches the model ignores named, and patterns without a response said to be so."""
+    from interpret import effects, screen
+    from interpret.report import N_SCREEN, NO_RESPONSE, render_report
+
+    summary = write_fake_output(tmp_path, n_filters=6, n_motifs=3, with_summary=False)
+    own = {r["jaspar_id"]: r["jaspar_name"] for r in io.read_tsv(tmp_path / "filters.tsv") + io.read_tsv(tmp_path / "motifs.tsv")
+           if r["jaspar_id"]}
+    db = [m for m in io.load_motif_db() if m.id not in own]
+    rows = []
+    for k, m in enumerate(db[:40]):
+        mean = 3.0 - 0.15 * k                                     # 20 raise the score, 19 lower it, one at 0
+        rows.append({"id": m.id, "name": m.name, "width": len(m.ppm), "mean_delta": mean, "se": 0.1, "z": mean / 0.1,
+                     "p": 1e-3, "q": 0.01, "effect_significant": abs(mean) >= 0.2, "delta_forward": mean,
+                     "delta_reverse": mean, "consensus_delta": mean, "raw_delta": mean})
+    rows += [{"id": i, "name": n, "width": 8, "mean_delta": 0.01, "se": 0.05, "z": 0.2, "p": 0.8, "q": 0.9,
+              "effect_significant": False, "delta_forward": 0, "delta_reverse": 0, "consensus_delta": 0,
+              "raw_delta": 0.5} for i, n in own.items()]            # the fake run's own matches: ignored
+    io.write_tsv(tmp_path / "screen.tsv", rows, screen.COLUMNS)
+    motif_ids = [r["motif"] for r in io.read_tsv(tmp_path / "motifs.tsv")]
+    io.add_tsv_columns(tmp_path / "motifs.tsv", "motif", {
+        motif_ids[0]: {"insertion_effect": 2.5, "insertion_se": 0.1, "insertion_q": 1e-9, "insertion_raw": 2.6,
+                       "ablation_effect": 1.8, "ablation_se": 0.2, "ablation_q": 1e-6, "ablation_n": 40,
+                       "effect_significant": True},
+        motif_ids[1]: {"insertion_effect": 0.02, "insertion_se": 0.05, "insertion_q": 0.8, "insertion_raw": 1.1,
+                       "ablation_effect": 0.01, "ablation_se": 0.04, "ablation_q": 0.9, "ablation_n": 30,
+                       "effect_significant": False}}, effects.MOTIF_COLUMNS)
+    io.add_tsv_columns(tmp_path / "filters.tsv", "filter", {"filter_0": {
+        "insertion_effect": 0.05, "insertion_se": 0.05, "insertion_q": 0.5, "insertion_raw": 0.05,
+        "effect_significant": False}}, effects.FILTER_COLUMNS)
+    summary["screen"] = {"database": "bundled JASPAR", "backgrounds": 100, "positions": 1, "rule": "the rule"}
+    summary["effects"] = {"min_effect": 0.2}
+    page = parse(render_report(tmp_path, summary, figures=False))
+    shown = page.with_class("screen-row", "tr")
+    assert len(shown) == 2 * N_SCREEN
+    assert [a["data-motif"] for a in shown[:3]] == [db[0].id, db[1].id, db[2].id]     # strongest first
+    assert shown[N_SCREEN]["data-motif"] == db[39].id                                  # most negative first
+    assert len(page.with_class("effect-bar", "svg")) == 2 * N_SCREEN
+    assert len(page.find("svg", data_kind="screen")) == 2 * N_SCREEN
+    text = " ".join(page.text)
+    assert "Expected but ignored" in text and own and all(n in text for n in own.values())
+    nulls = page.with_class("null", "span")                     # motif 1 and filter_0; motif 0 responds
+    assert len(nulls) == 2 and NO_RESPONSE in text
+    assert "its GC content alone: 1.1" in text                 # motif 1: raw 1.1 against 0.02 arranged
+    assert text.count("its GC content alone") == 1             # motif 0: raw 2.6 against 2.5, below the floor
+
+
+def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
+    from interpret.report import render_report
+
+    summary = write_fake_output(tmp_path, with_summary=False)
+    text = " ".join(parse(render_report(tmp_path, summary, figures=False)).text)
+    assert "The known-motif screen was not run (--no-screen)" in text

@@ -128,7 +128,8 @@ def test_same_seed_gives_identical_outputs(tiny, tmp_path):
     for m in ("gradxinput", "deepshap"):
         for k in ("contrib", "hypothetical", "delta", "score"):
             assert np.array_equal(a[m][k], b[m][k], equal_nan=True), (m, k)
-    for name in ("filters.tsv", "filters.meme", "motifs.tsv", "motifs.meme", "seqlets.tsv", "comparison.tsv"):
+    for name in ("filters.tsv", "filters.meme", "motifs.tsv", "motifs.meme", "seqlets.tsv", "comparison.tsv",
+                 "screen.tsv"):
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
     sa, sb = io.read_json(tmp_path / "a" / "summary.json"), io.read_json(tmp_path / "b" / "summary.json")
     assert sa["parameters"] == sb["parameters"] and sa["parameters"]["seed"] == 0

@@ -1,0 +1,353 @@
+"""Known-motif response screen: which database motifs move the model's output when inserted.
+
+For every motif of a database (the bundled JASPAR, or ``--motif-db``), an instance is inserted
+into each of the same ``B`` backgrounds (seeded dinucleotide shuffles of the explained
+sequences, :func:`interpret.edits.backgrounds`), and the explained score (the pre-activation
+logit of the target by default) is compared, paired per background, with the same background
+holding a **control** at the same place: a random sequence of the same width and GC content
+(:func:`interpret.edits.gc_matched`):
+
+``delta[m, b] = f(background b with instance b of motif m) - f(background b with its control)``
+
+Why a control, and not ``f(background)`` itself: an insertion also removes the background's
+bases and brings its own base composition. A model that learned GC-rich motifs scores any
+AT-rich insertion a little lower, and a model that learned GC content scores every GC-rich
+database motif higher (SP1, ZNF131, ...); measured on the example model, the FOXA2 decoy moved
+the logit by -0.19 (p < 0.001) against the background and -0.06 (p = 0.15) against its control,
+and on ``simulate.peaks_like`` SP1 by +1.6 against the background and 0.0 against the control.
+The control removes both, so the screen answers "does the model respond to this motif beyond
+its GC content". The uncontrolled difference is kept as ``raw_delta``; ``raw_delta -
+mean_delta`` is what the motif's GC content alone does.
+
+Instance ``b`` is drawn column by column from the PPM (seeded by the motif,
+:func:`interpret.edits.motif_seed`) and substituted at the centre (or at one of ``K`` evenly
+spaced points), reverse-complemented in every other background (:func:`design`): both
+orientations, one forward pass per motif and background. ``delta_forward`` and
+``delta_reverse`` average the two halves; the consensus inserted into the first tenth of the
+backgrounds is a second figure (``consensus_delta``). Controls depend only on the background,
+the width and the GC count, so one control serves every motif of that width and GC count: the
+whole JASPAR needs about 16,000 of them at ``B = 100``. The differences become a mean, SE, z and
+p-value (:func:`interpret.stats.paired_effects`) and a Benjamini–Hochberg q over the database.
+
+Cost: forward passes only, about ``1.25 B`` per motif (1,019 JASPAR motifs x 100 backgrounds:
+128,000 sequences), batched many motifs at a time through one compiled forward call
+(:meth:`interpret.model.Model.predict`); on the demo less than the attribution stage
+(``benchmarks/e2e.py``, ``screen s`` column).
+
+What the screen can say: how this model's output responds to each known motif placed in
+sequences like the explained ones. What it cannot say: whether the motif occurs in, or matters
+for, the genome; a motif the model never saw in training can still score (by resembling what
+it did learn), and a motif that matters in vivo can score 0 (the model never learned it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import edits, stats
+from .errors import InputError
+from .model import Model
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["COLUMNS", "InsertionResult", "ScreenResult", "design", "insertion_effects", "screen", "check_motifs"]
+
+#: Columns of ``screen.tsv``.
+COLUMNS = ["id", "name", "width", "mean_delta", "se", "z", "p", "q", "effect_significant", "delta_forward",
+           "delta_reverse", "consensus_delta", "raw_delta"]
+# Floats of inserted sequences built at once (x 4 bytes): about 16 MB per chunk.
+_CHUNK_FLOATS = 1 << 22
+
+
+@dataclass(frozen=True)
+class InsertionResult:
+    """Insertions of ``M`` PPMs into the same ``B`` backgrounds: every forward pass, and the effects.
+
+    Attributes
+    ----------
+    with_instance : ndarray, shape (M, B)
+        ``f(background b with instance b of motif m)``; instance ``b`` is sampled from the PPM
+        and inserted in the orientation and at the position of :func:`design`.
+    with_control : ndarray, shape (M, B)
+        ``f(background b with its control)``: a random sequence of the instance's width and GC
+        count at the same place.
+    base : ndarray, shape (B,)
+        ``f(background b)``.
+    consensus, consensus_control : ndarray, shape (M, C), or None
+        The same two with the consensus, in the first ``C = max(2, B // 10)`` backgrounds.
+    effects : interpret.stats.Effects
+        Mean, SE, z, p and n of :attr:`deltas` (paired over backgrounds).
+    reverse : ndarray, shape (B,), bool
+        Backgrounds that got the reverse complement.
+    position : ndarray, shape (B,), int
+        Which of the ``K`` starts each background got.
+    starts : dict of int -> ndarray
+        The ``K`` insertion starts of each motif width.
+    """
+
+    with_instance: np.ndarray
+    with_control: np.ndarray
+    base: np.ndarray
+    consensus: np.ndarray | None
+    consensus_control: np.ndarray | None
+    effects: stats.Effects
+    reverse: np.ndarray
+    position: np.ndarray
+    starts: dict
+
+    @property
+    def deltas(self) -> np.ndarray:
+        """Paired differences ``with_instance - with_control``, shape ``(M, B)``."""
+        return self.with_instance - self.with_control
+
+    @property
+    def delta_forward(self) -> np.ndarray:
+        """Mean difference over the backgrounds that got the PPM's own strand, shape ``(M,)``."""
+        return self.deltas[:, ~self.reverse].mean(axis=1)
+
+    @property
+    def delta_reverse(self) -> np.ndarray:
+        """Mean difference over the backgrounds that got the reverse complement, shape ``(M,)``."""
+        return self.deltas[:, self.reverse].mean(axis=1)
+
+    @property
+    def consensus_delta(self) -> np.ndarray:
+        """Mean of ``consensus - consensus_control``, shape ``(M,)`` (NaN if not computed)."""
+        if self.consensus is None:
+            return np.full(len(self.with_instance), np.nan)
+        return (self.consensus - self.consensus_control).mean(axis=1)
+
+    @property
+    def raw_delta(self) -> np.ndarray:
+        """Mean of ``with_instance - base``: the insertion against the bare background, shape ``(M,)``."""
+        return (self.with_instance - self.base).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """The known-motif response screen of one model output.
+
+    Attributes
+    ----------
+    ids, names : list of str
+        Database motifs, in database order.
+    widths : ndarray, shape (M,), int
+    insertion : InsertionResult
+        Per-background differences and their statistics.
+    q : ndarray, shape (M,)
+        Benjamini–Hochberg q-values over the database.
+    significant : ndarray, shape (M,), bool
+        The model responds to this motif (:func:`interpret.stats.responds`).
+    n_backgrounds, positions : int
+        ``B`` and ``K``.
+    """
+
+    ids: list
+    names: list
+    widths: np.ndarray
+    insertion: InsertionResult
+    q: np.ndarray
+    significant: np.ndarray
+    n_backgrounds: int
+    positions: int
+
+    def order(self) -> np.ndarray:
+        """Motif indices by effect, largest mean difference first (ties by database order)."""
+        mean = np.nan_to_num(self.insertion.effects.mean, nan=0.0)
+        return np.lexsort((np.arange(len(mean)), -mean))
+
+    def rows(self) -> list[dict]:
+        """Rows of ``screen.tsv`` (:data:`COLUMNS`), sorted by effect."""
+        ins = self.insertion
+        e = ins.effects
+        fwd, rev, cons, raw = ins.delta_forward, ins.delta_reverse, ins.consensus_delta, ins.raw_delta
+        return [{"id": self.ids[i], "name": self.names[i], "width": int(self.widths[i]),
+                 "mean_delta": float(e.mean[i]), "se": float(e.se[i]), "z": float(e.z[i]), "p": float(e.p[i]),
+                 "q": float(self.q[i]), "effect_significant": bool(self.significant[i]),
+                 "delta_forward": float(fwd[i]), "delta_reverse": float(rev[i]),
+                 "consensus_delta": float(cons[i]), "raw_delta": float(raw[i])} for i in self.order()]
+
+    def top(self, sign: int, n: int = 10) -> list[dict]:
+        """The ``n`` significant hits of one sign (+1 raise, -1 lower the score), strongest first."""
+        rows = [r for r in self.rows() if r["effect_significant"] and np.sign(r["mean_delta"]) == sign]
+        return rows[:n] if sign > 0 else rows[::-1][:n]
+
+
+def check_motifs(motifs, length: int) -> None:
+    """Raise :class:`InputError` unless every motif (``.id``, ``.ppm`` ``(W, 4)``) fits in ``length`` bp."""
+    for m in motifs:
+        width = len(m.ppm)
+        if width > length:
+            raise InputError(f"motif {m.id} is {width} bp, wider than the {length}-bp sequences, so the screen "
+                             "cannot insert it; give a --motif-db without it or pass --no-screen.")
+
+
+def _check_backgrounds(model: Model, backgrounds) -> np.ndarray:
+    bg = np.asarray(backgrounds, dtype=np.float32)
+    if bg.ndim != 3 or bg.shape[2] != 4 or bg.shape[1] != model.seq_len:
+        raise InputError(f"backgrounds have shape {bg.shape}; give (B, {model.seq_len}, 4) one-hot sequences.")
+    if len(bg) < 2:
+        raise InputError(f"{len(bg)} background(s) given; an effect's standard error needs at least 2.")
+    return bg
+
+
+def design(n_backgrounds: int, positions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation and position of the instance inserted into each background.
+
+    Background ``b`` gets one instance: reverse-complemented when ``b`` is odd, at position
+    ``(b // 2) % K``, so orientations alternate and every (orientation, position) pair gets the
+    same number of backgrounds when ``B`` is a multiple of ``2K``. One forward pass per motif and
+    background is what lets the screen of a whole database cost no more than the attributions.
+
+    Returns
+    -------
+    reverse : ndarray, shape (B,), bool
+    position : ndarray, shape (B,), int
+        Index into the ``K`` starts of :func:`interpret.edits.insertion_starts`.
+    """
+    b = np.arange(int(n_backgrounds))
+    return b % 2 == 1, (b // 2) % int(positions)
+
+
+def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int = 0, output: str = "logit",
+                      positions: int = 1, seed: int = 0, consensus: bool = True, batch_size: int = 1024,
+                      verbose: bool = False, desc: str = "insertions") -> InsertionResult:
+    """Insert an instance of every PPM into each background; paired differences against GC-matched controls.
+
+    Parameters
+    ----------
+    model : interpret.model.Model
+    backgrounds : ndarray, shape (B, L, 4)
+        One-hot backgrounds, ``L = model.seq_len``, ``B >= 2`` (:func:`interpret.edits.backgrounds`).
+    ppms : list of ndarray (W, 4)
+        Motifs as position probability matrices, A C G T, each ``W <= L``.
+    target : int
+        Output whose score is compared.
+    output : str
+        ``"logit"`` (pre-activation, default) or ``"probability"``.
+    positions : int
+        ``K``: 1 inserts at the centre, more at ``K`` evenly spaced points
+        (:func:`interpret.edits.insertion_starts`), one per background (:func:`design`).
+    seed : int
+        Instances of a PPM are drawn from :func:`interpret.edits.motif_seed` (``seed``, the PPM);
+        the controls of width ``W`` from ``(seed, W)``.
+    consensus : bool
+        Also insert each PPM's consensus into the first ``max(2, B // 10)`` backgrounds, with the
+        same orientations, positions and controls (``InsertionResult.consensus``).
+    batch_size : int
+        Sequences per forward call.
+    verbose : bool
+        Progress bar.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    InsertionResult
+    """
+    bg = _check_backgrounds(model, backgrounds)
+    target = model.check_target(target)
+    ppms = [np.asarray(p, dtype=np.float64) for p in ppms]
+    n_bg, length = bg.shape[:2]
+    for i, p in enumerate(ppms):
+        if p.ndim != 2 or p.shape[1] != 4 or len(p) == 0:
+            raise InputError(f"motif {i} has shape {p.shape}; a PPM must be a (W, 4) array, A C G T.")
+        if len(p) > length:
+            raise InputError(f"motif {i} is {len(p)} bp, wider than the {length}-bp sequences; it cannot be inserted.")
+    widths = np.array([len(p) for p in ppms], dtype=np.int64)
+    starts = {int(w): edits.insertion_starts(length, int(w), positions) for w in np.unique(widths)}
+    reverse, pos = design(n_bg, positions)
+    n_cons = max(2, n_bg // 10) if consensus else 0
+    base = model.predict(bg, target, output, batch_size=batch_size).astype(np.float64)
+    m = len(ppms)
+    rows = np.concatenate([np.arange(n_bg), np.arange(n_cons)])      # sampled instances, then the consensus
+    flip = reverse[rows]
+    scores = np.zeros((m, len(rows)))                                 # f(background with the instance)
+    n_gc = np.zeros((m, len(rows)), np.int64)
+    chunk = max(1, _CHUNK_FLOATS // (len(rows) * length * 4))
+    plan = [sel[i:i + chunk] for w in np.unique(widths) for sel in [np.flatnonzero(widths == w)]
+            for i in range(0, len(sel), chunk)]
+    if verbose:
+        from tqdm.auto import tqdm
+
+        plan = tqdm(plan, desc=desc, unit="chunk")
+    for sel in plan:
+        width = int(widths[sel[0]])
+        at = starts[width][pos[rows]]
+        inst = np.empty((len(sel), len(rows), width, 4), np.float32)
+        for k, j in enumerate(sel):
+            inst[k, :n_bg] = edits.sample_instances(ppms[j], n_bg, edits.motif_seed(seed, ppms[j]))
+            inst[k, n_bg:] = edits.consensus(ppms[j])
+        inst[:, flip] = edits.reverse_complement(inst[:, flip])
+        n_gc[sel] = inst[..., 1:3].sum(axis=(2, 3)).round().astype(np.int64)
+        x_ins = edits.insert(bg[np.tile(rows, len(sel))], inst.reshape(-1, width, 4), np.tile(at, len(sel)))
+        scores[sel] = model.predict(x_ins, target, output, batch_size=batch_size).reshape(len(sel), len(rows))
+    control = _controls(model, bg, widths, rows, n_gc, starts, pos, target, output, seed, batch_size)
+    cons, cons_ctrl = (scores[:, n_bg:], control[:, n_bg:]) if consensus else (None, None)
+    return InsertionResult(scores[:, :n_bg], control[:, :n_bg], base, cons, cons_ctrl,
+                           stats.paired_effects(scores[:, :n_bg] - control[:, :n_bg]), reverse, pos, starts)
+
+
+def _controls(model, bg, widths, rows, n_gc, starts, pos, target, output, seed, batch_size) -> np.ndarray:
+    """Score of background ``rows[j]`` with a GC-matched random sequence in place of motif ``m``'s
+    instance, shape ``(M, len(rows))``: one forward pass per distinct (background, width, GC count).
+
+    The control of (background ``b``, width ``W``, GC count ``g``) is entry ``(b, g)`` of a table
+    drawn from ``(seed, W)`` alone, so it does not depend on which other motifs are screened.
+    """
+    if n_gc.size == 0:
+        return np.zeros(n_gc.shape)
+    span = int(widths.max()) + 1
+    code = (rows[None, :] * span + widths[:, None]) * span + n_gc            # (M, R) one integer per key
+    uniq, inverse = np.unique(code, return_inverse=True)
+    ub, uw, ug = uniq // (span * span), (uniq // span) % span, uniq % span
+    ctrl = np.empty(len(uniq))
+    step = max(1, _CHUNK_FLOATS // (bg.shape[1] * 4))
+    n_bg = len(bg)
+    for width in np.unique(uw):
+        width = int(width)
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, width])
+        table = edits.gc_matched(width, np.tile(np.arange(width + 1), n_bg), rng).reshape(n_bg, width + 1, width, 4)
+        sel = np.flatnonzero(uw == width)
+        for part in (sel[i:i + step] for i in range(0, len(sel), step)):
+            x = edits.insert(bg[ub[part]], table[ub[part], ug[part]], starts[width][pos[ub[part]]])
+            ctrl[part] = model.predict(x, target, output, batch_size=batch_size)
+    return ctrl[inverse.reshape(n_gc.shape)]
+
+
+def screen(model: Model, backgrounds: np.ndarray, motifs, target: int = 0, output: str = "logit",
+           positions: int = 1, seed: int = 0, batch_size: int = 1024, verbose: bool = False) -> ScreenResult:
+    """The known-motif response screen: every database motif inserted into the same backgrounds.
+
+    Parameters
+    ----------
+    model : interpret.model.Model
+    backgrounds : ndarray, shape (B, L, 4)
+        E.g. ``edits.backgrounds(x_explained, 100, seed)``; ``B >= 2``.
+    motifs : list of interpret.io.Motif
+        Anything with ``.id``, ``.name`` and ``.ppm`` ``(W, 4)``; every ``W <= L``.
+    target, output, positions, seed, batch_size, verbose
+        As in :func:`insertion_effects`.
+
+    Returns
+    -------
+    ScreenResult
+        Effects in database order, q over the database; ``rows()`` sorted by effect.
+    """
+    motifs = list(motifs)
+    if not motifs:
+        raise InputError("the motif database is empty; give a MEME file with at least one motif.")
+    bg = _check_backgrounds(model, backgrounds)
+    check_motifs(motifs, bg.shape[1])
+    ins = insertion_effects(model, bg, [m.ppm for m in motifs], target=target, output=output, positions=positions,
+                            seed=seed, consensus=True, batch_size=batch_size, verbose=verbose, desc="screen")
+    q = stats.bh(ins.effects.p)
+    sig = stats.responds(q, ins.effects.mean, output)
+    logger.info("screen: %d motifs x %d backgrounds; %d raise and %d lower the score (%s)", len(motifs),
+                len(bg), int((sig & (ins.effects.mean > 0)).sum()), int((sig & (ins.effects.mean < 0)).sum()),
+                stats.rule(output))
+    return ScreenResult([m.id for m in motifs], [m.name for m in motifs],
+                        np.array([len(m.ppm) for m in motifs], dtype=np.int64), ins, q, sig, len(bg), int(positions))
