@@ -1,4 +1,5 @@
-"""The one-way flow, checked from the source: load -> (filters | attributions) -> motifs -> compare -> report."""
+"""The one-way flow, checked from the source: load -> (filters | attributions) -> motifs -> (compare | usage)
+-> report."""
 
 import ast
 import re
@@ -18,11 +19,13 @@ ALLOWED = {
     "filters": {"errors", "model"},
     "compare": {"errors", "io"},
     "motifs": {"errors"},
+    "usage": {"errors", "model", "attribution", "filters"},  # beside compare: which filters build each motif
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "usage", "report",
+                 "__init__"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
