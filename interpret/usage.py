@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attribution import DeepShap, GradientXInput, _resolve_references
+from .attribution import DeepShap, GradientXInput, _bucket, _padded, _resolve_references
 from .errors import InputError
 from .filters import _canonical, find_first_conv
 from .model import Model
@@ -130,6 +130,7 @@ def filter_contributions(model, x: np.ndarray, windows, method: str = "deepshap"
         ``contrib`` (S, F): summed over filters, each row equals the window's summed contribution
         of the method (``contrib[row, start:end].sum()`` of its :class:`AttributionResult`).
     """
+    tf = _tf()
     model = model if isinstance(model, Model) else Model.from_keras(model)
     if method not in METHODS:
         raise InputError(f"no per-filter decomposition for method {method!r}; use one of {', '.join(METHODS)}.")
@@ -138,42 +139,34 @@ def filter_contributions(model, x: np.ndarray, windows, method: str = "deepshap"
         raise InputError(f"sequences must have shape (N, {model.seq_len}, 4), not {x.shape}.")
     win = _windows_array(windows, len(x), x.shape[1])
     conv = find_first_conv(model)
-    n_f = conv.weights.shape[0]
-    out = np.zeros((len(win), n_f), np.float64)
+    cls = DeepShap if method == "deepshap" else GradientXInput
+    explainer = cls(model, target=target, output=output, batch_size=batch_size)
+    rows = np.unique(win[:, 0])  # only the rows that hold a window are explained again
     if method == "deepshap":
-        explainer = DeepShap(model, target=target, output=output, batch_size=batch_size)
-    else:
-        explainer = GradientXInput(model, target=target, output=output, batch_size=batch_size)
-    rows = np.unique(win[:, 0])
-    if len(win):
-        if method == "deepshap":
-            if isinstance(references, np.ndarray) and references.ndim == 4:
-                references = references[rows]
-            refs = _resolve_references(x[rows], references, n_references, seed, default="shuffle")
-        else:  # gradient x input: sum_c (x - 0.25) g at the observed bases
-            refs = np.full((len(rows), 1) + x.shape[1:], 0.25, np.float32)
-        k = refs.shape[1]
-        fn = _contrib_fn(explainer, conv)
-        per = max(1, batch_size // k)
-        starts = range(0, len(rows), per)
-        if verbose:
-            from tqdm.auto import tqdm
+        if isinstance(references, np.ndarray) and references.ndim == 4:
+            references = references[rows]
+        refs = _resolve_references(x[rows], references, n_references, seed, default="shuffle")
+    else:  # gradient x input: sum_c (x - 0.25) g at the observed bases
+        refs = np.full((len(rows), 1) + x.shape[1:], 0.25, np.float32)
+    k = refs.shape[1]
+    out = np.zeros((len(win), conv.weights.shape[0]), np.float64)
+    fn = _contrib_fn(explainer, conv)
+    per = max(1, batch_size // k)
+    row_pos = np.searchsorted(rows, win[:, 0])  # each window's place among the rows
+    starts = range(0, len(rows), per)
+    if verbose:
+        from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc=f"filter usage ({method})", unit="batch")
-        row_pos = np.searchsorted(rows, win[:, 0])  # each window's place among the rows
-        tf = _tf()
-        from .attribution import _bucket, _padded
-
-        for i in starts:
-            b = min(per, len(rows) - i)
-            pad = _bucket(b, per)
-            sel = np.flatnonzero((row_pos >= i) & (row_pos < i + b))
-            wb = np.stack([row_pos[sel] - i, win[sel, 1], win[sel, 2]], axis=1).astype(np.int32)
-            xb = _padded(x[rows[i:i + b]], pad)
-            rb = _padded(refs[i:i + b], pad).reshape((pad * k,) + x.shape[1:])
-            out[sel] = fn(*(tf.constant(a) for a in (xb, rb, wb) + _crop(wb, conv))).numpy()
-    return FilterContributions(out, method, explainer.explained, conv.layer.name, int(refs.shape[1]) if len(win) else
-                               (n_references if method == "deepshap" else 1))
+        starts = tqdm(starts, desc=f"filter usage ({method})", unit="batch")
+    for i in starts:
+        b = min(per, len(rows) - i)
+        pad = _bucket(b, per)  # the batch shapes DeepShap compiles for
+        sel = np.flatnonzero((row_pos >= i) & (row_pos < i + b))
+        wb = np.stack([row_pos[sel] - i, win[sel, 1], win[sel, 2]], axis=1).astype(np.int32)
+        xb = _padded(x[rows[i:i + b]], pad)
+        rb = _padded(refs[i:i + b], pad).reshape((pad * k,) + x.shape[1:])
+        out[sel] = fn(*(tf.constant(a) for a in (xb, rb, wb) + _crop(wb, conv))).numpy()
+    return FilterContributions(out, method, explainer.explained, conv.layer.name, k)
 
 
 def _crop(win: np.ndarray, conv) -> tuple[np.ndarray, np.ndarray]:
