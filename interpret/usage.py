@@ -21,8 +21,9 @@ Only ``(pairs, P, F)`` tensors of one batch exist at a time (``P`` positions of 
 output, ``F`` filters), never ``(N, L, 4, F)``; the references are regenerated for the rows that
 hold a window (the shuffles are seeded per sequence, so they are the run's own).
 
-:func:`filter_contributions` returns the per-window, per-filter contributions; :func:`motif_usage`
-turns those of TF-MoDISco seqlets into per-motif shares. Neither opens a file.
+:class:`FilterSplit` (or :func:`filter_contributions` for one call) returns the per-window,
+per-filter contributions; :func:`motif_usage` turns those of TF-MoDISco seqlets into per-motif
+shares. Neither opens a file.
 """
 
 from __future__ import annotations
@@ -94,79 +95,106 @@ def _windows_array(windows, n_rows: int, length: int) -> np.ndarray:
     return w
 
 
-def filter_contributions(model, x: np.ndarray, windows, method: str = "deepshap", target: int = 0,
-                         output: str = "logit", references=None, n_references: int = 20, seed: int = 0,
-                         batch_size: int = 1024, verbose: bool = False) -> FilterContributions:
-    """Split the contribution of windows of ``x`` over the first convolution's filters.
+class FilterSplit:
+    """Splits the contributions of windows over the first convolution's filters, for one method.
+
+    Like the attribution classes, one object per model and method: its compiled pass is traced
+    once and reused by every :meth:`contributions` call. :func:`filter_contributions` is the
+    one-call form.
 
     Parameters
     ----------
     model : interpret.Model or keras.Model
         Its first convolution must read the one-hot input (see
         :func:`interpret.filters.find_first_conv`).
-    x : ndarray, shape (N, L, 4)
-        One-hot sequences, A C G T.
-    windows : array-like of int, shape (S, 3)
-        ``(row, start, end)``: the span ``start:end`` of ``x[row]`` (e.g. a TF-MoDISco seqlet).
-        Windows may overlap and a row may hold several.
     method : {"deepshap", "gradxinput"}
-        Whose contributions are split: DeepSHAP's (``references``, ``n_references`` and ``seed``
-        as in :meth:`interpret.attribution.DeepShap.attribute`, so the same references) or
-        gradient x input's (mean-centred gradients).
+        Whose contributions are split: DeepSHAP's or gradient x input's (mean-centred gradients).
     target, output
         What is explained, as for the attribution methods (the pre-activation logit by default).
-    references : None, str or ndarray (N, K, L, 4)
-        DeepSHAP only; default: ``n_references`` dinucleotide shuffles of each sequence.
-    n_references, seed : int
-        DeepSHAP only.
     batch_size : int
         (sequence, reference) pairs per compiled call.
     verbose : bool
         Progress bar over batches.
-
-    Returns
-    -------
-    FilterContributions
-        ``contrib`` (S, F): summed over filters, each row equals the window's summed contribution
-        of the method (``contrib[row, start:end].sum()`` of its :class:`AttributionResult`).
     """
-    tf = _tf()
-    model = model if isinstance(model, Model) else Model.from_keras(model)
-    if method not in METHODS:
-        raise InputError(f"no per-filter decomposition for method {method!r}; use one of {', '.join(METHODS)}.")
-    x = np.asarray(x, np.float32)
-    if x.ndim != 3 or x.shape[1:] != (model.seq_len, 4):
-        raise InputError(f"sequences must have shape (N, {model.seq_len}, 4), not {x.shape}.")
-    win = _windows_array(windows, len(x), x.shape[1])
-    conv = find_first_conv(model)
-    cls = DeepShap if method == "deepshap" else GradientXInput
-    explainer = cls(model, target=target, output=output, batch_size=batch_size)
-    rows = np.unique(win[:, 0])  # only the rows that hold a window are explained again
-    if method == "deepshap":
-        if isinstance(references, np.ndarray) and references.ndim == 4:
-            references = references[rows]
-        refs = _resolve_references(x[rows], references, n_references, seed, default="shuffle")
-    else:  # gradient x input: sum_c (x - 0.25) g at the observed bases
-        refs = np.full((len(rows), 1) + x.shape[1:], 0.25, np.float32)
-    k = refs.shape[1]
-    out = np.zeros((len(win), conv.weights.shape[0]), np.float64)
-    fn = _contrib_fn(explainer, conv)
-    per = max(1, batch_size // k)
-    row_pos = np.searchsorted(rows, win[:, 0])  # each window's place among the rows
-    starts = range(0, len(rows), per)
-    if verbose:
-        from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=f"filter usage ({method})", unit="batch")
-    for i in starts:
-        b = min(per, len(rows) - i)
-        pad = _bucket(b, per)  # the batch shapes DeepShap compiles for
-        sel = np.flatnonzero((row_pos >= i) & (row_pos < i + b))
-        wb = np.stack([row_pos[sel] - i, win[sel, 1], win[sel, 2]], axis=1).astype(np.int32)
-        xb = _padded(x[rows[i:i + b]], pad)
-        rb = _padded(refs[i:i + b], pad).reshape((pad * k,) + x.shape[1:])
-        out[sel] = fn(*(tf.constant(a) for a in (xb, rb, wb) + _crop(wb, conv))).numpy()
-    return FilterContributions(out, method, explainer.explained, conv.layer.name, k)
+    def __init__(self, model, method: str = "deepshap", target: int = 0, output: str = "logit",
+                 batch_size: int = 1024, verbose: bool = False):
+        if method not in METHODS:
+            raise InputError(f"no per-filter decomposition for method {method!r}; use one of {', '.join(METHODS)}.")
+        self.model = model if isinstance(model, Model) else Model.from_keras(model)
+        self.method = method
+        self.batch_size = int(batch_size)
+        self.verbose = verbose
+        self.conv = find_first_conv(self.model)
+        cls = DeepShap if method == "deepshap" else GradientXInput
+        self.explainer = cls(self.model, target=target, output=output, batch_size=batch_size)
+        self._fn = _contrib_fn(self.explainer, self.conv)
+
+    def contributions(self, x: np.ndarray, windows, references=None, n_references: int = 20,
+                      seed: int = 0) -> FilterContributions:
+        """Each window's contribution, split over the filters.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, L, 4)
+            One-hot sequences, A C G T.
+        windows : array-like of int, shape (S, 3)
+            ``(row, start, end)``: the span ``start:end`` of ``x[row]`` (e.g. a TF-MoDISco seqlet).
+            Windows may overlap and a row may hold several.
+        references : None, str or ndarray (N, K, L, 4)
+            DeepSHAP only, as in :meth:`interpret.attribution.DeepShap.attribute` (so the same
+            references); default: ``n_references`` dinucleotide shuffles of each sequence.
+        n_references, seed : int
+            DeepSHAP only.
+
+        Returns
+        -------
+        FilterContributions
+            ``contrib`` (S, F): summed over filters, each row equals the window's summed
+            contribution of the method (``contrib[row, start:end].sum()`` of its
+            :class:`~interpret.attribution.AttributionResult`).
+        """
+        tf = _tf()
+        x = np.asarray(x, np.float32)
+        if x.ndim != 3 or x.shape[1:] != (self.model.seq_len, 4):
+            raise InputError(f"sequences must have shape (N, {self.model.seq_len}, 4), not {x.shape}.")
+        win = _windows_array(windows, len(x), x.shape[1])
+        rows = np.unique(win[:, 0])  # only the rows that hold a window are explained again
+        if self.method == "deepshap":
+            if isinstance(references, np.ndarray) and references.ndim == 4:
+                references = references[rows]
+            refs = _resolve_references(x[rows], references, n_references, seed, default="shuffle")
+        else:  # gradient x input: sum_c (x - 0.25) g at the observed bases
+            refs = np.full((len(rows), 1) + x.shape[1:], 0.25, np.float32)
+        k = refs.shape[1]
+        out = np.zeros((len(win), self.conv.weights.shape[0]), np.float64)
+        per = max(1, self.batch_size // k)
+        row_pos = np.searchsorted(rows, win[:, 0])  # each window's place among the rows
+        starts = range(0, len(rows), per)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=f"filter usage ({self.method})", unit="batch")
+        for i in starts:
+            b = min(per, len(rows) - i)
+            pad = _bucket(b, per)  # the batch shapes DeepShap compiles for
+            sel = np.flatnonzero((row_pos >= i) & (row_pos < i + b))
+            wb = np.stack([row_pos[sel] - i, win[sel, 1], win[sel, 2]], axis=1).astype(np.int32)
+            xb = _padded(x[rows[i:i + b]], pad)
+            rb = _padded(refs[i:i + b], pad).reshape((pad * k,) + x.shape[1:])
+            out[sel] = self._fn(*(tf.constant(a) for a in (xb, rb, wb) + _crop(wb, self.conv))).numpy()
+        return FilterContributions(out, self.method, self.explainer.explained, self.conv.layer.name, k)
+
+
+def filter_contributions(model, x: np.ndarray, windows, method: str = "deepshap", target: int = 0,
+                         output: str = "logit", references=None, n_references: int = 20, seed: int = 0,
+                         batch_size: int = 1024, verbose: bool = False) -> FilterContributions:
+    """Split the contribution of windows of ``x`` (N, L, 4) over the first convolution's filters:
+    ``FilterSplit(model, method, ...).contributions(x, windows, ...)``; see :class:`FilterSplit`
+    for every parameter. ``windows`` is (S, 3) ``(row, start, end)``; returns
+    :class:`FilterContributions` with ``contrib`` (S, F)."""
+    return FilterSplit(model, method, target, output, batch_size, verbose).contributions(
+        x, windows, references, n_references, seed)
 
 
 def _crop(win: np.ndarray, conv) -> tuple[np.ndarray, np.ndarray]:
