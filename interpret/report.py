@@ -309,6 +309,9 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "heatmap": _heatmap(d),
         "usage_heatmap": _usage_heatmap(d),
         "motif_names": {r["motif"]: r.get("jaspar_name") or "" for r in d.motifs},
+        # a filter's main motif is shown where the filter is among that motif's building filters
+        "builds_main": {r["filter"] for r in d.filters
+                        if r.get("filter") in (d.building.get(r.get("main_motif")) or {}).get("filters", [])},
         "examples": _examples(d, methods, n_examples),
     }
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])

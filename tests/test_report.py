@@ -321,11 +321,16 @@ def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fak
     assert html.count('class="heatmap"') == 2 and "share of the motif" in html
     cells = [a for a in page.find("td", data_kind="main-motif")]
     assert len(cells) == 8
-    frows = io.read_tsv(fake_dir / "filters.tsv")
-    text = " ".join(page.text)
-    for r in frows:
-        if r["main_motif"]:
-            assert r["main_motif"] in text
+    build = io.read_json(fake_dir / "summary.json")["filter_usage"]["motifs"]
+    shown = {r["filter"]: r["main_motif"] for r in io.read_tsv(fake_dir / "filters.tsv")
+             if r["main_motif"] and r["filter"] in build[r["main_motif"]]["filters"]}
+    rows = page.with_class("filter-row", "tr")
+    assert 0 < len(shown) < 8
+    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)">(.*?)</tr>', html, re.S)
+    for fid, body in html_rows:
+        cell = re.search(r'data-kind="main-motif">(.*?)</td>', body, re.S).group(1)
+        assert (f"<b>{shown[fid]}</b>" in cell) if fid in shown else ("—" in cell and "<b>" not in cell)
+    assert len(html_rows) == len(rows) == 8
 
 
 def test_examples_one_track_per_method(rendered):
