@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from _common import WORK, Section, gib, md_table, run_child, versions  # noqa: E402
 
-STAGES = ("filters", "attributions", "motifs", "compare", "report")
+STAGES = ("filters", "attributions", "motifs", "compare", "usage", "report")
 
 
 def make_model(length: int, seed: int, n_train: int, epochs: int, d: Path) -> dict:
@@ -186,9 +186,9 @@ def main() -> None:
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
             "start-up and loading. " + "; ".join(prep) + ".")
     sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
-                            "motifs", "compare", "report", "out_mib", "n_motifs"],
+                            "motifs", "compare", "usage", "report", "out_mib", "n_motifs"],
                      ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
-                      "motifs s", "compare s", "report s", "output MiB", "motifs"]))
+                      "motifs s", "compare s", "filter usage s", "report s", "output MiB", "motifs"]))
     if len(rows) >= 2 and "second" in rows[1]["run"] and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
         diffs = {s: rows[0][s] - rows[1][s] for s in STAGES if rows[0].get(s) is not None and rows[1].get(s) is not None}
         sec.add(f"First vs second run of the same command (same `NUMBA_CACHE_DIR`, empty before the first): "
