@@ -91,7 +91,8 @@ def _windows_array(windows, n_rows: int, length: int) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"window {i} ({tuple(int(v) for v in w[i])}) is not a span start < end of a row of the "
-                         f"{n_rows} x {length}-bp sequences; give rows 0..{n_rows - 1} and 0 <= start < end <= {length}.")
+                         f"{n_rows} x {length}-bp sequences; give rows 0..{n_rows - 1} and "
+                         f"0 <= start < end <= {length}.")
     return w
 
 
