@@ -155,7 +155,6 @@ class Recorder:
             return _crossmax_op(z, rec, *self.replay, act=(src[1], src[2]))
         return _crossmax_op(z, rec, *self.replay)
 
-
     def _tapped(self, layer, z):
         return self.tap[1](z) if self.tap is not None and layer is self.tap[0] else z
 

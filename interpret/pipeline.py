@@ -430,7 +430,8 @@ def _usage_stage(model, x, index, filt, patterns, od, opts) -> dict:
         methods[name] = {"explained": fc.explained, "layer": fc.layer, "n_seqlets": len(seqlets),
                          "n_references": fc.n_references, "max_abs_gap": float(gap.max()),
                          "seconds": round(time.perf_counter() - t, 3)}
-        first = first or mu
+        if first is None:
+            first = mu
     io.write_tsv(od / "motif_filters.tsv", rows, USAGE_COLUMNS)
     # filters.tsv as the filter stage wrote it, plus the usage columns (empty without motifs)
     frows = io.read_tsv(od / "filters.tsv")

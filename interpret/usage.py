@@ -168,6 +168,8 @@ class FilterSplit:
         else:  # gradient x input: sum_c (x - 0.25) g at the observed bases
             refs = np.full((len(rows), 1) + x.shape[1:], 0.25, np.float32)
         k = refs.shape[1]
+        (logger.info if self.verbose else logger.debug)(
+            "filter usage (%s): %d windows in %d sequences x %d references", self.method, len(win), len(rows), k)
         out = np.zeros((len(win), self.conv.weights.shape[0]), np.float64)
         per = max(1, self.batch_size // k)
         row_pos = np.searchsorted(rows, win[:, 0])  # each window's place among the rows
