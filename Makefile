@@ -44,7 +44,8 @@ $(BENCH_STAMP): pyproject.toml
 
 bench-env: $(BENCH_STAMP)
 
-# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine).
+# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine;
+# usage.py, added since, took 47 min alone under load 12-19 and has not been timed on a quiet machine).
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
@@ -53,6 +54,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/screen.py
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/naming.py
+	$(BIN)/python benchmarks/usage.py
 	$(BIN)/python benchmarks/make_results.py
 
 # Headless-Chromium check of the report (not part of `make test`): installs Debian's chromium

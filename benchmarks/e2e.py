@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from _common import WORK, Section, gib, md_table, run_child, versions  # noqa: E402
 
-STAGES = ("filters", "attributions", "screen", "motifs", "compare", "effects", "report")
+STAGES = ("filters", "attributions", "screen", "motifs", "compare", "usage", "effects", "report")
 
 
 def make_model(length: int, seed: int, n_train: int, epochs: int, d: Path) -> dict:
@@ -187,9 +187,9 @@ def main() -> None:
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
             "start-up and loading. " + "; ".join(prep) + ".")
     sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
-                            "screen", "motifs", "compare", "effects", "report", "out_mib", "n_motifs"],
+                            "screen", "motifs", "compare", "usage", "effects", "report", "out_mib", "n_motifs"],
                      ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
-                      "screen s", "motifs s", "compare s", "effects s", "report s", "output MiB", "motifs"]))
+                      "screen s", "motifs s", "compare s", "filter usage s", "effects s", "report s", "output MiB", "motifs"]))
     if len(rows) >= 2 and "second" in rows[1]["run"] and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
         diffs = {s: rows[0][s] - rows[1][s] for s in STAGES if rows[0].get(s) is not None and rows[1].get(s) is not None}
         sec.add(f"First vs second run of the same command (same `NUMBA_CACHE_DIR`, empty before the first): "

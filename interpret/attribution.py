@@ -64,7 +64,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InputError
-from .deeplift import Recorder, check_deepshap_support, gradient_hook, hyp_graph, unflat
+from .deeplift import Recorder, check_deepshap_support, gradient_hook, hyp_graph, tapped_gradient_hook, unflat
 from .model import Model
 from .shuffle import dinucleotide_shuffle
 
@@ -280,6 +280,26 @@ class _Method:
         raise NotImplementedError
 
 
+def _watcher(tape, taps: list):
+    """A tap function: ``z -> z + 0`` with the zero watched by ``tape`` and kept in ``taps``."""
+    tf = _tf()
+
+    def watch(z):
+        t = tf.zeros_like(z)
+        tape.watch(t)
+        taps.append(t)
+        return z + t
+
+    return watch
+
+
+def _one_tap(taps: list, layer):
+    if len(taps) != 1:
+        raise InputError(f"layer '{layer.name}' is called {len(taps)} times in the model; a layer-level "
+                         "attribution needs a layer that is called exactly once.")
+    return taps[0]
+
+
 def _centre(g: np.ndarray) -> np.ndarray:
     """Majdandzic et al. (2023) correction: subtract each position's mean over the 4 bases."""
     return g - g.mean(-1, keepdims=True)
@@ -314,6 +334,19 @@ class _GradientBase(_Method):
 
             self._fn = grad
         return self._fn
+
+    def layer_gradients_graph(self, x, layer):
+        """Gradient of the explained output with respect to ``layer``'s linear output (before its
+        built-in activation), uncentred: the layer-level gradient (captum's ``LayerGradientXActivation``
+        without the product).
+
+        Graph code, to call inside a ``tf.function``: ``x`` (n, L, 4) -> (n, *output shape of layer).
+        """
+        tf = _tf()
+        taps = []
+        with tf.GradientTape() as tape:
+            y = self.model.forward(x, self.output, tapped_gradient_hook(layer, _watcher(tape, taps)))[:, self.target]
+        return tape.gradient(y, _one_tap(taps, layer))
 
     def gradients(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(f(x) (N,), df/dx (N, L, 4))`` in batches of ``batch_size``; mean-centred per
@@ -580,6 +613,31 @@ class DeepShap(_Method):
         AttributionResult
         """
         return super().attribute(x, references=references, n_references=n_references, seed=seed)
+
+    def layer_multipliers_graph(self, x, refs, layer):
+        """DeepLIFT multipliers of the explained output with respect to ``layer``'s linear output
+        (before its built-in activation): the layer-level pass of captum's ``LayerDeepLift``, before
+        the product with the layer's difference from reference.
+
+        Graph code, to call inside a ``tf.function``. ``x`` (n, L, 4) and ``refs`` (n * k, L, 4) as
+        in :meth:`_deeplift_fn`; returns (n * k, *output shape of layer), row ``i * k + j`` for
+        sequence ``i`` against its reference ``j``. The rescale of the layer's activation, and the
+        rules of every layer after it, are included: back-propagated linearly through ``layer``
+        they give :meth:`multipliers` when the input reaches the output only through ``layer``.
+        """
+        tf = _tf()
+        model, target, output = self.model, self.target, self.output
+        n = tf.shape(x)[0]
+        k = tf.shape(refs)[0] // n
+        taps = []
+        tape = tf.GradientTape()
+        rec = Recorder(tap=(layer, _watcher(tape, taps)))
+        model.forward(tf.concat([x, refs], 0), output, rec.record)
+        rec.replay = (n, k)
+        with tape:
+            out = model.forward(tf.repeat(x, k, axis=0), output, rec.replay_hook)
+        seed = tf.one_hot(tf.fill([n * k], target), model.n_outputs, dtype=out.dtype)
+        return tape.gradient(out, _one_tap(taps, layer), output_gradients=seed)
 
     def multipliers(self, x: np.ndarray, references: np.ndarray):
         """Raw DeepLIFT multipliers of every (sequence, reference) pair, unbatched internals exposed.

@@ -107,11 +107,14 @@ def check_deepshap_support(model, output: str = "logit") -> None:
 class Recorder:
     """``call_fn`` hooks for the two DeepSHAP passes (see the module docstring)."""
 
-    def __init__(self):
+    def __init__(self, tap=None):
         self.records = []
         self.replay = None  # (n, k) tensors during the replay pass
         self.i = 0
         self.rescaled = {}  # id(rescale op output) -> (output, its input, record)
+        # (layer, fn): in the replay, the layer's linear output z (before any built-in activation)
+        # becomes fn(z); a watched ``z + 0`` there gives the multipliers of that layer's output
+        self.tap = tap
 
     # pass 1: plain forward on [x; refs], remembering inputs/outputs of nonlinear operations
     def record(self, layer, default, *args, **kwargs):
@@ -135,10 +138,10 @@ class Recorder:
     def replay_hook(self, layer, default, *args, **kwargs):
         kind = _kind(layer)
         if kind == "linear":
-            return _fast_conv(layer, default, *args, **kwargs)
+            return self._tapped(layer, _fast_conv(layer, default, *args, **kwargs))
         if kind == "act":
             with linear_activation(layer):
-                z = _fast_conv(layer, default, *args, **kwargs)
+                z = self._tapped(layer, _fast_conv(layer, default, *args, **kwargs))
         else:
             z = args[0]
         rec = self.records[self.i]
@@ -152,6 +155,9 @@ class Recorder:
             return _crossmax_op(z, rec, *self.replay, act=(src[1], src[2]))
         return _crossmax_op(z, rec, *self.replay)
 
+    def _tapped(self, layer, z):
+        return self.tap[1](z) if self.tap is not None and layer is self.tap[0] else z
+
 
 def gradient_hook(layer, default, *args, **kwargs):
     """``call_fn`` for plain gradients: stride-1 convolutions get the GEMM input gradient."""
@@ -164,6 +170,20 @@ def gradient_hook(layer, default, *args, **kwargs):
     with linear_activation(layer):
         z = _fast_conv(layer, default, *args, **kwargs)
     return act(z)
+
+
+def tapped_gradient_hook(layer, fn):
+    """:func:`gradient_hook` with ``layer``'s linear output ``z`` (before its built-in activation)
+    replaced by ``fn(z)``: a watched ``z + 0`` there gives the gradient of that output."""
+    def hook(lay, default, *args, **kwargs):
+        if lay is not layer:
+            return gradient_hook(lay, default, *args, **kwargs)
+        act = getattr(lay, "activation", None)
+        with linear_activation(lay):
+            z = fn(gradient_hook(lay, default, *args, **kwargs))
+        return z if act is None else act(z)
+
+    return hook
 
 
 class _xla:

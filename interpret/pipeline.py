@@ -1,4 +1,4 @@
-"""The whole run: load → (filters | attributions | screen) → motifs → compare → effects → report.
+"""The whole run: load → (filters | attributions | screen) → motifs → (compare | usage) → effects → report.
 
 This module only wires the stages and decides what is written where; each stage lives in its
 own module and returns plain results. :func:`run` is what ``interpret run`` calls.
@@ -159,6 +159,10 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         t = time.perf_counter()
         summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
         timings["compare"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        summary["filter_usage"] = _usage_stage(model, x, index, filt, patterns, od, opts)
+        timings["usage"] = time.perf_counter() - t
 
         t = time.perf_counter()
         _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts, summary)
@@ -468,6 +472,66 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> No
         "filters_responding": int(fe.significant.sum()),
         "filters_not_responding": [f for f, s, ok in zip(filt["ids"], fe.significant, fires) if ok and not s],
     }
+
+
+USAGE_COLUMNS = ["motif", "method", "filter", "rank", "share", "share_mean", "mean_contribution", "n_top3",
+                 "n_seqlets", "strand", "tomtom_q"]
+
+
+def _usage_stage(model, x, index, filt, patterns, od, opts) -> dict:
+    """Which filters build each motif (:mod:`interpret.usage`): ``motif_filters.tsv``, the usage
+    columns of ``filters.tsv`` (from the first method of ``motifs_from`` that has motifs) and the
+    ``filter_usage`` summary."""
+    from . import usage
+
+    fids = filt["ids"]
+    q = {(r["filter"], r["motif"]): r["tomtom_q"] for r in io.read_tsv(od / "comparison.tsv")}
+    rows, methods, building, first = [], {}, {}, None
+    for name in opts.motifs_from:
+        pats = [p for p in patterns if p.method == name and p.seqlets]
+        if name not in usage.METHODS or not pats:
+            continue
+        t = time.perf_counter()
+        seqlets = [(k, sq) for k, p in enumerate(pats) for sq in p.seqlets]
+        win = np.array([(np.searchsorted(index, sq.seq_index), sq.start, sq.end) for _, sq in seqlets])
+        fc = usage.filter_contributions(model, x, win, method=name, target=opts.target, output=opts.output,
+                                        n_references=opts.n_references, seed=opts.seed,
+                                        batch_size=opts.batch_size, verbose=opts.verbose)
+        mu = usage.motif_usage(fc.contrib, np.array([k for k, _ in seqlets]), [p.id for p in pats],
+                               [p.sign for p in pats], np.array([sq.strand == "-" for _, sq in seqlets]))
+        # the decomposition adds up to the contributions TF-MoDISco saw (attributions.h5)
+        gap = np.abs(fc.total - np.array([sq.contribution for _, sq in seqlets]))
+        if gap.max() > 1e-3:
+            logger.warning("%s: filter contributions differ from the seqlets' contributions by up to %.3g "
+                           "(other references than the attributions'?)", name, gap.max())
+        for m, mid in enumerate(mu.motifs):
+            order = np.argsort(-mu.share[m], kind="stable")
+            for rank, f in enumerate(order, 1):
+                tq = q.get((fids[f], mid))
+                rows.append({"motif": mid, "method": name, "filter": fids[f], "rank": rank,
+                             "share": mu.share[m, f], "share_mean": mu.share_mean[m, f],
+                             "mean_contribution": mu.mean_contribution[m, f], "n_top3": int(mu.n_top3[m, f]),
+                             "n_seqlets": int(mu.n_seqlets[m]), "strand": "-" if mu.reverse[m, f] else "+",
+                             "tomtom_q": float(tq) if tq else None})
+            build = mu.building(m)
+            building[mid] = {"filters": [fids[f] for f in build], "shares": [round(float(mu.share[m, f]), 4)
+                                                                              for f in build]}
+        methods[name] = {"explained": fc.explained, "layer": fc.layer, "n_seqlets": len(seqlets),
+                         "n_references": fc.n_references, "max_abs_gap": float(gap.max()),
+                         "seconds": round(time.perf_counter() - t, 3)}
+        if first is None:
+            first = mu
+    io.write_tsv(od / "motif_filters.tsv", rows, USAGE_COLUMNS)
+    # the usage columns of filters.tsv (empty without motifs)
+    cols = {}
+    for f, fid in enumerate(fids):
+        main = int(first.main_motif[f]) if first is not None else -1
+        cols[fid] = {"main_motif": first.motifs[main] if main >= 0 else "",
+                     "main_motif_share": first.share[main, f] if main >= 0 else None,
+                     "seqlet_share": first.filter_share[f] if first is not None else None}
+    io.add_tsv_columns(od / "filters.tsv", "filter", cols, ["main_motif", "main_motif_share", "seqlet_share"])
+    return {"cover": usage.COVER, "methods": methods, "motifs": building,
+            "not_decomposed": [m for m in opts.motifs_from if m not in usage.METHODS]}
 
 
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:

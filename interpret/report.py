@@ -2,7 +2,7 @@
 
 Nothing is recomputed here: :func:`render_report` reads the files listed in
 ``docs/CONTRACTS.md`` (``summary.json``, ``filters.*``, ``motifs.*``, ``comparison.tsv``,
-``seqlets.tsv``, ``attributions.h5``) and writes
+``motif_filters.tsv``, ``seqlets.tsv``, ``attributions.h5``) and writes
 
 - ``report.html``: one self-contained page (inline CSS, inline SVG, no scripts, no network),
   readable from a ``file://`` path; and
@@ -53,7 +53,7 @@ METHOD_NOTES = {
     "ism": "in-silico mutagenesis: the score change of every single-base substitution.",
 }
 SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
-            ("heatmap", "Filter × motif similarity"), ("examples", "Example sequences"),
+            ("heatmap", "Filter × motif usage and similarity"), ("examples", "Example sequences"),
             ("screen", "Known motifs this model responds to"), ("howto", "How to read this page")]
 #: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
 N_SCREEN = 10
@@ -84,6 +84,9 @@ class OutputData:
     motif_cwm: dict = field(default_factory=dict)          # id -> (W, 4)
     comparison: list = field(default_factory=list)         # comparison.tsv rows
     seqlets: list = field(default_factory=list)            # seqlets.tsv rows
+    usage: list = field(default_factory=list)              # motif_filters.tsv rows (+ parsed numbers)
+    usage_by_motif: dict = field(default_factory=dict)     # motif -> filter -> motif_filters.tsv row
+    building: dict = field(default_factory=dict)           # motif -> summary's filter_usage motifs entry
     jaspar: dict = field(default_factory=dict)             # jaspar id -> io.Motif
     screen: list = field(default_factory=list)             # screen.tsv rows (+ parsed numbers), by effect
     notes: dict = field(default_factory=dict)              # piece -> sentence
@@ -114,8 +117,24 @@ def read_output(out_dir, summary: dict | None = None) -> OutputData:
     d.comparison = _read_table(d, "comparison.tsv", "comparison")
     d.seqlets = _read_table(d, "seqlets.tsv", "seqlets")
     _read_screen(d)
+    _read_usage(d)
     _read_jaspar(d)
     return d
+
+
+def _read_usage(d: OutputData) -> None:
+    """``motif_filters.tsv`` and the summary's building filters (runs before filter usage have neither)."""
+    if not (d.out / "motif_filters.tsv").exists():
+        return
+    rows = _read_table(d, "motif_filters.tsv", "usage")
+    for r in rows:
+        r["rank"], r["n_top3"] = _int(r.get("rank")), _int(r.get("n_top3"))
+        for k in ("share", "share_mean", "mean_contribution", "tomtom_q"):
+            r[k] = _float(r.get(k))
+    d.usage = rows
+    for r in rows:
+        d.usage_by_motif.setdefault(r.get("motif"), {})[r.get("filter")] = r
+    d.building = ((d.summary.get("filter_usage") or {}).get("motifs")) or {}
 
 
 def _read_table(d: OutputData, name: str, key: str) -> list:
@@ -135,7 +154,7 @@ def _read_filters(d: OutputData) -> None:
     for r in rows:
         for k in ("n_sites", "influence_rank"):
             r[k] = _int(r.get(k))
-        for k in ("ic", "max_activation", "influence", "jaspar_q"):
+        for k in ("ic", "max_activation", "influence", "jaspar_q", "main_motif_share", "seqlet_share"):
             r[k] = _float(r.get(k))
     d.filters = rows
     d.filter_by_id = {r["filter"]: r for r in rows}
@@ -291,6 +310,7 @@ def _env():
     env.filters["num"] = _fmt_num
     env.filters["q"] = _fmt_q
     env.filters["secs"] = _fmt_secs
+    env.filters["share"] = _fmt_share
     return env
 
 
@@ -314,6 +334,11 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "filters": _filter_rows(d),
         "motifs": _motif_rows(d, cmp_index),
         "heatmap": _heatmap(d),
+        "usage_heatmap": _usage_heatmap(d),
+        "motif_names": {r["motif"]: r.get("jaspar_name") or "" for r in d.motifs},
+        # a filter's main motif is shown where the filter is among that motif's building filters
+        "builds_main": {r["filter"] for r in d.filters
+                        if r.get("filter") in (d.building.get(r.get("main_motif")) or {}).get("filters", [])},
         "examples": _examples(d, methods, n_examples),
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
@@ -429,8 +454,42 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
                      "jaspar_name": r.get("jaspar_name") or "",
                      "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8, max_width=200),
                      "filter_logos": flogos, "n_more_filters": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
-                     "sign_word": {"+": "positive", "-": "negative"}.get(str(r.get("sign")), str(r.get("sign") or ""))})
+                     **_builders(d, mid), "sign_word": {"+": "positive", "-": "negative"}.get(str(r.get("sign")), str(r.get("sign") or ""))})
     return rows
+
+
+def _builders(d: OutputData, mid: str) -> dict:
+    """The filters that build motif ``mid`` (the summary's building set, largest share first), capped
+    at :data:`MAX_FILTERS_PER_MOTIF` logos, each in the motif's orientation. ``build_logos`` is None
+    when the run has no per-filter decomposition of the motif."""
+    entry = d.building.get(mid)
+    if entry is None:
+        return {"build_logos": None, "n_more_build": 0, "build_cover": None}
+    alpha = _float((d.summary.get("comparison") or {}).get("q_threshold")) or 0.05
+    usage = d.usage_by_motif.get(mid, {})
+    fids = list(entry.get("filters") or [])
+    out = []
+    for fid in fids[:MAX_FILTERS_PER_MOTIF]:
+        u = usage.get(fid) or {}
+        rc, share, q = u.get("strand") == "-", u.get("share"), u.get("tomtom_q")
+        fppm = d.filter_ppm.get(fid)
+        svg = None
+        if fppm is not None and _fires(d, fid):
+            svg = logo.logo_svg(logo.reverse_complement(fppm) if rc else fppm, "bits", height=34, col_width=6,
+                                defs=False, axis=False, attrs={"data-kind": "motif-builder", "data-filter": fid},
+                                title=f"{fid}{' (reverse complement)' if rc else ''}: carries "
+                                      f"{_fmt_share(share)} of {mid}")
+        out.append({"id": fid, "share": share, "rc": rc, "q": q, "logo": svg,
+                    "resembles": q is not None and q < alpha})
+    shares = [s for s in (usage.get(f, {}).get("share") for f in fids) if s is not None]
+    return {"build_logos": out, "n_more_build": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
+            "build_cover": sum(shares) if shares else None}
+
+
+def _heatmap_filters(d: OutputData, seen: set) -> list:
+    """Heatmap columns: filters by influence, then any other filter in ``seen`` by number."""
+    fids = [r["filter"] for r in sorted(d.filters, key=lambda r: r["influence_rank"] or 10**9)]
+    return [f for f in fids if f in seen] + sorted(seen - set(fids), key=lambda f: _filter_index(f, 0))
 
 
 def _heatmap(d: OutputData) -> dict | None:
@@ -438,9 +497,7 @@ def _heatmap(d: OutputData) -> dict | None:
     if not d.comparison or not d.motifs:
         return None
     motif_ids = [r["motif"] for r in d.motifs]
-    fids = [r["filter"] for r in sorted(d.filters, key=lambda r: r["influence_rank"] or 10**9)]
-    seen = {r.get("filter") for r in d.comparison}
-    fids = [f for f in fids if f in seen] + sorted(seen - set(fids), key=lambda f: _filter_index(f, 0))
+    fids = _heatmap_filters(d, {r.get("filter") for r in d.comparison})
     mi = {m: i for i, m in enumerate(motif_ids)}
     fi = {f: j for j, f in enumerate(fids)}
     have_q = any(_float(r.get("tomtom_q")) is not None for r in d.comparison)
@@ -456,6 +513,41 @@ def _heatmap(d: OutputData) -> dict | None:
         else:
             val[i, j] = _float(r.get("pearson_r"))
     vmax = 1.0 if not have_q else max(2.0, min(10.0, float(np.nanmax(val)) if np.isfinite(val).any() else 2.0))
+    svg, show_cols = _matrix_svg(d, motif_ids, fids, val, vmax, metric, skip_small=have_q, at_least=have_q,
+                                 cell=(lambda v: f"q = {_fmt_q(10 ** -v)}") if have_q else (lambda v: f"r = {v:.2f}"))
+    n_sig = int(np.sum(val > -math.log10(0.05))) if have_q else None
+    return {"svg": svg, "metric": metric, "n_filters": len(fids), "n_motifs": len(motif_ids),
+            "n_significant": n_sig, "labelled": show_cols}
+
+
+def _usage_heatmap(d: OutputData) -> dict | None:
+    """Filter × motif usage (share of each motif's seqlet attribution a filter carries, from
+    ``motif_filters.tsv``), same rows and columns as :func:`_heatmap`."""
+    if not d.usage or not d.motifs:
+        return None
+    motif_ids = [r["motif"] for r in d.motifs]
+    fids = _heatmap_filters(d, {r.get("filter") for r in d.comparison + d.usage})
+    mi = {m: i for i, m in enumerate(motif_ids)}
+    fi = {f: j for j, f in enumerate(fids)}
+    val = np.full((len(motif_ids), len(fids)), np.nan)
+    for r in d.usage:
+        i, j = mi.get(r.get("motif")), fi.get(r.get("filter"))
+        if i is not None and j is not None and r["share"] is not None:
+            val[i, j] = r["share"]
+    if not np.isfinite(val).any():
+        return None
+    vmax = max(0.2, min(1.0, float(np.nanmax(val))))
+    svg, show_cols = _matrix_svg(d, motif_ids, fids, val, vmax, "share of the motif's attribution",
+                                 skip_small=True, at_least=float(np.nanmax(val)) > vmax,
+                                 cell=lambda v: f"share = {100 * v:.1f}%")
+    n_rows = int(np.isfinite(val).any(axis=1).sum())
+    return {"svg": svg, "n_filters": len(fids), "n_motifs": n_rows, "labelled": show_cols,
+            "n_building": sum(len(v.get("filters") or []) for v in d.building.values())}
+
+
+def _matrix_svg(d, motif_ids, fids, val, vmax, metric, skip_small, at_least, cell) -> tuple[str, bool]:
+    """``val`` (motifs, filters) from 0 (white) to ``vmax`` (dark blue) as an SVG heatmap with a
+    colour bar; ``cell(v)`` is a cell's tooltip. Returns the SVG and whether columns are labelled."""
     vmin = 0.0
     n_f = len(fids)
     cw = max(2.0, min(14.0, 900.0 / max(n_f, 1)))
@@ -470,7 +562,7 @@ def _heatmap(d: OutputData) -> dict | None:
              f'<rect x="{label_w}" y="{top}" width="{n_f * cw:.1f}" height="{len(motif_ids) * ch:.1f}" fill="#f4f4f4"/>']
     names = {r["motif"]: (r.get("jaspar_name") or "") for r in d.motifs}
     for i, m in enumerate(motif_ids):
-        lab = m + (f" ({names[m]})" if names[m] else "")
+        lab = m + (f" ({names[m]})" if names.get(m) else "")
         parts.append(f'<text x="{label_w - 4}" y="{top + i * ch + ch - 4:.1f}" text-anchor="end">{_esc(lab)}</text>')
     if show_cols:
         for j, f in enumerate(fids):
@@ -480,11 +572,10 @@ def _heatmap(d: OutputData) -> dict | None:
     for i, j in zip(*np.nonzero(np.isfinite(val))):
         v = float(val[i, j])
         t = (v - vmin) / (vmax - vmin)
-        if have_q and t < 0.02:
+        if skip_small and t < 0.02:
             continue
-        q_txt = f"q = {_fmt_q(10 ** -v)}" if have_q else f"r = {v:.2f}"
         cells.append(f'<rect x="{label_w + j * cw:.1f}" y="{top + i * ch:.1f}" width="{cw:.2f}" height="{ch}" '
-                     f'fill="{_blue(t)}"><title>{_esc(fids[j])} × {_esc(motif_ids[i])}: {q_txt}</title></rect>')
+                     f'fill="{_blue(t)}"><title>{_esc(fids[j])} × {_esc(motif_ids[i])}: {cell(v)}</title></rect>')
     parts.append("<g>" + "".join(cells) + "</g>")
     # colour bar
     y = top + len(motif_ids) * ch + 14
@@ -492,11 +583,9 @@ def _heatmap(d: OutputData) -> dict | None:
         parts.append(f'<rect x="{label_w + k * 3}" y="{y}" width="3" height="8" fill="{_blue(k / 49)}"/>')
     parts.append(f'<text x="{label_w - 4}" y="{y + 8}" text-anchor="end">{_esc(metric)}</text>'
                  f'<text x="{label_w}" y="{y + 19}">{vmin:g}</text>'
-                 f'<text x="{label_w + 150}" y="{y + 19}" text-anchor="end">{"≥ " if have_q else ""}{vmax:.3g}</text>')
+                 f'<text x="{label_w + 150}" y="{y + 19}" text-anchor="end">{"≥ " if at_least else ""}{vmax:.3g}</text>')
     parts.append("</svg>")
-    n_sig = int(np.sum(val > -math.log10(0.05))) if have_q else None
-    return {"svg": "".join(parts), "metric": metric, "n_filters": n_f, "n_motifs": len(motif_ids),
-            "n_significant": n_sig, "labelled": show_cols}
+    return "".join(parts), show_cols
 
 
 def _examples(d: OutputData, methods: list, n: int) -> dict:
@@ -809,6 +898,14 @@ def _fmt_q(v) -> str:
     if v < 1e-3:
         return f"{v:.1e}"
     return f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
+
+
+def _fmt_share(v) -> str:
+    """A share (fraction) as a percentage: ``0.613 -> "61%"``, ``0.004 -> "0.4%"``."""
+    v = _float(v)
+    if v is None:
+        return "—"
+    return f"{100 * v:.0f}%" if abs(v) >= 0.095 else f"{100 * v:.1f}%"
 
 
 def _fmt_secs(v) -> str:

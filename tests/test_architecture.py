@@ -1,5 +1,5 @@
 """The one-way flow, checked from the source:
-load -> (filters | attributions | screen) -> motifs -> compare -> effects -> report."""
+load -> (filters | attributions | screen) -> motifs -> (compare | usage) -> effects -> report."""
 
 import ast
 import re
@@ -24,12 +24,13 @@ ALLOWED = {
     "screen": {"errors", "model", "edits", "stats"},           # stage beside filters and attributions
     "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
+    "usage": {"errors", "model", "attribution", "filters"},  # beside compare: which filters build each motif
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "composition", "motifs", "report",
-                 "__init__", "edits", "screen", "effects", "stats"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "composition", "motifs", "usage",
+                 "report", "__init__", "edits", "screen", "effects", "stats"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

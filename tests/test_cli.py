@@ -110,6 +110,32 @@ def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
     assert idx.max() < len(example_sim.x) and np.all(example_sim.y[idx] == 1)
 
 
+def test_motif_filters_split_every_motif_and_add_up_to_its_seqlets(full_run):
+    """motif_filters.tsv: every motif x filter pair, shares summing to 1 per motif; the split adds up
+    to the seqlets' contributions in attributions.h5; summary and filters.tsv agree with it."""
+    s = io.read_json(full_run / "summary.json")
+    u = s["filter_usage"]
+    ds = u["methods"]["deepshap"]
+    assert ds["max_abs_gap"] < 1e-5 and ds["explained"] == s["explained"] and ds["n_references"] == 20
+    assert ds["n_seqlets"] == len(io.read_tsv(full_run / "seqlets.tsv")) and "usage" in s["timings"]
+    rows = io.read_tsv(full_run / "motif_filters.tsv")
+    motifs = [m["motif"] for m in io.read_tsv(full_run / "motifs.tsv")]
+    assert motifs and len(rows) == 32 * len(motifs) and set(u["motifs"]) == set(motifs)
+    share = {(r["motif"], r["filter"]): float(r["share"]) for r in rows}
+    for m in motifs:
+        mine = sorted(((float(r["share"]), int(r["rank"]), r["filter"]) for r in rows if r["motif"] == m), reverse=True)
+        assert abs(sum(v for v, _, _ in mine) - 1) < 1e-4
+        assert [k for _, k, _ in mine] == list(range(1, 33))
+        build = u["motifs"][m]["filters"]
+        assert build == [f for _, _, f in mine[:len(build)]]
+        assert sum(share[m, f] for f in build) >= 0.8 > sum(share[m, f] for f in build[:-1])
+    frows = io.read_tsv(full_run / "filters.tsv")
+    assert len(frows) == 32 and all(r["main_motif"] in motifs + [""] for r in frows)
+    for r in frows:
+        if r["main_motif"]:
+            assert abs(float(r["main_motif_share"]) - share[r["main_motif"], r["filter"]]) < 1e-5
+
+
 def _run_cli(args):
     """Run the CLI in a fresh process: exit code and stderr."""
     p = subprocess.run([sys.executable, "-m", "interpret.cli", *args], capture_output=True, text=True)

@@ -126,6 +126,8 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
     io.write_tsv(out / "seqlets.tsv", seqlets, ["seq_index", "start", "end", "strand", "motif", "method",
                                                 "contribution"])
 
+    usage = _write_fake_usage(out, rng, ids, mrows, comp, rows, methods[-1])
+
     summary = {
         "version": "0.1.0", "command": f"interpret run model.h5 data.npz --out {out.name}",
         "created": "2026-01-01T00:00:00+00:00",
@@ -148,13 +150,44 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
         "comparison": {"q_threshold": 0.05, "n_filters": n_filters, "n_motifs": n_motifs,
                        "motifs_without_filter": [r["motif"] for r in mrows if not r["filters"]],
                        "motif_jaspar": {r["motif"]: r["jaspar_id"] for r in mrows if r["jaspar_id"]}},
-        "timings": {"filters": 1.2, "attributions": 3.0, "motifs": 10.0, "compare": 0.4},
+        "filter_usage": usage,
+        "timings": {"filters": 1.2, "attributions": 3.0, "motifs": 10.0, "compare": 0.4, "usage": 0.8},
         "parameters": {"target": 0, "methods": list(methods), "seed": seed, "motif_db": None},
         "versions": {"python": "3.11", "numpy": np.__version__},
     }
     if with_summary:
         io.write_json(out / "summary.json", summary)
     return summary
+
+
+def _write_fake_usage(out, rng, ids, mrows, comp, frows, method) -> dict:
+    """motif_filters.tsv (random shares summing to 1 per motif), filters.tsv's usage columns and
+    the summary's ``filter_usage``, as :func:`interpret.pipeline._usage_stage` writes them."""
+    from interpret.pipeline import USAGE_COLUMNS
+    from interpret.usage import COVER
+
+    q = {(c["filter"], c["motif"]): c["tomtom_q"] for c in comp}
+    rows, building, best = [], {}, {}
+    for r in mrows:
+        share = rng.dirichlet(np.full(len(ids), 0.3))
+        order = np.argsort(-share, kind="stable")
+        n = int(np.searchsorted(np.cumsum(share[order]), COVER)) + 1
+        building[r["motif"]] = {"filters": [ids[f] for f in order[:n]], "shares": [float(share[f]) for f in order[:n]]}
+        for rank, f in enumerate(order, 1):
+            rows.append({"motif": r["motif"], "method": method, "filter": ids[f], "rank": rank, "share": share[f],
+                         "share_mean": share[f], "mean_contribution": share[f] * 0.8, "n_top3": int(rank <= 3) * 10,
+                         "n_seqlets": r["n_seqlets"], "strand": "+-"[f % 2], "tomtom_q": q[ids[f], r["motif"]]})
+            if share[f] > best.get(ids[f], ("", 0.0))[1]:
+                best[ids[f]] = (r["motif"], float(share[f]))
+    io.write_tsv(out / "motif_filters.tsv", rows, USAGE_COLUMNS)
+    for r in frows:
+        mid, sh = best.get(r["filter"], ("", None))
+        r.update({"main_motif": mid, "main_motif_share": sh, "seqlet_share": sh / len(mrows) if sh else None})
+    io.write_tsv(out / "filters.tsv", frows, list(frows[0]) if frows else [])
+    return {"cover": COVER, "methods": {method: {"explained": "logit (pre-sigmoid) of output 0", "layer": "conv2d",
+                                                 "n_seqlets": 40, "n_references": 20, "max_abs_gap": 1e-7,
+                                                 "seconds": 0.8}},
+            "motifs": building, "not_decomposed": []}
 
 
 # --------------------------------------------------------------------------------------
@@ -263,6 +296,41 @@ def test_motif_rows_match_motifs_tsv(rendered, fake_dir):
     n_listed = sum(min(len([f for f in r["filters"].split(",") if f]), 6) for r in rows)
     assert len(page.find("svg", data_kind="motif-filter")) + len(
         [1 for r in rows for f in r["filters"].split(",")[:6] if f == "filter_7"]) == n_listed
+
+
+def test_motif_rows_show_the_filters_that_build_them_capped_with_a_count(rendered, fake_dir):
+    _, page = rendered
+    summary = io.read_json(fake_dir / "summary.json")["filter_usage"]["motifs"]
+    share = {(r["motif"], r["filter"]): r for r in io.read_tsv(fake_dir / "motif_filters.tsv")}
+    never = {r["filter"] for r in io.read_tsv(fake_dir / "filters.tsv") if int(r["n_sites"]) == 0}
+    shown = [a["data-filter"] for a in page.find("svg", data_kind="motif-builder")]
+    expected = [f for m in (r["motif"] for r in io.read_tsv(fake_dir / "motifs.tsv"))
+                for f in summary[m]["filters"][:6] if f not in never]
+    assert shown == expected and shown
+    text = " ".join(page.text)
+    for m, entry in summary.items():
+        if len(entry["filters"]) > 6:
+            assert f"+{len(entry['filters']) - 6} more" in text
+    top_motif, top = next(iter(summary.items()))
+    assert f"{100 * float(share[top_motif, top['filters'][0]]['share']):.0f}%" in text
+
+
+def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fake_dir):
+    path, page = rendered
+    html = path.read_text()
+    assert html.count('class="heatmap"') == 2 and "share of the motif" in html
+    cells = [a for a in page.find("td", data_kind="main-motif")]
+    assert len(cells) == 8
+    build = io.read_json(fake_dir / "summary.json")["filter_usage"]["motifs"]
+    shown = {r["filter"]: r["main_motif"] for r in io.read_tsv(fake_dir / "filters.tsv")
+             if r["main_motif"] and r["filter"] in build[r["main_motif"]]["filters"]}
+    rows = page.with_class("filter-row", "tr")
+    assert 0 < len(shown) < 8
+    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)">(.*?)</tr>', html, re.S)
+    for fid, body in html_rows:
+        cell = re.search(r'data-kind="main-motif">(.*?)</td>', body, re.S).group(1)
+        assert (f"<b>{shown[fid]}</b>" in cell) if fid in shown else ("—" in cell and "<b>" not in cell)
+    assert len(html_rows) == len(rows) == 8
 
 
 def test_examples_one_track_per_method(rendered):
