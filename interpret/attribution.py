@@ -64,14 +64,14 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InputError
-from .deeplift import Recorder, check_deepshap_support, gradient_hook, hyp_graph, unflat
+from .deeplift import Recorder, check_deepshap_support, gradient_hook, hyp_graph, unflat, unsupported_part
 from .model import Model
 from .shuffle import dinucleotide_shuffle
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["AttributionResult", "DeepShap", "IntegratedGradients", "GradientXInput", "Saliency", "ISM",
-           "METHODS", "iter_attribute", "get_method", "DELTA_WARN"]
+           "METHODS", "iter_attribute", "get_method", "DELTA_WARN", "check_deepshap_support", "unsupported_part"]
 
 DELTA_WARN = 1e-3
 

@@ -72,11 +72,27 @@ def _kind(layer) -> str:
     _unsupported(layer, type(layer).__name__)
 
 
+class Unsupported(InputError):
+    """DeepSHAP has no rule for part of the model; ``what`` names it (e.g. "layer 'lstm' (LSTM)")."""
+
+    def __init__(self, what: str, message: str):
+        super().__init__(message)
+        self.what = what
+
+
 def _unsupported(layer, what):
-    raise InputError(
-        f"DeepSHAP has no rule for layer '{getattr(layer, 'name', layer)}' ({what}); explain this model "
-        "with integrated gradients (--methods ig, or IntegratedGradients) instead."
-    )
+    name = f"layer '{getattr(layer, 'name', layer)}' ({what})"
+    raise Unsupported(name, f"DeepSHAP has no rule for {name}; explain this model with integrated gradients "
+                            "(--methods ig, or IntegratedGradients) instead.")
+
+
+def unsupported_part(model, output: str = "logit") -> str | None:
+    """What DeepSHAP has no rule for in ``model`` (e.g. "layer 'lstm' (LSTM)"), or ``None`` if it covers it all."""
+    try:
+        check_deepshap_support(model, output)
+    except Unsupported as exc:
+        return exc.what
+    return None
 
 
 def check_deepshap_support(model, output: str = "logit") -> None:
@@ -87,8 +103,9 @@ def check_deepshap_support(model, output: str = "logit") -> None:
     final = model._final_layer
     stripped = output == "logit" and model.output_activation in ("sigmoid", "softmax")
     if output == "probability" and model.output_activation == "softmax":
-        raise InputError("DeepSHAP has no rule for the final softmax; explain the logits (output='logit', "
-                         "the default) or use integrated gradients for probabilities.")
+        raise Unsupported("the final softmax of the probability",
+                          "DeepSHAP has no rule for the final softmax; explain the logits (output='logit', "
+                          "the default) or use integrated gradients for probabilities.")
 
     def walk(m):
         for layer in m.layers:

@@ -14,8 +14,9 @@ import gzip
 import json
 import logging
 import os
+import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -34,37 +35,104 @@ Y_KEYS = ("y", "Y", "y_test", "Y_test", "labels")
 # --------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------
-def load_model(path) -> Model:
+def load_model(path, custom_objects=None) -> Model:
     """Load a Keras model (``.h5``, ``.keras`` or SavedModel directory) without compiling it.
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or keras.Model
+        A model file, or a model already loaded in Python (wrapped as it is).
+    custom_objects : str, Path or dict, optional
+        The model's custom layers and functions: a Python file that defines them (and
+        registers them with ``@keras.saving.register_keras_serializable()``), or a dict
+        ``{name: class or function}`` as ``keras.models.load_model`` takes.
 
     Returns
     -------
     Model
         With its input layout, length, outputs and final activation detected.
     """
+    import keras
+
+    if isinstance(path, keras.Model):
+        return Model.from_keras(path)
     path = Path(path)
     if not path.exists():
         raise InputError(f"model file {path} does not exist; give the path of a .h5, .keras or SavedModel directory.")
-    import keras
-
+    objects = load_custom_objects(custom_objects)
     try:
         if path.is_dir():
             keras_model = _load_savedmodel(path)
         else:
-            keras_model = keras.models.load_model(path, compile=False)
+            keras_model = keras.models.load_model(path, compile=False, custom_objects=objects)
     except InputError:
         raise
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
+        unknown = _unknown_object(str(exc))
+        if unknown:
+            given = f" ({custom_objects} does not define it)" if custom_objects is not None else ""
+            raise InputError(
+                f"{path} uses {unknown!r}, which Keras does not know{given}: a custom layer or function? Pass "
+                "--custom-objects FILE.py, a Python file that defines it with "
+                "@keras.saving.register_keras_serializable() (Python: load_model(path, custom_objects=...))."
+            ) from exc
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise InputError(
             f"{path} is not a Keras model this Keras can load ({first}); save it with "
-            "model.save('model.keras') or model.save('model.h5')."
+            "model.save('model.keras') or model.save('model.h5'), and pass --custom-objects FILE.py if it "
+            "has custom layers."
         ) from exc
     return Model.from_keras(keras_model, str(path))
+
+
+# What Keras 3 says when a saved model names a class or function it has no registration for.
+_UNKNOWN_PATTERNS = (
+    re.compile(r"Could not locate (?:class|function) '([^']+)'"),
+    re.compile(r"Unknown (?:layer|object|activation|function|class)[^']*'([^']+)'"),
+)
+
+
+def _unknown_object(message: str) -> str | None:
+    for pattern in _UNKNOWN_PATTERNS:
+        m = pattern.search(message)
+        if m:
+            return m.group(1)
+    return None
+
+
+def load_custom_objects(source) -> dict | None:
+    """Custom Keras objects from a Python file (imported, so its registrations run) or a dict.
+
+    Parameters
+    ----------
+    source : str, Path, dict or None
+
+    Returns
+    -------
+    dict or None
+        ``{name: object}`` for every class and function the file defines (Keras also finds the
+        ones it registered), or the dict given.
+    """
+    if source is None or isinstance(source, dict):
+        return source
+    import importlib.util
+    import sys
+
+    path = Path(source)
+    if not path.is_file() or path.suffix != ".py":
+        raise InputError(f"--custom-objects {path}: give an existing Python file (.py) that defines the model's "
+                         "custom layers.")
+    name = f"interpret_custom_objects_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # Keras and pickling (Dask workers) look classes up by module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise InputError(f"--custom-objects {path} fails on import ({type(exc).__name__}: {exc}); fix that file.") from exc
+    return {k: v for k, v in vars(module).items()
+            if callable(v) and getattr(v, "__module__", None) == name and not k.startswith("_")}
 
 
 def _load_savedmodel(path: Path):
@@ -166,6 +234,38 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
     if y is not None:
         y = _check_labels(y, len(x), path)
     return Sequences(x=x, y=y, path=str(path), names=names, source_layout=layout, keys=keys)
+
+
+def labels_for_model(seqs: Sequences, model: Model) -> Sequences:
+    """``seqs`` with labels checked against the model's outputs (a new object; ``seqs`` is unchanged).
+
+    ``(N, T)`` labels need ``T`` = the number of outputs. One label per sequence fits a
+    one-output model; for a softmax model of ``C`` outputs, integer labels in ``0..C-1`` are
+    class indices and become one-hot ``(N, C)``. Anything else raises :class:`InputError`
+    naming the mismatch.
+    """
+    y = seqs.y
+    if y is None:
+        return seqs
+    where = seqs.path or "labels"
+    n_out = model.n_outputs
+    if y.ndim > 2:
+        raise InputError(f"{where}: labels have shape {y.shape}; give one row per sequence, (N,) or (N, outputs).")
+    if y.ndim == 2 and y.shape[1] != n_out:
+        raise InputError(
+            f"{where}: labels have {y.shape[1]} columns but the model has {n_out} output(s); give one label "
+            "column per output (or choose another array with --y-key)."
+        )
+    if y.ndim == 1 and n_out > 1:
+        is_class = np.all(y == np.round(y)) and y.min() >= 0 and y.max() < n_out
+        if model.output_activation != "softmax" or not is_class:
+            raise InputError(
+                f"{where}: labels are one column but the model has {n_out} outputs; give an (N, {n_out}) label "
+                f"array, one column per output{' (or class indices 0..' + str(n_out - 1) + ')' if model.output_activation == 'softmax' else ''}."
+            )
+        logger.info("%s: labels read as class indices of the %d-way softmax", where, n_out)
+        y = np.eye(n_out, dtype=np.float32)[y.astype(np.int64)]
+    return replace(seqs, y=y)
 
 
 def _pick_key(files, key, candidates, what, flag, path, required=True):

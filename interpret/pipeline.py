@@ -10,7 +10,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from .model import Model
 logger = logging.getLogger(__name__)
 
 DEFAULT_METHODS = ("gradxinput", "deepshap")
+#: What :func:`choose_methods` runs instead when DeepSHAP has no rule for a layer of the model.
+FALLBACK_METHODS = ("gradxinput", "ig")
 
 
 @dataclass
@@ -35,10 +37,12 @@ class RunOptions:
         Output explained (its pre-activation logit by default).
     output : str
         ``"logit"`` (default) or ``"probability"``.
-    methods : tuple of str
-        Attribution methods computed (see :data:`interpret.attribution.METHODS`).
-    motifs_from : tuple of str
-        Methods whose attributions go through TF-MoDISco (subset of ``methods``).
+    methods : tuple of str or None
+        Attribution methods computed (see :data:`interpret.attribution.METHODS`); ``None``:
+        chosen by :func:`choose_methods` (DeepSHAP, or integrated gradients where it has no rule).
+    motifs_from : tuple of str or None
+        Methods whose attributions go through TF-MoDISco (subset of ``methods``); ``None``:
+        DeepSHAP if computed, else integrated gradients if computed, else the first method.
     explain : str
         ``"auto"`` (positives of the target when labels exist, else all), ``"positives"`` or ``"all"``.
     max_seqs : int or None
@@ -47,8 +51,8 @@ class RunOptions:
 
     target: int = 0
     output: str = "logit"
-    methods: tuple = DEFAULT_METHODS
-    motifs_from: tuple = ("deepshap",)
+    methods: tuple | None = None
+    motifs_from: tuple | None = None
     explain: str = "auto"
     max_seqs: int | None = None
     seed: int = 0
@@ -102,6 +106,46 @@ def select_sequences(seqs: io.Sequences, target: int, explain: str = "auto", max
     return idx.astype(np.int64)
 
 
+def choose_methods(model: Model, methods=None, motifs_from=None, output: str = "logit"):
+    """The attribution methods of a run, and those TF-MoDISco clusters.
+
+    Given methods are kept as they are (an explicit ``deepshap`` on a model it cannot explain
+    fails later, naming the layer). ``methods=None`` is :data:`DEFAULT_METHODS`, or
+    :data:`FALLBACK_METHODS` when DeepSHAP has no rule for part of the model; that fallback
+    is logged as one warning.
+
+    Parameters
+    ----------
+    model : Model
+    methods, motifs_from : sequence of str, or None
+    output : {"logit", "probability"}
+
+    Returns
+    -------
+    methods : tuple of str
+    motifs_from : tuple of str
+        As given, else ``("deepshap",)``, ``("ig",)`` or the first method, the first of these
+        that is among ``methods``.
+    fallback : dict or None
+        ``{"from": "deepshap", "to": "ig", "reason": "DeepSHAP has no rule for layer ..."}``
+        when the fallback was taken (recorded as ``method_fallback`` in ``summary.json``).
+    """
+    from .attribution import unsupported_part
+
+    fallback = None
+    if methods is None:
+        missing = unsupported_part(model, output)
+        methods = DEFAULT_METHODS if missing is None else FALLBACK_METHODS
+        if missing is not None:
+            fallback = {"from": "deepshap", "to": "ig", "reason": f"DeepSHAP has no rule for {missing}"}
+            logger.warning("DeepSHAP has no rule for %s; attributions and motifs use integrated gradients "
+                           "instead (choose with --methods)", missing)
+    methods = tuple(methods)
+    if motifs_from is None:
+        motifs_from = next(((m,) for m in ("deepshap", "ig") if m in methods), methods[:1])
+    return methods, tuple(motifs_from), fallback
+
+
 def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     """Run every stage and write the output directory ``out`` (see docs/CONTRACTS.md).
 
@@ -119,12 +163,16 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     opts = RunOptions(**options)
     if not isinstance(model, Model):
         model = Model.from_keras(model)
+    seqs = io.labels_for_model(seqs, model)
+    methods, motifs_from, fallback = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
+    opts = replace(opts, methods=methods, motifs_from=motifs_from)
     _check_options(model, seqs, opts)
     db = io.load_motif_db(opts.motif_db)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.x[index]
     timings: dict[str, float] = {}
     summary = _summary_head(model, seqs, index, opts)
+    summary["method_fallback"] = fallback
 
     with io.OutputDir(out, force=opts.force) as od:
         t = time.perf_counter()
