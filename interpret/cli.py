@@ -17,6 +17,7 @@ EPILOG = """\
 examples:
   interpret run model.h5 data.npz --out results/
   interpret run model.keras seqs.fa.gz --explain all --max-seqs 5000 --out results/
+  interpret run model.keras peaks.narrowPeak --genome hg38.fa --out results/
   interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
   interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
   interpret report results/
@@ -38,11 +39,19 @@ def _target(value: str):
 
 def _add_data_args(p) -> None:
     p.add_argument("model", help="Keras model: .h5, .keras or SavedModel directory")
-    p.add_argument("data", help="sequences: .npz, .npy or FASTA (.fa/.fasta, optionally .gz)")
+    p.add_argument("data", help="sequences: .npz, .npy, FASTA (.fa/.fasta, optionally .gz), or peaks as BED "
+                                "(.bed/.narrowPeak, optionally .gz) with --genome")
     p.add_argument("--custom-objects", metavar="FILE.py",
                    help="Python file that defines (and registers) the model's custom layers or functions")
     p.add_argument("--x-key", help="key of the one-hot array in an .npz (default: auto-detect x, X, x_test, ...)")
     p.add_argument("--y-key", help="key of the labels in an .npz (default: auto-detect y, Y, y_test, labels)")
+    p.add_argument("--genome", metavar="FASTA",
+                   help="BED input: genome FASTA, uncompressed (its .fai index is used, or built beside it)")
+    p.add_argument("--width", type=int,
+                   help="BED input: window in bp around each summit (narrowPeak column 10) or midpoint "
+                        "(default: the model's input length, which it must equal)")
+    p.add_argument("--label-column", type=int, metavar="K",
+                   help="BED input: 1-based column with a numeric label per peak (default: no labels)")
     p.add_argument("--target", type=_target, default=0,
                    help="output to explain (default 0); 'all' runs every output with shared kernel logos")
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
@@ -188,7 +197,8 @@ def _load(args):
     from . import io
 
     model = io.load_model(args.model, custom_objects=args.custom_objects)
-    seqs = io.load_sequences(args.data, x_key=args.x_key, y_key=args.y_key, seq_len=model.seq_len)
+    seqs = io.load_sequences(args.data, x_key=args.x_key, y_key=args.y_key, seq_len=model.seq_len,
+                             genome=args.genome, width=args.width, label_column=args.label_column)
     return model, io.labels_for_model(seqs, model)
 
 

@@ -19,12 +19,14 @@ import numpy as np
 from . import io
 from .errors import InputError
 from .model import Model
+from .regions import GENOME_COLUMNS, Regions, to_genome
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_METHODS = ("gradxinput", "deepshap")
 #: What :func:`choose_methods` runs instead when DeepSHAP has no rule for a layer of the model.
 FALLBACK_METHODS = ("gradxinput", "ig")
+SEQLET_COLUMNS = ["seq_index", "start", "end", "strand", "motif", "method", "contribution"]
 
 
 @dataclass
@@ -186,10 +188,13 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
 
         t = time.perf_counter()
         motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
+        if seqs.regions is not None:
+            seqlet_rows = _locate_seqlets(seqlet_rows, seqs.regions, od)
         timings["motifs"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
+        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts,
+                                               genome=seqs.regions is not None)
         timings["compare"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -243,7 +248,7 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
                   "architecture": model.describe()},
         "data": {"path": seqs.path, "n_total": len(seqs), "n_explained": int(len(index)),
                  "length": int(seqs.x.shape[1]), "n_positive": n_pos, "source_layout": seqs.source_layout,
-                 "keys": seqs.keys},
+                 "keys": seqs.keys, **_peaks_summary(seqs)},
         "explained": model.explained(opts.target, opts.output),
         "target": opts.target,
         "methods": list(opts.methods),
@@ -251,6 +256,16 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
         "parameters": params,
         "versions": _versions(),
     }
+
+
+def _peaks_summary(seqs: io.Sequences) -> dict:
+    """BED input: the genome, and how many windows sit on a summit, a midpoint, the minus strand."""
+    r = seqs.regions
+    if r is None:
+        return {}
+    return {"genome": seqs.genome, "centred_on_summit": int((r.centred_on == "summit").sum()),
+            "centred_on_midpoint": int((r.centred_on == "midpoint").sum()),
+            "minus_strand": int((r.strand == "-").sum())}
 
 
 def _versions() -> dict:
@@ -360,6 +375,23 @@ def _reuse_attributions(path, index, od, opts) -> dict:
     return out
 
 
+def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
+    """Seqlet rows with their genome coordinates added, and ``seqlets.bed`` for a genome browser.
+
+    BED score: ``|contribution|`` scaled to 0-1000 by the largest in the run (for ``useScore``
+    shading); name: the motif id.
+    """
+    if seqlet_rows:
+        g = to_genome(regions, *([r[k] for r in seqlet_rows] for k in ("seq_index", "start", "end", "strand")))
+        seqlet_rows = [{**r, **{k: g[k][i].item() for k in GENOME_COLUMNS}} for i, r in enumerate(seqlet_rows)]
+    top = max((abs(r["contribution"]) for r in seqlet_rows), default=0.0) or 1.0
+    io.write_bed(od / "seqlets.bed", [{"chrom": r["chrom"], "chromStart": r["chrom_start"],
+                                        "chromEnd": r["chrom_end"], "name": r["motif"],
+                                        "score": round(1000 * abs(r["contribution"]) / top),
+                                        "strand": r["chrom_strand"]} for r in seqlet_rows])
+    return seqlet_rows
+
+
 def _motif_stage(od, opts, summary):
     from . import motifs
 
@@ -382,7 +414,7 @@ def _motif_stage(od, opts, summary):
     return rows, patterns, seqlet_rows
 
 
-def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dict:
+def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome: bool = False) -> dict:
     from . import compare
 
     q = opts.q_threshold
@@ -410,8 +442,7 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},
                 attrs={"explained": "see summary.json"})
-    io.write_tsv(od / "seqlets.tsv", seqlet_rows,
-                 ["seq_index", "start", "end", "strand", "motif", "method", "contribution"])
+    io.write_tsv(od / "seqlets.tsv", seqlet_rows, SEQLET_COLUMNS + (list(GENOME_COLUMNS) if genome else []))
 
     influential = [r["filter"] for r in filt["rows"] if r["influence"] > 0 and r["n_sites"] > 0][:max(1, len(fids) // 10)]
     matched_filters = {r["filter"] for r in comp_rows if r["tomtom_q"] is not None and r["tomtom_q"] < q}
