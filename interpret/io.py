@@ -496,10 +496,10 @@ def load_peaks(bed, genome, width: int | None, label_column: int | None = None) 
     finally:
         if tmp is not None:
             tmp.cleanup()
+    # one-hot by construction (N and IUPAC codes as zero rows) and width long: to_nl4's checks are not needed
     x = one_hot_encode([str(s) for s in strings], str(genome))
     minus = regions.strand == "-"
     x[minus] = x[minus, ::-1, ::-1]  # reverse complement: A C G T reversed is T G C A
-    x, _ = to_nl4(x, int(width), str(bed))
     return Sequences(x=x, y=labels, path=str(bed), names=[str(n) for n in regions.name],
                      source_layout="BED + genome", regions=regions, genome=str(genome))
 
@@ -567,12 +567,15 @@ def one_hot_encode(seqs: list[str], where: str = "input") -> np.ndarray:
     table = np.zeros((256, 4), dtype=np.float32)
     for i, b in enumerate(ALPHABET):
         table[ord(b)] = table[ord(b.lower())] = np.eye(4, dtype=np.float32)[i]
-    valid = set("ACGTNRYSWKMBDHVacgtnryswkmbdhv")
-    for i, s in enumerate(seqs):
-        bad = set(s) - valid
-        if bad:
-            raise InputError(f"{where}: sequence {i} has characters {''.join(sorted(bad))!r} that are not DNA; clean the FASTA.")
-    codes = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+    valid = "ACGTNRYSWKMBDHVacgtnryswkmbdhv"
+    is_dna = np.zeros(256, bool)
+    is_dna[np.frombuffer(valid.encode(), np.uint8)] = True
+    codes = np.frombuffer("".join(seqs).encode("utf-8"), dtype=np.uint8)
+    if not is_dna[codes].all():  # one vectorised check; the loop only runs to name the culprit
+        for i, s in enumerate(seqs):
+            bad = set(s) - set(valid)
+            if bad:
+                raise InputError(f"{where}: sequence {i} has characters {''.join(sorted(bad))!r} that are not DNA; clean the FASTA.")
     return table[codes].reshape(len(seqs), -1, 4)
 
 

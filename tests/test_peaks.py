@@ -173,3 +173,11 @@ def test_seqlets_bed_is_sorted_bed6_of_every_seqlet(bed_run):
         (r["chrom"], int(r["chrom_start"]), int(r["chrom_end"]), r["motif"], r["chrom_strand"]) for r in tsv)
     scores = np.array([int(f[4]) for f in lines])
     assert scores.max() == 1000 and scores.min() >= 0
+
+
+def test_one_hot_encoding_names_the_first_sequence_with_non_dna_characters():
+    np.testing.assert_array_equal(io.one_hot_encode(["ACGTN", "acgtr"]), np.stack([_encode("ACGTN"), _encode("ACGTN")]))
+    for seqs, message in [(["ACGTA", "AC-TA", "ACGT*"], "sequence 1 has characters '-'"),
+                          (["ACGTA", "ACGTé"], "sequence 1 has characters 'é'")]:
+        with pytest.raises(io.InputError, match=message):
+            io.one_hot_encode(seqs, "s.fa")
