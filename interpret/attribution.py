@@ -51,7 +51,7 @@ The gradient methods use the same GEMM input gradient and centre in the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
 :data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,
-:data:`~interpret.deeplift.MAXPOOL_LAYERS` and :data:`~interpret.deeplift.ELEMENTWISE_ACTIVATIONS`; any other layer raises :class:`InputError` (use
+:data:`~interpret.deeplift.MAXPOOL_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_ACTIVATIONS` and :data:`~interpret.recurrent.RECURRENT_LAYERS`; any other layer raises :class:`InputError` (use
 :class:`IntegratedGradients`, which works for any differentiable model).
 """
 

@@ -14,7 +14,8 @@ ALLOWED = {
     "regions": {"errors"},  # load boundary: peak windows and their genome coordinates (no files)
     "io": {"errors", "model", "regions"},
     "shuffle": {"errors"},
-    "deeplift": {"errors", "model"},
+    "recurrent": set(),  # attribution internals: recurrent layers split into gates and products for deeplift
+    "deeplift": {"errors", "model", "recurrent"},
     "attribution": {"errors", "model", "shuffle", "deeplift"},
     "filters": {"errors", "model"},
     "compare": {"errors", "io"},

@@ -70,18 +70,33 @@ def test_unknown_custom_layer_error_names_it_and_the_option(custom, capsys):
     assert not (custom / "o").exists()
 
 
-def test_custom_objects_file_loads_the_model_and_deepshap_falls_back_to_ig(custom, caplog):
+def test_custom_objects_file_loads_the_model_and_the_run_falls_back_to_ig(custom, caplog):
+    """The custom layer has no DeepLIFT rule: with no --methods the run uses integrated gradients and says so."""
     model = io.load_model(custom / "custom.keras", custom_objects=custom / "layers.py")
     assert type(model.keras_model.layers[2]).__name__ == "Scale" and model.keras_model.layers[2].factor == 2.0
     x = np.load(custom / "data.npz")["x"][:3]
     np.testing.assert_allclose(model.predict(x, 0, "probability"), model.keras_model(x).numpy()[:, 0], rtol=1e-5)
+    out = custom / "run"
     with caplog.at_level(logging.WARNING, logger="interpret"):
-        methods, motifs_from, fallback = choose_methods(model)
-    assert (methods, motifs_from) == (("gradxinput", "ig"), ("ig",))
-    assert fallback == {"from": "deepshap", "to": "ig", "reason": "DeepSHAP has no rule for layer 'scale' (Scale)"}
+        code = main(["run", str(custom / "custom.keras"), str(custom / "data.npz"), "--custom-objects",
+                     str(custom / "layers.py"), "--out", str(out), "--quiet"])
+    assert code == 0
     assert [r.getMessage() for r in caplog.records if "DeepSHAP" in r.getMessage()] == [
         "DeepSHAP has no rule for layer 'scale' (Scale); attributions and motifs use integrated gradients "
         "instead (choose with --methods)"]
+    s = io.read_json(out / "summary.json")
+    assert s["methods"] == ["gradxinput", "ig"] and s["motifs_from"] == ["ig"]
+    assert s["parameters"]["methods"] == ["gradxinput", "ig"]
+    assert s["method_fallback"] == {"from": "deepshap", "to": "ig",
+                                    "reason": "DeepSHAP has no rule for layer 'scale' (Scale)"}
+    a = io.read_attributions(out / "attributions.h5", "ig")
+    # the reported delta is the completeness gap against IG's uniform reference, recomputed here
+    gap = model.predict(a["x"], 0).astype(np.float64) - model.predict(np.full_like(a["x"], 0.25), 0)
+    np.testing.assert_allclose(a["ig"]["contrib"].sum(axis=(1, 2)) - gap, a["ig"]["delta"], atol=1e-4)
+    assert s["attribution"]["ig"]["max_abs_delta"] == pytest.approx(np.abs(a["ig"]["delta"]).max(), rel=1e-5)
+    assert 0 < np.abs(a["ig"]["delta"]).max() < 0.05 * np.abs(gap).max()  # 50 steps: a small quadrature error
+    html = (out / "report.html").read_text()
+    assert "DeepSHAP has no rule for layer &#39;scale&#39; (Scale), so integrated gradients replace it" in html
 
 
 def test_explicit_methods_win_and_motifs_follow_them(custom, example_model):
@@ -145,7 +160,7 @@ def test_cli_names_misfit_labels_not_missing_positives(example_sim, tmp_path, ca
 @pytest.fixture(scope="module")
 def danq(tmp_path_factory, example_sim):
     """DanQ-like Conv1D(32, 15) -> MaxPool(4) -> Bidirectional(LSTM(16)) -> Dense(1), saved as .keras,
-    trained 2 epochs on 400 sequences of the example, run with no method flags."""
+    trained 2 epochs on 400 sequences of the example."""
     import keras
 
     from interpret import simulate
@@ -162,23 +177,17 @@ def danq(tmp_path_factory, example_sim):
     return d
 
 
-def test_danq_like_model_runs_with_no_flags_on_integrated_gradients(danq, caplog):
+def test_danq_like_model_runs_with_no_flags_on_exact_deepshap(danq, caplog):
+    """The recurrent layer gets DeepLIFT rules (interpret.recurrent), so no fallback is needed."""
     with caplog.at_level(logging.WARNING, logger="interpret"):
         code = main(["run", str(danq / "danq.keras"), str(danq / "data.npz"), "--out", str(danq / "out"),
                      "--max-seqs", "100", "--quiet"])
     assert code == 0
-    fallback_lines = [r.getMessage() for r in caplog.records if "DeepSHAP has no rule" in r.getMessage()]
-    assert fallback_lines == ["DeepSHAP has no rule for layer 'bidirectional' (Bidirectional); attributions and "
-                              "motifs use integrated gradients instead (choose with --methods)"]
+    assert not [r for r in caplog.records if "DeepSHAP" in r.getMessage() or "completeness" in r.getMessage()]
     s = io.read_json(danq / "out" / "summary.json")
-    assert s["methods"] == ["gradxinput", "ig"] and s["motifs_from"] == ["ig"]
-    assert s["method_fallback"]["reason"] == "DeepSHAP has no rule for layer 'bidirectional' (Bidirectional)"
-    assert s["parameters"]["methods"] == ["gradxinput", "ig"]
-    assert 0 < s["attribution"]["ig"]["max_abs_delta"] < 1e-2  # midpoint rule, 50 steps: quadrature error
-    a = io.read_attributions(danq / "out" / "attributions.h5", "ig")
-    # completeness against the uniform reference, recomputed here from the model itself
-    model = io.load_model(danq / "danq.keras")
-    gap = model.predict(a["x"], 0) - model.predict(np.full_like(a["x"], 0.25), 0)
-    np.testing.assert_allclose(a["ig"]["contrib"].sum(axis=(1, 2)), gap, atol=1e-2)
-    html = (danq / "out" / "report.html").read_text()
-    assert "DeepSHAP has no rule for layer &#39;bidirectional&#39; (Bidirectional), so integrated gradients" in html
+    assert s["methods"] == ["gradxinput", "deepshap"] and s["motifs_from"] == ["deepshap"]
+    assert s["method_fallback"] is None
+    assert s["attribution"]["deepshap"]["max_abs_delta"] < 1e-5
+    a = io.read_attributions(danq / "out" / "attributions.h5", "deepshap")
+    np.testing.assert_allclose(a["deepshap"]["score"], io.load_model(danq / "danq.keras").predict(a["x"], 0),
+                               atol=1e-4)

@@ -51,11 +51,11 @@ def test_explicit_deepshap_on_an_unsupported_layer_names_it_and_suggests_ig(tiny
 
     inp = keras.Input((101, 4))
     h = keras.layers.Conv1D(4, 5, activation="relu")(inp)
-    h = keras.layers.LSTM(3)(h)
-    keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h)).save(tmp_path / "lstm.keras")
-    code, err = _cli(["run", str(tmp_path / "lstm.keras"), str(tiny / "data.npz"), "--out", str(tmp_path / "o"),
+    h = keras.layers.GlobalMaxPooling1D()(keras.layers.LayerNormalization()(h))
+    keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h)).save(tmp_path / "norm.keras")
+    code, err = _cli(["run", str(tmp_path / "norm.keras"), str(tiny / "data.npz"), "--out", str(tmp_path / "o"),
                       "--methods", "gradxinput,deepshap"])
-    _assert_one_line(code, err, "LSTM")
+    _assert_one_line(code, err, "LayerNormalization")
     assert "integrated gradients" in err or "ig" in err
     assert not (tmp_path / "o").exists()
 
