@@ -403,8 +403,9 @@ def read_bed(path, label_column: int | None = None) -> tuple[Peaks, np.ndarray |
                 try:
                     start, end = int(f[1]), int(f[2])
                 except ValueError:
+                    hint = "a header line? start it with '#'" if not cols["chrom"] else "is this a BED file?"
                     raise InputError(f"{path} line {n}: start and end ({f[1]!r}, {f[2]!r}) are not integers; "
-                                     "is this a BED file?") from None
+                                     f"{hint}") from None
                 if not 0 <= start < end:
                     raise InputError(f"{path} line {n}: start {start} and end {end} do not make an interval "
                                      "(0 <= start < end).")

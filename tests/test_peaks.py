@@ -78,6 +78,7 @@ def test_labels_come_from_the_chosen_column(genome, tmp_path):
     (["track x", "chr1\t201\t299"], "line 2: the 101-bp window chr1:200-301"),       # one base past the end
     (["chr1\t100\t110", "chr1\t120\t130", "chrX\t1\t5"], "line 3: chromosome 'chrX' is not in the genome"),
     (["chr1\t100"], "line 1: 2 column(s)"),
+    (["chrom\tstart\tend", "chr1\t100\t110"], "line 1: start and end ('start', 'end') are not integers; a header"),
     (["chr1\t110\t100"], "line 1: start 110 and end 100"),
     (["chr1\t100\t110\tp\t0\t*"], "strand '*'"),
     (["chr1\t100\t110\tp\t0\t+\t1\t1\t1\t20"], "summit offset 20"),
