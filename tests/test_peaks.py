@@ -182,3 +182,15 @@ def test_one_hot_encoding_names_the_first_sequence_with_non_dna_characters():
                           (["ACGTA", "ACGTé"], "sequence 1 has characters 'é'")]:
         with pytest.raises(io.InputError, match=message):
             io.one_hot_encode(seqs, "s.fa")
+
+
+def test_attribute_command_reads_peaks_too(bed_run):
+    d, _, x_planted = bed_run
+    out = d / "attr.h5"
+    assert main(["attribute", str(d / "model.keras"), str(d / "peaks.bed"), "--genome", str(d / "genome.fa"),
+                 "--methods", "gradxinput", "--out", str(out), "--quiet"]) == 0
+    a = io.read_attributions(out)
+    np.testing.assert_array_equal(a["x"], x_planted)
+    np.testing.assert_array_equal(a["index"], np.arange(200))
+    run = io.read_attributions(d / "bed" / "attributions.h5")
+    np.testing.assert_allclose(a["gradxinput"]["contrib"], run["gradxinput"]["contrib"], atol=1e-6)
