@@ -99,6 +99,18 @@ def test_custom_objects_file_loads_the_model_and_the_run_falls_back_to_ig(custom
     assert "DeepSHAP has no rule for layer &#39;scale&#39; (Scale), so integrated gradients replace it" in html
 
 
+def test_attribution_shards_load_the_custom_layers_as_dask_workers_do(custom):
+    """A worker loads the model by path: it needs the --custom-objects file too."""
+    from interpret import distributed
+
+    _forget_custom_layer()
+    x = np.load(custom / "data.npz")["x"][:4]
+    res = distributed.attribute_shard(str(custom / "custom.keras"), x, ("gradxinput",), 0, "logit", 1, 0, 8,
+                                      custom_objects=str(custom / "layers.py"))
+    model = io.load_model(custom / "custom.keras", custom_objects=custom / "layers.py")
+    np.testing.assert_allclose(res["gradxinput"]["score"], model.predict(x, 0), rtol=1e-5)
+
+
 def test_explicit_methods_win_and_motifs_follow_them(custom, example_model):
     model = io.load_model(custom / "custom.keras", custom_objects=custom / "layers.py")
     assert choose_methods(model, ("deepshap",)) == (("deepshap",), ("deepshap",), None)  # fails later, naming the layer
