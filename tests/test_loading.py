@@ -193,7 +193,7 @@ def test_danq_like_model_runs_with_no_flags_on_exact_deepshap(danq, caplog):
     """The recurrent layer gets DeepLIFT rules (interpret.recurrent), so no fallback is needed."""
     with caplog.at_level(logging.WARNING, logger="interpret"):
         code = main(["run", str(danq / "danq.keras"), str(danq / "data.npz"), "--out", str(danq / "out"),
-                     "--max-seqs", "100", "--quiet"])
+                     "--max-seqs", "60", "--quiet"])
     assert code == 0
     assert not [r for r in caplog.records if "DeepSHAP" in r.getMessage() or "completeness" in r.getMessage()]
     s = io.read_json(danq / "out" / "summary.json")
