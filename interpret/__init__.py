@@ -10,7 +10,7 @@ JASPAR matches, and one report that sets them side by side.
 """
 
 from .errors import InputError
-from .io import load_model, load_sequences, Sequences, Motif, read_meme
+from .io import load_model, load_peaks, load_sequences, Sequences, Motif, read_meme
 from .model import Model
 
 __version__ = "0.1.0"
@@ -23,5 +23,5 @@ def run(model, seqs, out, **options):
     return _run(model, seqs, out, **options)
 
 
-__all__ = ["InputError", "load_model", "load_sequences", "Sequences", "Motif", "read_meme", "Model", "run",
+__all__ = ["InputError", "load_model", "load_peaks", "load_sequences", "Sequences", "Motif", "read_meme", "Model", "run",
            "__version__"]

@@ -51,7 +51,7 @@ The gradient methods use the same GEMM input gradient and centre in the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
 :data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,
-:data:`~interpret.deeplift.MAXPOOL_LAYERS` and :data:`~interpret.deeplift.ELEMENTWISE_ACTIVATIONS`; any other layer raises :class:`InputError` (use
+:data:`~interpret.deeplift.MAXPOOL_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_ACTIVATIONS` and :data:`~interpret.recurrent.RECURRENT_LAYERS`; any other layer raises :class:`InputError` (use
 :class:`IntegratedGradients`, which works for any differentiable model).
 """
 
@@ -64,14 +64,15 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InputError
-from .deeplift import Recorder, check_deepshap_support, gradient_hook, hyp_graph, tapped_gradient_hook, unflat
+from .deeplift import (Recorder, check_deepshap_support, gradient_hook, hyp_graph, tapped_gradient_hook, unflat,
+                       unsupported_part)
 from .model import Model
 from .shuffle import dinucleotide_shuffle
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["AttributionResult", "DeepShap", "IntegratedGradients", "GradientXInput", "Saliency", "ISM",
-           "METHODS", "iter_attribute", "get_method", "DELTA_WARN"]
+           "METHODS", "iter_attribute", "get_method", "DELTA_WARN", "check_deepshap_support", "unsupported_part"]
 
 DELTA_WARN = 1e-3
 

@@ -17,6 +17,7 @@ EPILOG = """\
 examples:
   interpret run model.h5 data.npz --out results/
   interpret run model.keras seqs.fa.gz --explain all --max-seqs 5000 --out results/
+  interpret run model.keras peaks.narrowPeak --genome hg38.fa --out results/
   interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
   interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
   interpret report results/
@@ -38,9 +39,19 @@ def _target(value: str):
 
 def _add_data_args(p) -> None:
     p.add_argument("model", help="Keras model: .h5, .keras or SavedModel directory")
-    p.add_argument("data", help="sequences: .npz, .npy or FASTA (.fa/.fasta, optionally .gz)")
+    p.add_argument("data", help="sequences: .npz, .npy, FASTA (.fa/.fasta, optionally .gz), or peaks as BED "
+                                "(.bed/.narrowPeak, optionally .gz) with --genome")
+    p.add_argument("--custom-objects", metavar="FILE.py",
+                   help="Python file that defines (and registers) the model's custom layers or functions")
     p.add_argument("--x-key", help="key of the one-hot array in an .npz (default: auto-detect x, X, x_test, ...)")
     p.add_argument("--y-key", help="key of the labels in an .npz (default: auto-detect y, Y, y_test, labels)")
+    p.add_argument("--genome", metavar="FASTA",
+                   help="BED input: genome FASTA, uncompressed (its .fai index is used, or built beside it)")
+    p.add_argument("--width", type=int,
+                   help="BED input: window in bp around each summit (narrowPeak column 10) or midpoint "
+                        "(default: the model's input length, which it must equal)")
+    p.add_argument("--label-column", type=int, metavar="K",
+                   help="BED input: 1-based column with a numeric label per peak (default: no labels)")
     p.add_argument("--target", type=_target, default=0,
                    help="output to explain (default 0); 'all' runs every output with shared kernel logos")
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
@@ -48,9 +59,9 @@ def _add_data_args(p) -> None:
     p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
                    help="which sequences: positives of the target when labels exist (auto, default) or all")
     p.add_argument("--max-seqs", type=int, help="explain a seeded random subset of at most this many sequences")
-    p.add_argument("--methods", type=_csv, default=("gradxinput", "deepshap"),
+    p.add_argument("--methods", type=_csv,
                    help="attribution methods, comma-separated: deepshap, gradxinput, saliency, ig, ism "
-                        "(default gradxinput,deepshap)")
+                        "(default gradxinput,deepshap; gradxinput,ig when DeepSHAP has no rule for a layer)")
     p.add_argument("--n-references", type=int, default=20,
                    help="dinucleotide-shuffled references per sequence for DeepSHAP (default 20)")
     p.add_argument("--batch-size", type=int, default=128, help="sequences per batch on the model (default 128)")
@@ -71,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(run)
     run.add_argument("--out", default="interpret_out", help="output directory")
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
-    run.add_argument("--motifs-from", type=_csv, default=("deepshap",),
-                     help="methods whose attributions go through TF-MoDISco, comma-separated")
+    run.add_argument("--motifs-from", type=_csv,
+                     help="methods whose attributions go through TF-MoDISco, comma-separated (default deepshap, "
+                          "else ig, else the first of --methods)")
     run.add_argument("--attributions", help="reuse attributions.h5 of an earlier run and go on from motif discovery")
     run.add_argument("--threshold", type=float, default=0.5,
                      help="kernel logos: a site is where activation > threshold x the filter's max")
@@ -193,9 +205,10 @@ def _quiet_tensorflow(debug: bool) -> None:
 def _load(args):
     from . import io
 
-    model = io.load_model(args.model)
-    seqs = io.load_sequences(args.data, x_key=args.x_key, y_key=args.y_key, seq_len=model.seq_len)
-    return model, seqs
+    model = io.load_model(args.model, custom_objects=args.custom_objects)
+    seqs = io.load_sequences(args.data, x_key=args.x_key, y_key=args.y_key, seq_len=model.seq_len,
+                             genome=args.genome, width=args.width, label_column=args.label_column)
+    return model, io.labels_for_model(seqs, model)
 
 
 def _run(args, argv) -> int:
@@ -226,11 +239,12 @@ def _attribute(args, argv) -> int:
     model, seqs = _load(args)
     target = 0 if args.target == "all" else args.target
     index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)
+    methods, _, _ = pipeline.choose_methods(model, args.methods, None, args.output)
     out = distributed.attribute_to_file(
-        args.model, model, seqs.x, index, args.out, methods=args.methods, target=target, output=args.output,
+        args.model, model, seqs.x, index, args.out, methods=methods, target=target, output=args.output,
         n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,
         shard_size=args.shard_size, scheduler=args.scheduler, workers=args.workers, force=args.force,
-        verbose=not args.quiet)
+        verbose=not args.quiet, custom_objects=args.custom_objects)
     if not args.quiet:
         print(f"Attributions: {out}")
     return 0

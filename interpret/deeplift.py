@@ -6,7 +6,11 @@ The engine under :class:`interpret.attribution.DeepShap`: which layers have whic
 inputs and outputs of every nonlinear operation on ``[x; refs]``, pass 2 replays the graph on
 ``N * K`` rows with the DeepLIFT multipliers as gradients), the rescale and cross-max rules
 (fused and compiled with XLA where that is measured faster), and the GEMM input gradient of
-stride-1 first-layer convolutions that the gradient methods share.
+stride-1 first-layer convolutions that the gradient methods share. Recurrent layers
+(:data:`interpret.recurrent.RECURRENT_LAYERS`) are recomputed by :mod:`interpret.recurrent`: pass 1
+records every gate activation and every product of two input-dependent tensors; pass 2 replays the
+recurrence as a linear one whose coefficients are their multipliers (rescale rule for the gates, the
+product's exact split for the products), so its gradient carries DeepLIFT's multipliers through.
 
 Nothing here knows about sequences, references or batches; :mod:`interpret.attribution` does.
 """
@@ -17,12 +21,19 @@ import numpy as np
 
 from .errors import InputError
 from .model import Model, activation_name, linear_activation
+from .recurrent import RECURRENT_LAYERS, activations, map_entries, unsupported
+from .recurrent import forward as recurrent_forward, replay as recurrent_replay
 
 
 def _tf():
     import tensorflow as tf
 
     return tf
+
+
+def _no_autograph(fn):
+    # The recurrent scans have no tensor-dependent Python control flow: converting them is wasted time.
+    return _tf().autograph.experimental.do_not_convert(fn)
 
 
 #: Layers whose DeepLIFT multiplier is their ordinary gradient (linear at inference).
@@ -54,10 +65,19 @@ _UNROLL_WINDOW = 8  # max-pool windows up to this size: cross-max rule unrolled 
 # Which rule each layer gets
 # --------------------------------------------------------------------------------------
 def _kind(layer) -> str:
-    """How DeepLIFT treats ``layer``: 'linear', 'act' (built-in activation), 'elementwise', 'maxpool'."""
+    """How DeepLIFT treats ``layer``: 'linear', 'act' (built-in activation), 'elementwise', 'maxpool',
+    'recurrent' (unrolled by :mod:`interpret.recurrent`: rescale rule on gates, product rule on products)."""
     cls = type(layer).__name__
     if cls in MAXPOOL_LAYERS:
         return "maxpool"
+    if cls in RECURRENT_LAYERS:
+        why = unsupported(layer)
+        if why:
+            _unsupported(layer, f"{cls} with {why}")
+        for act in activations(layer):
+            if activation_name(act) not in ELEMENTWISE_ACTIVATIONS + ("linear",):
+                _unsupported(layer, f"{cls} with activation '{activation_name(act)}' (not elementwise)")
+        return "recurrent"
     if cls in ELEMENTWISE_LAYERS:
         if cls == "Activation" and activation_name(layer.activation) not in ELEMENTWISE_ACTIVATIONS + ("linear",):
             _unsupported(layer, f"activation '{activation_name(layer.activation)}' (not elementwise)")
@@ -72,11 +92,27 @@ def _kind(layer) -> str:
     _unsupported(layer, type(layer).__name__)
 
 
+class Unsupported(InputError):
+    """DeepSHAP has no rule for part of the model; ``what`` names it (e.g. "layer 'lstm' (LSTM)")."""
+
+    def __init__(self, what: str, message: str):
+        super().__init__(message)
+        self.what = what
+
+
 def _unsupported(layer, what):
-    raise InputError(
-        f"DeepSHAP has no rule for layer '{getattr(layer, 'name', layer)}' ({what}); explain this model "
-        "with integrated gradients (--methods ig, or IntegratedGradients) instead."
-    )
+    name = f"layer '{getattr(layer, 'name', layer)}' ({what})"
+    raise Unsupported(name, f"DeepSHAP has no rule for {name}; explain this model with integrated gradients "
+                            "(--methods ig, or IntegratedGradients) instead.")
+
+
+def unsupported_part(model, output: str = "logit") -> str | None:
+    """What DeepSHAP has no rule for in ``model`` (e.g. "layer 'lstm' (LSTM)"), or ``None`` if it covers it all."""
+    try:
+        check_deepshap_support(model, output)
+    except Unsupported as exc:
+        return exc.what
+    return None
 
 
 def check_deepshap_support(model, output: str = "logit") -> None:
@@ -87,8 +123,9 @@ def check_deepshap_support(model, output: str = "logit") -> None:
     final = model._final_layer
     stripped = output == "logit" and model.output_activation in ("sigmoid", "softmax")
     if output == "probability" and model.output_activation == "softmax":
-        raise InputError("DeepSHAP has no rule for the final softmax; explain the logits (output='logit', "
-                         "the default) or use integrated gradients for probabilities.")
+        raise Unsupported("the final softmax of the probability",
+                          "DeepSHAP has no rule for the final softmax; explain the logits (output='logit', "
+                          "the default) or use integrated gradients for probabilities.")
 
     def walk(m):
         for layer in m.layers:
@@ -121,6 +158,10 @@ class Recorder:
         kind = _kind(layer)
         if kind == "linear":
             return default(*args, **kwargs)
+        if kind == "recurrent":
+            y, trace = _no_autograph(recurrent_forward)(layer, args[0])
+            self.records.append(("recurrent", trace))
+            return y
         if kind == "act":
             act = layer.activation
             with linear_activation(layer):
@@ -139,6 +180,11 @@ class Recorder:
         kind = _kind(layer)
         if kind == "linear":
             return self._tapped(layer, _fast_conv(layer, default, *args, **kwargs))
+        if kind == "recurrent":
+            trace = self.records[self.i][1]
+            self.i += 1
+            coefs = map_entries(trace, lambda e: _recurrent_coefficients(e, *self.replay))
+            return _no_autograph(recurrent_replay)(layer, args[0], coefs)
         if kind == "act":
             with linear_activation(layer):
                 z = self._tapped(layer, _fast_conv(layer, default, *args, **kwargs))
@@ -157,6 +203,26 @@ class Recorder:
 
     def _tapped(self, layer, z):
         return self.tap[1](z) if self.tap is not None and layer is self.tap[0] else z
+
+
+def _recurrent_coefficients(entry, n, k):
+    """DeepLIFT multipliers of one operation of a recurrent layer's trace (:mod:`interpret.recurrent`),
+    recorded on ``[x; refs]``, for the ``n * k`` replay rows.
+
+    ``("act", fn, z, h)``: the rescale rule, as for any elementwise nonlinearity. ``("mul", a, b)``:
+    the product's Shapley split, ``a(x) b(x) - a(r) b(r) = (b(x) + b(r)) / 2 * (a(x) - a(r)) +
+    (a(x) + a(r)) / 2 * (b(x) - b(r))``, exact like the rescale rule (treating the gate as a
+    weight, or the plain gradient, leaves a remainder and breaks completeness).
+    """
+    tf = _tf()
+    if entry[0] == "act":
+        _, fn, z, h = entry
+        zx, zr, hx, hr, gx = _rescale_inputs(("elementwise", z, h, fn, False), n, k)
+        return _flat(_rescale_grad(tf.ones_like(zr), zx, zr, hx, hr, gx))
+    _, a, b = entry
+    ax, ar = _split(a, n, k)
+    bx, br = _split(b, n, k)
+    return _flat((bx + br) / 2), _flat((ax + ar) / 2)
 
 
 def gradient_hook(layer, default, *args, **kwargs):

@@ -22,15 +22,16 @@ logger = logging.getLogger(__name__)
 _MODELS: dict = {}
 
 
-def _model(path: str):
+def _model(path: str, custom_objects: str | None = None):
     # One load per worker process: tasks on the same worker share the model.
-    if path not in _MODELS:
-        _MODELS[path] = io.load_model(path)
-    return _MODELS[path]
+    if (path, custom_objects) not in _MODELS:
+        _MODELS[path, custom_objects] = io.load_model(path, custom_objects=custom_objects)
+    return _MODELS[path, custom_objects]
 
 
 def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int, output: str,
-                    n_references: int, seed: int, batch_size: int, model=None) -> dict:
+                    n_references: int, seed: int, batch_size: int, model=None,
+                    custom_objects: str | None = None) -> dict:
     """Attributions of one shard.
 
     Parameters
@@ -40,6 +41,8 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
     x : ndarray, shape (n, L, 4)
     methods : tuple of str
         Names in :data:`interpret.attribution.METHODS`.
+    custom_objects : str, optional
+        Python file with the model's custom layers (see :func:`interpret.io.load_model`).
 
     Returns
     -------
@@ -48,7 +51,7 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
     """
     from . import attribution
 
-    model = model if model is not None else _model(model_path)
+    model = model if model is not None else _model(model_path, custom_objects)
     out = {}
     for name in methods:
         cls = attribution.METHODS[name]
@@ -64,7 +67,8 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
 def attribute_to_file(model_path, model, x: np.ndarray, index: np.ndarray, out, methods=("gradxinput", "deepshap"),
                       target: int = 0, output: str = "logit", n_references: int = 20, seed: int = 0,
                       batch_size: int = 128, shard_size: int = 2048, scheduler: str | None = None,
-                      workers: int | None = None, force: bool = False, verbose: bool = False) -> Path:
+                      workers: int | None = None, force: bool = False, verbose: bool = False,
+                      custom_objects: str | None = None) -> Path:
     """Compute attributions of ``x[index]`` into ``out`` (an attributions.h5), sharded.
 
     Parameters
@@ -80,6 +84,8 @@ def attribute_to_file(model_path, model, x: np.ndarray, index: np.ndarray, out, 
         Address of a running Dask scheduler (``tcp://host:8786``).
     workers : int, optional
         Start a local Dask cluster with this many single-threaded workers.
+    custom_objects : str, optional
+        Python file with the model's custom layers; workers import it before loading the model.
     """
     from tqdm.auto import tqdm
 
@@ -104,7 +110,9 @@ def attribute_to_file(model_path, model, x: np.ndarray, index: np.ndarray, out, 
     bar = tqdm(total=len(xs), desc="attributions", unit="seq", disable=not verbose)
     try:
         if scheduler or workers:
-            _run_dask(str(Path(model_path).resolve()), xs, starts, shard_size, args, writer, bar, scheduler, workers)
+            objects = str(Path(custom_objects).resolve()) if custom_objects else None
+            _run_dask(str(Path(model_path).resolve()), xs, starts, shard_size, args, writer, bar, scheduler, workers,
+                      objects)
         else:
             for s in starts:
                 res = attribute_shard(str(model_path), xs[s:s + shard_size], *args, model=model)
@@ -126,7 +134,7 @@ def _write(writer, start, res) -> None:
         writer.write(name, start, r["contrib"], r["hypothetical"], r["score"], r["delta"])
 
 
-def _run_dask(model_path, xs, starts, shard_size, args, writer, bar, scheduler, workers) -> None:
+def _run_dask(model_path, xs, starts, shard_size, args, writer, bar, scheduler, workers, custom_objects) -> None:
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
@@ -147,7 +155,8 @@ def _run_dask(model_path, xs, starts, shard_size, args, writer, bar, scheduler, 
             while len(pending) < in_flight and nxt < len(starts):
                 st = starts[nxt]
                 pending[nxt] = client.submit(attribute_shard, model_path, xs[st:st + shard_size], *args,
-                                             pure=False, key=f"interpret-shard-{st}-{id(writer)}")
+                                             custom_objects=custom_objects, pure=False,
+                                             key=f"interpret-shard-{st}-{id(writer)}")
                 nxt += 1
             res = pending.pop(i).result()  # written in order, so the file is identical to a local run
             _write(writer, s, res)

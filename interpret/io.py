@@ -14,8 +14,9 @@ import gzip
 import json
 import logging
 import os
+import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -23,48 +24,117 @@ import numpy as np
 
 from .errors import InputError
 from .model import Model
+from .regions import Peaks, Regions, peak_windows
 
 logger = logging.getLogger(__name__)
 
 ALPHABET = "ACGT"
 X_KEYS = ("x", "X", "x_test", "X_test", "seqs", "sequences", "one_hot", "inputs")
 Y_KEYS = ("y", "Y", "y_test", "Y_test", "labels")
+BED_SUFFIXES = tuple(s + gz for s in (".bed", ".narrowpeak", ".broadpeak") for gz in ("", ".gz"))
 
 
 # --------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------
-def load_model(path) -> Model:
+def load_model(path, custom_objects=None) -> Model:
     """Load a Keras model (``.h5``, ``.keras`` or SavedModel directory) without compiling it.
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path or keras.Model
+        A model file, or a model already loaded in Python (wrapped as it is).
+    custom_objects : str, Path or dict, optional
+        The model's custom layers and functions: a Python file that defines them (and
+        registers them with ``@keras.saving.register_keras_serializable()``), or a dict
+        ``{name: class or function}`` as ``keras.models.load_model`` takes.
 
     Returns
     -------
     Model
         With its input layout, length, outputs and final activation detected.
     """
+    import keras
+
+    if isinstance(path, keras.Model):
+        return Model.from_keras(path)
     path = Path(path)
     if not path.exists():
         raise InputError(f"model file {path} does not exist; give the path of a .h5, .keras or SavedModel directory.")
-    import keras
-
+    objects = load_custom_objects(custom_objects)
     try:
         if path.is_dir():
             keras_model = _load_savedmodel(path)
         else:
-            keras_model = keras.models.load_model(path, compile=False)
+            keras_model = keras.models.load_model(path, compile=False, custom_objects=objects)
     except InputError:
         raise
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
+        unknown = _unknown_object(str(exc))
+        if unknown:
+            given = f" ({custom_objects} does not define it)" if custom_objects is not None else ""
+            raise InputError(
+                f"{path} uses {unknown!r}, which Keras does not know{given}: a custom layer or function? Pass "
+                "--custom-objects FILE.py, a Python file that defines it with "
+                "@keras.saving.register_keras_serializable() (Python: load_model(path, custom_objects=...))."
+            ) from exc
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise InputError(
             f"{path} is not a Keras model this Keras can load ({first}); save it with "
-            "model.save('model.keras') or model.save('model.h5')."
+            "model.save('model.keras') or model.save('model.h5'), and pass --custom-objects FILE.py if it "
+            "has custom layers."
         ) from exc
     return Model.from_keras(keras_model, str(path))
+
+
+# What Keras 3 says when a saved model names a class or function it has no registration for.
+_UNKNOWN_PATTERNS = (
+    re.compile(r"Could not locate (?:class|function) '([^']+)'"),
+    re.compile(r"Unknown (?:layer|object|activation|function|class)[^']*'([^']+)'"),
+)
+
+
+def _unknown_object(message: str) -> str | None:
+    for pattern in _UNKNOWN_PATTERNS:
+        m = pattern.search(message)
+        if m:
+            return m.group(1)
+    return None
+
+
+def load_custom_objects(source) -> dict | None:
+    """Custom Keras objects from a Python file (imported, so its registrations run) or a dict.
+
+    Parameters
+    ----------
+    source : str, Path, dict or None
+
+    Returns
+    -------
+    dict or None
+        ``{name: object}`` for every class and function the file defines (Keras also finds the
+        ones it registered), or the dict given.
+    """
+    if source is None or isinstance(source, dict):
+        return source
+    import importlib.util
+    import sys
+
+    path = Path(source)
+    if not path.is_file() or path.suffix != ".py":
+        raise InputError(f"--custom-objects {path}: give an existing Python file (.py) that defines the model's "
+                         "custom layers.")
+    name = f"interpret_custom_objects_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # Keras and pickling (Dask workers) look classes up by module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise InputError(f"--custom-objects {path} fails on import ({type(exc).__name__}: {exc}); fix that file.") from exc
+    return {k: v for k, v in vars(module).items()
+            if callable(v) and getattr(v, "__module__", None) == name and not k.startswith("_")}
 
 
 def _load_savedmodel(path: Path):
@@ -105,9 +175,15 @@ class Sequences:
         Labels, if the file had them.
     path : str or None
     names : list of str or None
-        FASTA record names, when read from FASTA.
+        FASTA record names, or BED peak names.
     source_layout : str
-        Layout the file held, e.g. ``"(N, 1, L, 4)"``.
+        Layout the file held, e.g. ``"(N, 1, L, 4)"``, or ``"BED + genome"``.
+    keys : dict
+        ``.npz`` keys used (``{"x": ..., "y": ...}``).
+    regions : Regions or None
+        With BED input, the genome window behind each row (:mod:`interpret.regions`).
+    genome : str or None
+        The genome FASTA the windows were read from.
     """
 
     x: np.ndarray
@@ -116,14 +192,17 @@ class Sequences:
     names: list | None = None
     source_layout: str = "(N, L, 4)"
     keys: dict = field(default_factory=dict)
+    regions: Regions | None = None
+    genome: str | None = None
 
     def __len__(self) -> int:
         return len(self.x)
 
 
 def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
-                   seq_len: int | None = None) -> Sequences:
-    """Read one-hot sequences from ``.npz``, ``.npy`` or FASTA into ``(N, L, 4)`` float32.
+                   seq_len: int | None = None, genome=None, width: int | None = None,
+                   label_column: int | None = None) -> Sequences:
+    """Read one-hot sequences from ``.npz``, ``.npy``, FASTA or BED + genome into ``(N, L, 4)`` float32.
 
     Parameters
     ----------
@@ -132,11 +211,27 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
         Keys in an ``.npz``; auto-detected from :data:`X_KEYS` / :data:`Y_KEYS` otherwise.
     seq_len : int, optional
         Length the model takes; used to tell ``(N, 4, L)`` from ``(N, L, 4)`` and to check.
+    genome : str or Path, optional
+        Genome FASTA, for a BED ``path`` (see :func:`load_peaks`).
+    width : int, optional
+        BED input: window length (default ``seq_len``).
+    label_column : int, optional
+        BED input: 1-based column holding the labels (none by default).
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"data file {path} does not exist; give a .npz, .npy or FASTA file.")
+        raise InputError(f"data file {path} does not exist; give a .npz, .npy, FASTA or BED file.")
     name = path.name.lower()
+    if name.endswith(BED_SUFFIXES):
+        if genome is None:
+            raise InputError(f"{path} is a BED file: give the genome it refers to with --genome genome.fa.")
+        if width is not None and seq_len is not None and int(width) != seq_len:
+            raise InputError(f"--width {width} but the model takes {seq_len} bp; omit --width (windows take the "
+                             "model's length).")
+        return load_peaks(path, genome, width if width is not None else seq_len, label_column)
+    if genome is not None or label_column is not None or width is not None:
+        raise InputError(f"--genome, --width and --label-column go with BED input; {path} is not a BED file "
+                         f"(.bed, .narrowPeak, .broadPeak, optionally .gz).")
     names = None
     keys = {}
     y = None
@@ -166,6 +261,38 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
     if y is not None:
         y = _check_labels(y, len(x), path)
     return Sequences(x=x, y=y, path=str(path), names=names, source_layout=layout, keys=keys)
+
+
+def labels_for_model(seqs: Sequences, model: Model) -> Sequences:
+    """``seqs`` with labels checked against the model's outputs (a new object; ``seqs`` is unchanged).
+
+    ``(N, T)`` labels need ``T`` = the number of outputs. One label per sequence fits a
+    one-output model; for a softmax model of ``C`` outputs, integer labels in ``0..C-1`` are
+    class indices and become one-hot ``(N, C)``. Anything else raises :class:`InputError`
+    naming the mismatch.
+    """
+    y = seqs.y
+    if y is None:
+        return seqs
+    where = seqs.path or "labels"
+    n_out = model.n_outputs
+    if y.ndim > 2:
+        raise InputError(f"{where}: labels have shape {y.shape}; give one row per sequence, (N,) or (N, outputs).")
+    if y.ndim == 2 and y.shape[1] != n_out:
+        raise InputError(
+            f"{where}: labels have {y.shape[1]} columns but the model has {n_out} output(s); give one label "
+            "column per output (or choose another array with --y-key)."
+        )
+    if y.ndim == 1 and n_out > 1:
+        is_class = np.all(y == np.round(y)) and y.min() >= 0 and y.max() < n_out
+        if model.output_activation != "softmax" or not is_class:
+            raise InputError(
+                f"{where}: labels are one column but the model has {n_out} outputs; give an (N, {n_out}) label "
+                f"array, one column per output{' (or class indices 0..' + str(n_out - 1) + ')' if model.output_activation == 'softmax' else ''}."
+            )
+        logger.info("%s: labels read as class indices of the %d-way softmax", where, n_out)
+        y = np.eye(n_out, dtype=np.float32)[y.astype(np.int64)]
+    return replace(seqs, y=y)
 
 
 def _pick_key(files, key, candidates, what, flag, path, required=True):
@@ -245,6 +372,162 @@ def _check_labels(y, n, path):
     return y
 
 
+# --------------------------------------------------------------------------------------
+# Peaks: BED + genome
+# --------------------------------------------------------------------------------------
+def read_bed(path, label_column: int | None = None) -> tuple[Peaks, np.ndarray | None]:
+    """Peaks of a BED file (BED3 to BED6, narrowPeak, broadPeak; gzipped or not).
+
+    ``track``, ``browser`` and ``#`` lines are skipped. Column 6 gives the strand, column 10
+    (narrowPeak) the summit offset; ``label_column`` (1-based) a numeric label per peak.
+
+    Returns
+    -------
+    peaks : Peaks
+    labels : ndarray, shape (N,), float32, or None
+    """
+    path = Path(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    if label_column is not None and label_column < 1:
+        raise InputError(f"--label-column counts BED columns from 1, not {label_column}.")
+    cols = {k: [] for k in ("chrom", "start", "end", "strand", "summit", "name", "line", "label")}
+    try:
+        with opener(path, "rt") as fh:
+            for n, raw in enumerate(fh, 1):
+                line = raw.rstrip("\r\n")
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                f = line.split("\t") if "\t" in line else line.split()
+                if len(f) < 3:
+                    raise InputError(f"{path} line {n}: {len(f)} column(s); a BED line needs chrom, start and end.")
+                try:
+                    start, end = int(f[1]), int(f[2])
+                except ValueError:
+                    hint = "a header line? start it with '#'" if not cols["chrom"] else "is this a BED file?"
+                    raise InputError(f"{path} line {n}: start and end ({f[1]!r}, {f[2]!r}) are not integers; "
+                                     f"{hint}") from None
+                if not 0 <= start < end:
+                    raise InputError(f"{path} line {n}: start {start} and end {end} do not make an interval "
+                                     "(0 <= start < end).")
+                strand = f[5] if len(f) > 5 else "."
+                if strand not in ("+", "-", "."):
+                    raise InputError(f"{path} line {n}: strand {strand!r} is not +, - or . (column 6).")
+                summit = -1
+                if len(f) > 9:
+                    try:
+                        summit = int(f[9])
+                    except ValueError:
+                        raise InputError(f"{path} line {n}: summit {f[9]!r} (column 10) is not an integer.") from None
+                    if summit >= end - start:
+                        raise InputError(f"{path} line {n}: summit offset {summit} (column 10) lies outside the "
+                                         f"{end - start}-bp peak.")
+                if label_column is not None:
+                    if len(f) < label_column:
+                        raise InputError(f"{path} line {n}: no column {label_column} for --label-column "
+                                         f"(the line has {len(f)}).")
+                    try:
+                        cols["label"].append(float(f[label_column - 1]))
+                    except ValueError:
+                        raise InputError(f"{path} line {n}: label {f[label_column - 1]!r} (column {label_column}) "
+                                         "is not a number.") from None
+                cols["chrom"].append(f[0])
+                cols["start"].append(start)
+                cols["end"].append(end)
+                cols["strand"].append(strand)
+                cols["summit"].append(summit)
+                cols["name"].append(f[3] if len(f) > 3 and f[3] not in ("", ".") else f"{f[0]}:{start}-{end}")
+                cols["line"].append(n)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"{path} cannot be read as BED ({type(exc).__name__}); check the file.") from exc
+    if not cols["chrom"]:
+        raise InputError(f"{path} holds no peaks; give a BED file with at least one line.")
+    peaks = Peaks(chrom=np.array(cols["chrom"]), start=np.array(cols["start"], np.int64),
+                  end=np.array(cols["end"], np.int64), strand=np.array(cols["strand"]),
+                  summit=np.array(cols["summit"], np.int64), name=np.array(cols["name"]),
+                  line=np.array(cols["line"], np.int64))
+    labels = np.array(cols["label"], np.float32) if label_column is not None else None
+    return peaks, labels
+
+
+def load_peaks(bed, genome, width: int | None, label_column: int | None = None) -> Sequences:
+    """One-hot windows of ``width`` bp around each peak of ``bed``, read from ``genome``.
+
+    Windows are placed by :func:`interpret.regions.peak_windows` (summit or midpoint, strand
+    respected, windows off a chromosome refused) and encoded as any FASTA input is (lower case
+    read as upper case; N and other IUPAC codes as all-zero rows).
+
+    The genome is read through its ``.fai`` index (pyfaidx): an existing ``genome.fa.fai`` is
+    used, a missing one is built beside the genome, or in a temporary directory when that one
+    is read-only. Plain FASTA; bgzip-compressed FASTA needs Biopython (pyfaidx's reader), plain
+    gzip cannot be indexed.
+
+    Parameters
+    ----------
+    bed, genome : str or Path
+    width : int
+        Window length (the model's input length).
+    label_column : int, optional
+        1-based BED column with one numeric label per peak.
+
+    Returns
+    -------
+    Sequences
+        ``x`` (N, width, 4), ``y`` (N,) or None, ``regions`` and ``names`` (the peaks').
+    """
+    import tempfile
+
+    bed, genome = Path(bed), Path(genome)
+    if width is None:
+        raise InputError(f"{bed}: give the window width (the model's input length) to read peaks.")
+    if not genome.is_file():
+        raise InputError(f"genome file {genome} does not exist; give the FASTA the BED coordinates refer to.")
+    peaks, labels = read_bed(bed, label_column)
+    fai = Path(str(genome) + ".fai")
+    tmp = None
+    if not fai.exists() and not os.access(genome.parent, os.W_OK):
+        tmp = tempfile.TemporaryDirectory(prefix="interpret-fai-")
+        fai = Path(tmp.name) / (genome.name + ".fai")
+        logger.info("%s has no .fai index and its directory is read-only; indexing into %s", genome, tmp.name)
+    try:
+        fasta = _open_genome(genome, fai)
+        with fasta:
+            sizes = {k: len(v) for k, v in fasta.records.items()}
+            regions = peak_windows(peaks, width, sizes, str(bed))
+            strings = [fasta.records[c][int(a):int(b)] for c, a, b in zip(regions.chrom, regions.start, regions.end)]
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    # one-hot by construction (N and IUPAC codes as zero rows) and width long: to_nl4's checks are not needed
+    x = one_hot_encode([str(s) for s in strings], str(genome))
+    minus = regions.strand == "-"
+    x[minus] = x[minus, ::-1, ::-1]  # reverse complement: A C G T reversed is T G C A
+    return Sequences(x=x, y=labels, path=str(bed), names=[str(n) for n in regions.name],
+                     source_layout="BED + genome", regions=regions, genome=str(genome))
+
+
+def _open_genome(genome: Path, fai: Path):
+    import pyfaidx
+
+    try:
+        return pyfaidx.Fasta(str(genome), indexname=str(fai), as_raw=True, sequence_always_upper=True,
+                             rebuild=os.access(fai.parent, os.W_OK))
+    except (pyfaidx.UnsupportedCompressionFormat, ImportError) as exc:  # ImportError: bgzip without Biopython
+        raise InputError(f"{genome} is compressed and cannot be read through a .fai index here; gunzip it (a "
+                         "bgzip-compressed genome also works once biopython is installed).") from exc
+    except (pyfaidx.FastaIndexingError, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{genome} cannot be indexed as FASTA ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:150] if str(exc) else ''}); check the file.") from exc
+
+
+def write_bed(path, rows: list[dict]) -> None:
+    """BED6 (``chrom, chromStart, chromEnd, name, score, strand``) of ``rows`` with those keys, sorted."""
+    rows = sorted(rows, key=lambda r: (r["chrom"], int(r["chromStart"]), int(r["chromEnd"])))
+    with open(path, "w") as fh:
+        for r in rows:
+            fh.write(f"{r['chrom']}\t{int(r['chromStart'])}\t{int(r['chromEnd'])}\t{r['name']}\t"
+                     f"{int(r['score'])}\t{r['strand']}\n")
+
+
 def read_fasta(path) -> tuple[list[str], list[str]]:
     """Names and sequences (upper-case strings) of a FASTA file, gzipped or not."""
     path = Path(path)
@@ -285,12 +568,15 @@ def one_hot_encode(seqs: list[str], where: str = "input") -> np.ndarray:
     table = np.zeros((256, 4), dtype=np.float32)
     for i, b in enumerate(ALPHABET):
         table[ord(b)] = table[ord(b.lower())] = np.eye(4, dtype=np.float32)[i]
-    valid = set("ACGTNRYSWKMBDHVacgtnryswkmbdhv")
-    for i, s in enumerate(seqs):
-        bad = set(s) - valid
-        if bad:
-            raise InputError(f"{where}: sequence {i} has characters {''.join(sorted(bad))!r} that are not DNA; clean the FASTA.")
-    codes = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+    valid = "ACGTNRYSWKMBDHVacgtnryswkmbdhv"
+    is_dna = np.zeros(256, bool)
+    is_dna[np.frombuffer(valid.encode(), np.uint8)] = True
+    codes = np.frombuffer("".join(seqs).encode("utf-8"), dtype=np.uint8)
+    if not is_dna[codes].all():  # one vectorised check; the loop only runs to name the culprit
+        for i, s in enumerate(seqs):
+            bad = set(s) - set(valid)
+            if bad:
+                raise InputError(f"{where}: sequence {i} has characters {''.join(sorted(bad))!r} that are not DNA; clean the FASTA.")
     return table[codes].reshape(len(seqs), -1, 4)
 
 

@@ -10,7 +10,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,10 +19,14 @@ import numpy as np
 from . import io
 from .errors import InputError
 from .model import Model
+from .regions import GENOME_COLUMNS, Regions, to_genome
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_METHODS = ("gradxinput", "deepshap")
+#: What :func:`choose_methods` runs instead when DeepSHAP has no rule for a layer of the model.
+FALLBACK_METHODS = ("gradxinput", "ig")
+SEQLET_COLUMNS = ["seq_index", "start", "end", "strand", "motif", "method", "contribution"]
 
 
 @dataclass
@@ -35,10 +39,12 @@ class RunOptions:
         Output explained (its pre-activation logit by default).
     output : str
         ``"logit"`` (default) or ``"probability"``.
-    methods : tuple of str
-        Attribution methods computed (see :data:`interpret.attribution.METHODS`).
-    motifs_from : tuple of str
-        Methods whose attributions go through TF-MoDISco (subset of ``methods``).
+    methods : tuple of str or None
+        Attribution methods computed (see :data:`interpret.attribution.METHODS`); ``None``:
+        chosen by :func:`choose_methods` (DeepSHAP, or integrated gradients where it has no rule).
+    motifs_from : tuple of str or None
+        Methods whose attributions go through TF-MoDISco (subset of ``methods``); ``None``:
+        DeepSHAP if computed, else integrated gradients if computed, else the first method.
     explain : str
         ``"auto"`` (positives of the target when labels exist, else all), ``"positives"`` or ``"all"``.
     max_seqs : int or None
@@ -54,8 +60,8 @@ class RunOptions:
 
     target: int = 0
     output: str = "logit"
-    methods: tuple = DEFAULT_METHODS
-    motifs_from: tuple = ("deepshap",)
+    methods: tuple | None = None
+    motifs_from: tuple | None = None
     explain: str = "auto"
     max_seqs: int | None = None
     seed: int = 0
@@ -112,6 +118,46 @@ def select_sequences(seqs: io.Sequences, target: int, explain: str = "auto", max
     return idx.astype(np.int64)
 
 
+def choose_methods(model: Model, methods=None, motifs_from=None, output: str = "logit"):
+    """The attribution methods of a run, and those TF-MoDISco clusters.
+
+    Given methods are kept as they are (an explicit ``deepshap`` on a model it cannot explain
+    fails later, naming the layer). ``methods=None`` is :data:`DEFAULT_METHODS`, or
+    :data:`FALLBACK_METHODS` when DeepSHAP has no rule for part of the model; that fallback
+    is logged as one warning.
+
+    Parameters
+    ----------
+    model : Model
+    methods, motifs_from : sequence of str, or None
+    output : {"logit", "probability"}
+
+    Returns
+    -------
+    methods : tuple of str
+    motifs_from : tuple of str
+        As given, else ``("deepshap",)``, ``("ig",)`` or the first method, the first of these
+        that is among ``methods``.
+    fallback : dict or None
+        ``{"from": "deepshap", "to": "ig", "reason": "DeepSHAP has no rule for layer ..."}``
+        when the fallback was taken (recorded as ``method_fallback`` in ``summary.json``).
+    """
+    from .attribution import unsupported_part
+
+    fallback = None
+    if methods is None:
+        missing = unsupported_part(model, output)
+        methods = DEFAULT_METHODS if missing is None else FALLBACK_METHODS
+        if missing is not None:
+            fallback = {"from": "deepshap", "to": "ig", "reason": f"DeepSHAP has no rule for {missing}"}
+            logger.warning("DeepSHAP has no rule for %s; attributions and motifs use integrated gradients "
+                           "instead (choose with --methods)", missing)
+    methods = tuple(methods)
+    if motifs_from is None:
+        motifs_from = next(((m,) for m in ("deepshap", "ig") if m in methods), methods[:1])
+    return methods, tuple(motifs_from), fallback
+
+
 def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     """Run every stage and write the output directory ``out`` (see docs/CONTRACTS.md).
 
@@ -129,6 +175,9 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     opts = RunOptions(**options)
     if not isinstance(model, Model):
         model = Model.from_keras(model)
+    seqs = io.labels_for_model(seqs, model)
+    methods, motifs_from, fallback = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
+    opts = replace(opts, methods=methods, motifs_from=motifs_from)
     _check_options(model, seqs, opts)
     db = io.load_motif_db(opts.motif_db)
     _check_evidence_options(model, db, opts)
@@ -136,6 +185,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     x = seqs.x[index]
     timings: dict[str, float] = {}
     summary = _summary_head(model, seqs, index, opts)
+    summary["method_fallback"] = fallback
 
     with io.OutputDir(out, force=opts.force) as od:
         t = time.perf_counter()
@@ -154,10 +204,13 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
 
         t = time.perf_counter()
         motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
+        if seqs.regions is not None:
+            seqlet_rows = _locate_seqlets(seqlet_rows, seqs.regions, od)
         timings["motifs"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
+        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts,
+                                               genome=seqs.regions is not None)
         timings["compare"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -232,7 +285,7 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
                   "architecture": model.describe()},
         "data": {"path": seqs.path, "n_total": len(seqs), "n_explained": int(len(index)),
                  "length": int(seqs.x.shape[1]), "n_positive": n_pos, "source_layout": seqs.source_layout,
-                 "keys": seqs.keys},
+                 "keys": seqs.keys, **_peaks_summary(seqs)},
         "explained": model.explained(opts.target, opts.output),
         "target": opts.target,
         "methods": list(opts.methods),
@@ -240,6 +293,16 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
         "parameters": params,
         "versions": _versions(),
     }
+
+
+def _peaks_summary(seqs: io.Sequences) -> dict:
+    """BED input: the genome, and how many windows sit on a summit, a midpoint, the minus strand."""
+    r = seqs.regions
+    if r is None:
+        return {}
+    return {"genome": seqs.genome, "centred_on_summit": int((r.centred_on == "summit").sum()),
+            "centred_on_midpoint": int((r.centred_on == "midpoint").sum()),
+            "minus_strand": int((r.strand == "-").sum())}
 
 
 def _versions() -> dict:
@@ -352,6 +415,23 @@ def _reuse_attributions(path, index, od, opts) -> dict:
     return out
 
 
+def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
+    """Seqlet rows with their genome coordinates added, and ``seqlets.bed`` for a genome browser.
+
+    BED score: ``|contribution|`` scaled to 0-1000 by the largest in the run (for ``useScore``
+    shading); name: the motif id.
+    """
+    if seqlet_rows:
+        g = to_genome(regions, *([r[k] for r in seqlet_rows] for k in ("seq_index", "start", "end", "strand")))
+        seqlet_rows = [{**r, **{k: g[k][i].item() for k in GENOME_COLUMNS}} for i, r in enumerate(seqlet_rows)]
+    top = max((abs(r["contribution"]) for r in seqlet_rows), default=0.0) or 1.0
+    io.write_bed(od / "seqlets.bed", [{"chrom": r["chrom"], "chromStart": r["chrom_start"],
+                                        "chromEnd": r["chrom_end"], "name": r["motif"],
+                                        "score": round(1000 * abs(r["contribution"]) / top),
+                                        "strand": r["chrom_strand"]} for r in seqlet_rows])
+    return seqlet_rows
+
+
 def _motif_stage(od, opts, summary):
     from . import motifs
 
@@ -374,7 +454,7 @@ def _motif_stage(od, opts, summary):
     return rows, patterns, seqlet_rows
 
 
-def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dict:
+def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome: bool = False) -> dict:
     from . import compare, composition
 
     q = opts.q_threshold
@@ -402,8 +482,7 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},
                 attrs={"explained": "see summary.json"})
-    io.write_tsv(od / "seqlets.tsv", seqlet_rows,
-                 ["seq_index", "start", "end", "strand", "motif", "method", "contribution"])
+    io.write_tsv(od / "seqlets.tsv", seqlet_rows, SEQLET_COLUMNS + (list(GENOME_COLUMNS) if genome else []))
 
     influential = [r["filter"] for r in filt["rows"] if r["influence"] > 0 and r["n_sites"] > 0][:max(1, len(fids) // 10)]
     matched_filters = {r["filter"] for r in comp_rows if r["tomtom_q"] is not None and r["tomtom_q"] < q}

@@ -370,6 +370,7 @@ def _run_summary(s: dict, methods: list) -> dict:
     return {"model": model, "arch_cols": cols, "arch_rows": arch_rows, "data": data,
             "methods": method_rows, "timings": s.get("timings") or {}, "versions": s.get("versions") or {},
             "comparison": s.get("comparison") or {}, "parameters": s.get("parameters") or {},
+            "fallback": s.get("method_fallback"),
             "motif_stats": s.get("motifs") if isinstance(s.get("motifs"), dict) else {}}
 
 

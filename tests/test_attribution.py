@@ -356,7 +356,7 @@ def test_probability_output_explains_sigmoid():
 # ------------------------------------------------------------------------------------------
 # Errors, registry, result type, warnings
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["multiply", "lstm"])
+@pytest.mark.parametrize("kind", ["multiply", "layernorm"])
 def test_unsupported_layer_raises_input_error_naming_it(kind):
     import keras
 
@@ -365,11 +365,10 @@ def test_unsupported_layer_raises_input_error_naming_it(kind):
         a = keras.layers.Conv1D(3, 3, padding="same")(inp)
         b = keras.layers.Conv1D(3, 3, padding="same")(inp)
         h = keras.layers.Multiply(name="gate_mul")([a, b])
-        h = keras.layers.Flatten()(h)
-    else:
-        h = keras.layers.LSTM(3, name="my_lstm")(inp)
-    km = keras.Model(inp, keras.layers.Dense(1)(h))
-    name = "gate_mul" if kind == "multiply" else "my_lstm"
+    else:  # LSTMs have rules now (test_recurrent.py); normalisation over channels has none
+        h = keras.layers.LayerNormalization(name="my_norm")(keras.layers.Conv1D(3, 3, padding="same")(inp))
+    km = keras.Model(inp, keras.layers.Dense(1)(keras.layers.Flatten()(h)))
+    name = "gate_mul" if kind == "multiply" else "my_norm"
     with pytest.raises(InputError, match=f"{name}.*integrated gradients"):
         DeepShap(km)
     # integrated gradients works on it

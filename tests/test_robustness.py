@@ -45,15 +45,17 @@ def test_model_with_two_inputs_is_refused(tiny, tmp_path):
                             str(tmp_path / "o")]), "2 inputs")
 
 
-def test_unsupported_layer_for_deepshap_names_it_and_suggests_ig(tiny, tmp_path):
+def test_explicit_deepshap_on_an_unsupported_layer_names_it_and_suggests_ig(tiny, tmp_path):
+    """Without --methods the run falls back to integrated gradients (test_loading); asked for, DeepSHAP refuses."""
     import keras
 
     inp = keras.Input((101, 4))
     h = keras.layers.Conv1D(4, 5, activation="relu")(inp)
-    h = keras.layers.LSTM(3)(h)
-    keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h)).save(tmp_path / "lstm.keras")
-    code, err = _cli(["run", str(tmp_path / "lstm.keras"), str(tiny / "data.npz"), "--out", str(tmp_path / "o")])
-    _assert_one_line(code, err, "LSTM")
+    h = keras.layers.GlobalMaxPooling1D()(keras.layers.LayerNormalization()(h))
+    keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h)).save(tmp_path / "norm.keras")
+    code, err = _cli(["run", str(tmp_path / "norm.keras"), str(tiny / "data.npz"), "--out", str(tmp_path / "o"),
+                      "--methods", "gradxinput,deepshap"])
+    _assert_one_line(code, err, "LayerNormalization")
     assert "integrated gradients" in err or "ig" in err
     assert not (tmp_path / "o").exists()
 
