@@ -120,6 +120,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     if not isinstance(model, Model):
         model = Model.from_keras(model)
     _check_options(model, seqs, opts)
+    _start_compiles()
     db = io.load_motif_db(opts.motif_db)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.x[index]
@@ -154,6 +155,14 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         final = od.finish(summary)
     logger.info("outputs in %s", final)
     return RunResult(final, summary)
+
+
+def _start_compiles() -> None:
+    """Compile TOMTOM's and TF-MoDISco's numba kernels in a background process while the model
+    stages run (a no-op when numba's cache has them); see :mod:`interpret.jit`."""
+    from . import jit
+
+    jit.start()
 
 
 def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
@@ -209,7 +218,7 @@ def _versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco", "memelite", "logomaker", "shap"):
+    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco-lite", "modisco", "memelite", "logomaker", "shap"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -221,10 +230,11 @@ def _versions() -> dict:
 # Stages
 # --------------------------------------------------------------------------------------
 def _filters_stage(model, x, db, od, opts):
-    from . import compare, filters
+    from . import compare, filters, jit
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
+    jit.wait("tomtom")
     matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold)
     groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
     ids = [f"filter_{i}" for i in range(len(res.ppm))]
@@ -313,8 +323,9 @@ def _reuse_attributions(path, index, od, opts) -> dict:
 
 
 def _motif_stage(od, opts, summary):
-    from . import motifs
+    from . import jit, motifs
 
+    jit.wait("modisco")
     patterns, seqlet_rows = [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):

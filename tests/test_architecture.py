@@ -18,11 +18,13 @@ ALLOWED = {
     "filters": {"errors", "model"},
     "compare": {"errors", "io"},
     "motifs": {"errors"},
+    "jit": {"compare", "motifs"},  # beside the stages: compiles their numba kernels ahead of a run
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "jit", "report",
+                 "__init__"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
