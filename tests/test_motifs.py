@@ -69,9 +69,15 @@ def timed_discover():
 
 
 @pytest.fixture(scope="session")
-def trained_run(example_sim, example_model, positives, timed_discover):
+def trained_inputs(example_sim, example_model, positives):
     x = example_sim.x[positives]
-    return timed_discover(x, _deepshap(example_model, x), positives, method="deepshap", seed=0)
+    return x, _deepshap(example_model, x)
+
+
+@pytest.fixture(scope="session")
+def trained_run(trained_inputs, positives, timed_discover):
+    x, hyp = trained_inputs
+    return timed_discover(x, hyp, positives, method="deepshap", seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -232,6 +238,25 @@ def test_modisco_h5_in_modisco_lite_layout(trained_run, tmp_path):
 # ------------------------------------------------------------------------------------------
 # Determinism and settings
 # ------------------------------------------------------------------------------------------
+def test_negative_patterns_clustered_in_a_forked_child_equal_those_clustered_here(trained_inputs, trained_run):
+    """discover clusters the negative sign in a forked child beside the positive one (modisco-lite 3);
+    the patterns it returns are the ones this process computes on its own, seqlet for seqlet."""
+    import numba
+
+    assert numba.threading_layer() in ("tbb", "workqueue")  # the layers modisco-lite forks under
+    x, hyp = trained_inputs
+    track_set, _, neg = motifs.extract(x, hyp, trained_run.settings)
+    here = motifs._cluster(neg, track_set, -1, trained_run.settings)
+    assert here and len(here) == len(trained_run.neg_patterns)
+
+    def coords(p):
+        return sorted((s.example_idx, s.start, s.end, s.is_revcomp) for s in p.seqlets)
+
+    for a, b in zip(trained_run.neg_patterns, here):
+        assert coords(a) == coords(b)
+        np.testing.assert_allclose(a.contrib_scores, b.contrib_scores, rtol=0, atol=1e-12)
+
+
 def test_same_inputs_and_seed_give_identical_patterns(handset_inputs, positives, timed_discover):
     x, hyp = handset_inputs
     sub = slice(0, 300)
