@@ -16,7 +16,9 @@ cache it left (warm).
 Data sets: (1) the demo (``examples/make_example.py``: CREB1, CEBPB, CTCF planted, FOXA2 decoy,
 its positives explained); (2) the deeper 200-bp model of ``benchmarks/recovery.py``
 (Conv-MaxPool-Conv, five planted motifs, one output each), the positives of output 0 (MAX);
-(3) 10,000 x 101 bp through the seed-architecture model of ``benchmarks/e2e.py``, all explained.
+(3) 10,000 x 101 bp through the seed-architecture model of ``benchmarks/e2e.py``, all explained;
+(4) real-peak-like data (``simulate.peaks_like``: GC-biased background, weak and half MAFK sites,
+a TP53 co-factor, Pou5f1::Sox2 in both classes) through the tests' ``peaks_model``, positives.
 
 Reported per run: wall and CPU seconds (the child's user + system time, forked workers included),
 peak RSS, seqlets extracted, patterns; per data set, how the two packages' patterns correspond
@@ -130,6 +132,21 @@ def make_large(d: Path, quick: bool) -> dict:
             "what": f"{n:,} x 101 bp (`e2e.py` model and data), all explained"}
 
 
+def make_peaks(d: Path, quick: bool) -> dict:
+    from interpret import simulate
+
+    if not (d / "model.h5").exists():
+        n, epochs = (800, 2) if quick else (4000, 30)
+        sim = simulate.peaks_like(n=n, length=200, seed=1)
+        model = simulate.pooled_model(200, 1, seed=0)
+        simulate.train(model, sim.x, sim.y, epochs=epochs, seed=0)
+        model.save(d / "model.h5")
+        np.savez_compressed(d / "data.npz", x=sim.x.astype(np.uint8), y=sim.y.astype(np.uint8))
+    return {"model": d / "model.h5", "data": d / "data.npz", "target": 0, "explain": "positives",
+            "planted": [simulate.PEAKS_MOTIF, simulate.PEAKS_COFACTOR], "decoy": [simulate.PEAKS_IGNORED],
+            "what": "peaks-like 200 bp (`simulate.peaks_like`, the tests' `peaks_model`), positives"}
+
+
 def attributions(ds: dict, d: Path) -> Path:
     path = d / "attributions.h5"
     if not path.exists():
@@ -187,9 +204,11 @@ def correspondence(a: dict, b: dict) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", nargs=2, metavar=("ATTRIBUTIONS", "OUT"), help=argparse.SUPPRESS)
-    ap.add_argument("--datasets", default="demo,pooled200,large")
+    ap.add_argument("--datasets", default="demo,pooled200,large,peaks")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse runs whose results are already in benchmarks/work (after an interrupted run)")
     ap.add_argument("--name", default="modisco_packages", help="results/<name>.md")
     ap.add_argument("--env-252", type=Path, default=PACKAGES["modisco 2.5.2"],
                     help="environment with modisco 2.5.2 (make bench-modisco-env)")
@@ -210,7 +229,7 @@ def main() -> None:
     db = io.load_motif_db()
     sec = Section(args.name, "TF-MoDISco package: modisco 2.5.2 against modisco-lite 3.0.0")
     sec.data["versions"] = {name: _child_versions(env) for name, env in PACKAGES.items()}
-    makers = {"demo": make_demo, "pooled200": make_pooled, "large": make_large}
+    makers = {"demo": make_demo, "pooled200": make_pooled, "large": make_large, "peaks": make_peaks}
     runs, corr, found_rows = [], [], []
     for name in args.datasets.split(","):
         d = WORK / args.name / name
@@ -219,14 +238,23 @@ def main() -> None:
         attr = attributions(ds, d)
         results = {}
         for pkg, env in PACKAGES.items():
-            cache = d / f"numba_cache_{pkg.split()[-1]}"
-            shutil.rmtree(cache, ignore_errors=True)
-            cache.mkdir()
+            tag = pkg.split()[-1]
+            cache = d / f"numba_cache_{tag}"
             for which in ("cold", "warm"):
-                out = d / f"result_{pkg.split()[-1]}_{which}.npz"
+                out = d / f"result_{tag}_{which}.npz"
+                saved = d / f"row_{tag}_{which}.json"
+                if args.reuse and saved.exists():
+                    row = json.loads(saved.read_text())
+                    if row["exit"] == 0:
+                        results[pkg] = load_result(out)
+                    runs.append(row)
+                    continue
+                if which == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)
+                    cache.mkdir()
                 cmd = [str(env / "bin" / "python"), str(Path(__file__).resolve()), "--child", str(attr), str(out)]
                 res = run_child(cmd, env={"NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)},
-                                log=d / f"log_{pkg.split()[-1]}_{which}.txt", timeout=args.timeout)
+                                log=d / f"log_{tag}_{which}.txt", timeout=args.timeout)
                 row = {"data": name, "package": pkg, "run": which, "seconds": res["seconds"],
                        "cpu_seconds": res["cpu_seconds"], "peak_gib": gib(res["peak_rss"]), "exit": res["returncode"]}
                 if res["returncode"] == 0:
@@ -238,6 +266,7 @@ def main() -> None:
                                             f"{sum('_neg_' in p['id'] for p in r['patterns'])}"})
                 else:
                     row["error"] = res["tail"].strip().splitlines()[-1] if res["tail"].strip() else "failed"
+                saved.write_text(json.dumps(row))
                 runs.append(row)
                 print(f"{name} {pkg} {which}: {res['seconds']:.1f} s wall, {res['cpu_seconds']:.1f} s CPU",
                       flush=True)
@@ -250,6 +279,12 @@ def main() -> None:
                                "found_a": ", ".join(f"{k} ({v})" for k, v in fa.items()) or "none",
                                "found_b": ", ".join(f"{k} ({v})" for k, v in fb.items()) or "none",
                                "decoy": f"{len(decoy_a)} / {len(decoy_b)}"})
+        path = write_section(sec, runs, corr, found_rows)  # after every data set: an interrupted run leaves a table
+    print(path.read_text())
+
+
+def write_section(sec: Section, runs: list, corr: list, found_rows: list) -> Path:
+    sec.parts = []
     sec.add("Both packages run `interpret.motifs.discover` (the motif stage of `interpret run`, the package's "
             "own settings from `auto_settings`) on the same saved DeepSHAP attributions (20 references), each in "
             "a child process from its own environment. *cold*: empty `NUMBA_CACHE_DIR`; *warm*: the same command "
@@ -262,13 +297,15 @@ def main() -> None:
                       "seqlets", "patterns"]))
     speed = []
     for name in dict.fromkeys(r["data"] for r in runs):
-        t = {(r["package"], r["run"]): r.get("seconds") for r in runs if r["data"] == name}
+        t = {(r["package"], r["run"]): r for r in runs if r["data"] == name and r["exit"] == 0}
         a, b = list(PACKAGES)
         for which in ("cold", "warm"):
-            if t.get((a, which)) and t.get((b, which)):
-                speed.append(f"{name} {which} {t[(a, which)] / t[(b, which)]:.1f}x")
+            if (a, which) in t and (b, which) in t:
+                ra, rb = t[(a, which)], t[(b, which)]
+                speed.append(f"{name} {which} {ra['seconds'] / rb['seconds']:.1f}x wall, "
+                             f"{ra['cpu_seconds'] / rb['cpu_seconds']:.1f}x CPU")
     if speed:
-        sec.add("Wall time of modisco 2.5.2 / modisco-lite 3.0.0: " + ", ".join(speed) + ".")
+        sec.add("modisco 2.5.2 / modisco-lite 3.0.0: " + "; ".join(speed) + ".")
     sec.add("Planted motifs recovered (a positive pattern whose guarded best JASPAR match, TOMTOM q < 0.05, is "
             "the planted id; *decoy*: patterns matching the decoy, 2.5.2 / 3.0.0):")
     sec.add(md_table(found_rows, ["data", "planted", "found_a", "found_b", "decoy"],
@@ -286,8 +323,7 @@ def main() -> None:
     if errs:
         sec.add("Failed:\n\n" + "\n".join(f"- {r['data']} {r['package']} {r['run']}: `{r['error']}`" for r in errs))
     sec.data.update({"runs": runs, "correspondence": corr, "found": found_rows})
-    path = sec.write()
-    print(path.read_text())
+    return sec.write()
 
 
 def _child_versions(env: Path) -> dict:
