@@ -36,6 +36,7 @@ GROUPS = ("tomtom", "modisco")
 TIMEOUT = 600.0
 
 _child: subprocess.Popen | None = None
+_todo: list[str] = []
 _reported: set[str] = set()
 
 
@@ -65,7 +66,7 @@ def start(groups=GROUPS) -> bool:
 
     Returns whether a child is running.
     """
-    global _child
+    global _child, _todo
     if _child is not None:
         return True
     from . import motifs
@@ -75,6 +76,7 @@ def start(groups=GROUPS) -> bool:
     _reported.update(g for g in groups if g not in todo)
     if not todo:
         return False
+    _todo = todo
     try:
         _child = subprocess.Popen([sys.executable, "-m", "interpret.jit", *todo], stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
@@ -110,7 +112,8 @@ def wait(group: str, timeout: float = TIMEOUT) -> float:
             if not line:  # the child has exited (done, or failed: the first call compiles here)
                 break
             _reported.add(line.strip())
-    if _child.poll() is not None or group not in _reported:
+    # Reap the child once it is done (it exits right after its last report), or gone.
+    if _child.poll() is not None or group not in _reported or _reported.issuperset(_todo):
         _child.wait()
         _child.stdout.close()
         _child = None
