@@ -240,7 +240,8 @@ def main() -> None:
         sec.add("Failed:\n\n" + "\n".join(f"- {r['size']} ({r['package']}, {r['run']}): `{r['error']}`"
                                           for r in errs))
     sec.add("Commands (each with `NUMBA_CACHE_DIR` set to the run's cache):\n\n"
-            + "\n".join(f"- `{r['command']}`" for r in dict((r["command"], r) for r in rows).values()))
+            + "\n".join(f"- {r['package']}: `{r['command']}`"
+                        for r in dict(((r["package"], r["command"]), r) for r in rows).values()))
     sec.data["rows"] = rows
     path = sec.write()
     print(path.read_text())
