@@ -351,11 +351,13 @@ def _cluster(seqlets, track_set, sign, settings, beside=None):
 def _cluster_both(pos, neg, track_set, settings):
     """Patterns of both signs: ``(pos_patterns, neg_patterns)``.
 
-    modisco-lite 3 runs Leiden on one thread per seed and leaves the rest of the cores idle during
-    the positive sign's first clustering; as its own ``TFMoDISco`` does, the negative sign is then
-    clustered in a forked child (``forked.Background``), which falls back to this process when it
-    cannot fork safely (numba's threading layer must be fork-safe, see :func:`use_forksafe_layer`).
-    modisco 2.5 clusters the two signs one after the other.
+    modisco-lite 3 runs each Leiden seed on one thread, in as many forked workers as it has cores
+    for large graphs; whatever cores that leaves idle during the positive sign's first clustering
+    cluster the negative sign in a forked child (``forked.Background``), as its own ``TFMoDISco``
+    does (on 2 cores: when the positive graph is small, under 10,000 edges). When no core is left,
+    or it cannot fork safely (numba's threading layer must be fork-safe, see
+    :func:`use_forksafe_layer`), the negative sign is clustered here afterwards. modisco 2.5
+    clusters the two signs one after the other.
     """
     try:
         from modiscolite import forked, tfmodisco
