@@ -10,7 +10,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# modisco (2.5.2) and modisco-lite install the same modiscolite/ files: remove the old one first.
 $(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip uninstall -q -y modisco
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
