@@ -4,13 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test browser-test bench bench-env clean
+.PHONY: install demo test browser-test bench bench-env bench-modisco-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# modisco (2.5.2) and modisco-lite install the same modiscolite/ files: remove the old one first.
 $(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip uninstall -q -y modisco
 	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
@@ -44,10 +46,27 @@ $(BENCH_STAMP): pyproject.toml
 
 bench-env: $(BENCH_STAMP)
 
+# modisco 2.5.2 in place of modisco-lite 3.0.0, for the package comparison (both install the import
+# modiscolite, so they cannot share an environment).
+ENV252 := .venv-modisco252
+ENV252_STAMP := $(ENV252)/.installed
+
+$(ENV252_STAMP): pyproject.toml
+	$(PY) -m venv $(ENV252)
+	$(ENV252)/bin/pip install -q --upgrade pip
+	$(ENV252)/bin/pip install -q -e . psutil
+	$(ENV252)/bin/pip uninstall -q -y modisco-lite
+	$(ENV252)/bin/pip install -q "modisco==2.5.2"
+	$(ENV252)/bin/python -c "import importlib.metadata as md; assert md.version('modisco') == '2.5.2'"
+	touch $(ENV252_STAMP)
+
+bench-modisco-env: $(ENV252_STAMP)
+
 # Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine;
 # usage.py, added since, took 47 min alone under load 12-19 and has not been timed on a quiet machine).
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/recovery.py
+	$(BIN)/python benchmarks/modisco_packages.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/logo_speed.py

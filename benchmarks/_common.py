@@ -174,12 +174,13 @@ def _json_default(o):
 
 
 def run_child(cmd: list[str], env: dict | None = None, cwd=None, log=None, timeout: float | None = None) -> dict:
-    """Run ``cmd`` and measure it: wall seconds, peak RSS (bytes) and the exit code.
+    """Run ``cmd`` and measure it: wall seconds, CPU seconds, peak RSS (bytes) and the exit code.
 
     Peak RSS comes from ``os.wait4`` (``ru_maxrss`` of the child, which on Linux includes any
     descendants it waited for), cross-checked by polling the process tree with psutil every
     0.2 s (sum of RSS over the tree), because a forked worker that is never reaped would escape
-    ``ru_maxrss``. The larger of the two is reported as ``peak_rss``.
+    ``ru_maxrss``. The larger of the two is reported as ``peak_rss``. ``cpu_seconds`` is user +
+    system time of the child and of the descendants it waited for (forked workers, compilers).
     """
     import tempfile
 
@@ -240,7 +241,8 @@ def run_child(cmd: list[str], env: dict | None = None, cwd=None, log=None, timeo
     seconds = time.perf_counter() - t0
     stderr_tail = Path(log).read_text(errors="replace")[-2000:]
     maxrss = ru.ru_maxrss * 1024  # KiB on Linux
-    return {"seconds": seconds, "peak_rss": max(maxrss, tree_peak[0]), "ru_maxrss": maxrss,
+    return {"seconds": seconds, "cpu_seconds": ru.ru_utime + ru.ru_stime,
+            "peak_rss": max(maxrss, tree_peak[0]), "ru_maxrss": maxrss,
             "tree_peak_rss": tree_peak[0], "returncode": proc.returncode, "tail": stderr_tail}
 
 

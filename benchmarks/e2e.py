@@ -1,6 +1,7 @@
-"""End-to-end ``interpret run``: wall time and peak memory at 10k and 100k x 101 bp and 10k x 1,000 bp.
+"""End-to-end ``interpret run``: wall time and peak memory, cold and warm, with both TF-MoDISco packages.
 
-    .venv/bin/python benchmarks/e2e.py             # 2k x 101 bp (cold, warm), 10k and 100k x 101 bp, 10k x 1,000 bp
+    .venv/bin/python benchmarks/e2e.py             # 5k and 10k x 101 bp cold and warm with both packages;
+                                                   # 100k x 101 bp and 10k x 1,000 bp warm (modisco-lite)
     .venv/bin/python benchmarks/e2e.py --quick     # tiny sizes, to check the script
 
 Each run is ``interpret run MODEL DATA --explain all`` with the default methods
@@ -14,13 +15,16 @@ Models: the seed's architecture (``Conv2D(128, (1, 24))`` → global max pool �
 TF-MoDISco see real signal); data: the example's planted CREB1/CEBPB/CTCF with a FOXA2 decoy
 (:func:`interpret.simulate.planted`), a different seed from the training data.
 
-First vs later run: TF-MoDISco (modisco-lite) and TOMTOM (memelite) are compiled by numba. The
-first 2k run uses an empty ``NUMBA_CACHE_DIR``; the second run of the same command reuses it, as
-does every later run, so the difference is what numba's on-disk cache saves.
+Cold vs warm: TF-MoDISco (modiscolite) and TOMTOM (memelite) are compiled by numba. A *cold* run
+uses an empty ``NUMBA_CACHE_DIR`` (a user's first run after installing); the *warm* run is the
+same command again with the cache the cold run left, as every later run is. Both TF-MoDISco
+packages are run: ``modisco-lite`` 3.0.0 from the package's ``.venv`` (the dependency) and
+``modisco`` 2.5.2 from ``.venv-modisco252`` (``make bench-modisco-env``; skipped, and said so,
+when that environment is missing).
 
-Budget (two `make bench` runs on a quiet 2-core machine, 2026-11-25): 2k x 101 bp 116-134 s cold /
-69-79 s warm, 10k x 101 bp 155-171 s, 100k x 101 bp 292-325 s, 10k x 1,000 bp 361-397 s (plus 35 s
-training the 1,000 bp model); 17-19 min in all. With the package's 50 Leiden runs 100k x 101 bp took 922 s in a development
+Budget (two `make bench` runs on a quiet 2-core machine with modisco 2.5.2 only, 2026-11-25): 2k x
+101 bp 116-134 s cold / 69-79 s warm, 10k x 101 bp 155-171 s, 100k x 101 bp 292-325 s, 10k x 1,000 bp
+361-397 s (plus 35 s training the 1,000 bp model); 17-19 min in all. With the package's 50 Leiden runs 100k x 101 bp took 922 s in a development
 run. TF-MoDISco's clustering is most of each run.
 """
 
@@ -38,9 +42,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _common import WORK, Section, gib, md_table, run_child, versions  # noqa: E402
+from _common import ROOT, WORK, Section, gib, md_table, run_child, versions  # noqa: E402
 
 STAGES = ("filters", "attributions", "screen", "motifs", "compare", "usage", "effects", "report")
+PACKAGES = {"modisco-lite 3.0.0": Path(sys.executable).parent, "modisco 2.5.2": ROOT / ".venv-modisco252" / "bin"}
 
 
 def make_model(length: int, seed: int, n_train: int, epochs: int, d: Path) -> dict:
@@ -73,9 +78,11 @@ def dir_size(path: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="2000x101,10000x101,100000x101,10000x1000",
-                    help="comma-separated NxL; the first is run twice (cold, then warm numba cache), the "
-                         "others once (warm)")
+    ap.add_argument("--sizes", default="5000x101,10000x101,100000x101,10000x1000",
+                    help="comma-separated NxL; the first --paired sizes run cold then warm with both packages, "
+                         "the others once, warm, with modisco-lite")
+    ap.add_argument("--paired", type=int, default=2, help="how many of the first sizes run cold and warm with "
+                                                           "both packages")
     ap.add_argument("--max-seqs", default="", help="comma-separated per size (empty = all); only if a size "
                                                      "is infeasible; reported in the table")
     ap.add_argument("--methods", default="gradxinput,deepshap")
@@ -86,7 +93,6 @@ def main() -> None:
     ap.add_argument("--modisco-leiden-runs", type=int, default=10,
                     help="passed to interpret run; 10 is the package's own choice up to 5e6 bp of input, 50 "
                          "above (100k x 101 bp and 10k x 1,000 bp); 0 = the package's choice")
-    ap.add_argument("--no-pair", action="store_true", help="run the first size once (no cold/warm pair)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed and reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
@@ -95,6 +101,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.sizes = "500x101,1000x101,300x1000"
+        args.paired = 1
         args.name = args.name if args.name != "e2e" else "e2e_quick"
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",") if s.strip()]
     caps = [int(c) if c.strip() else None for c in args.max_seqs.split(",")] if args.max_seqs else []
@@ -102,12 +109,11 @@ def main() -> None:
 
     d = WORK / args.name
     d.mkdir(parents=True, exist_ok=True)
-    numba_cache = d / "numba_cache"
-    shutil.rmtree(numba_cache, ignore_errors=True)
-    numba_cache.mkdir()
+    packages = {k: v for k, v in PACKAGES.items() if (v / "interpret").exists()}
+    skipped = [k for k in PACKAGES if k not in packages]
 
     sec = Section(args.name, "End-to-end `interpret run`: wall time and peak memory")
-    sec.data["versions"] = versions(["tensorflow-cpu", "keras", "modisco", "memelite", "numba", "numpy"])
+    sec.data["versions"] = versions(["tensorflow-cpu", "keras", "modisco-lite", "memelite", "numba", "numpy"])
     sec.data["args"] = vars(args)
 
     models, prep = {}, []
@@ -120,14 +126,20 @@ def main() -> None:
         models[length] = make_model(length, args.seed, n_train, epochs, d)
         prep.append(f"{length} bp model: trained on {n_train:,} sequences for {epochs} epochs in "
                     f"{models[length]['train_seconds']:.0f} s (validation AUROC {models[length]['val_auroc']:.3f})")
-    exe = Path(sys.executable).parent / "interpret"
-    plan = [(n, L, cap, "first (cold numba cache)" if i == 0 else "later") for i, ((n, L), cap) in
-            enumerate(zip(sizes, caps))]
-    if plan and not args.no_pair:
-        n, L, cap, _ = plan[0]
-        plan.insert(1, (n, L, cap, "second (warm numba cache)"))
+    plan = []  # (n, length, cap, package, run)
+    for i, ((n, L), cap) in enumerate(zip(sizes, caps)):
+        if i < args.paired:
+            plan += [(n, L, cap, pkg, which) for pkg in packages for which in ("cold", "warm")]
+        else:
+            plan.append((n, L, cap, "modisco-lite 3.0.0", "warm"))
     rows = []
-    for n, length, cap, which in plan:
+    for n, length, cap, pkg, which in plan:
+        exe = packages[pkg] / "interpret"
+        # One cache per package and size: cold starts it empty, warm reuses it.
+        numba_cache = d / f"numba_cache_{pkg.split()[-1]}_{n}x{length}"
+        if which == "cold":
+            shutil.rmtree(numba_cache, ignore_errors=True)
+        numba_cache.mkdir(exist_ok=True)
         data = d / f"data_{n}x{length}.npz"
         if not data.exists():
             t = time.perf_counter()
@@ -143,9 +155,10 @@ def main() -> None:
             cmd += ["--modisco-max-seqlets", str(args.modisco_max_seqlets)]
         if args.modisco_leiden_runs:
             cmd += ["--modisco-leiden-runs", str(args.modisco_leiden_runs)]
-        res = run_child(cmd, env={"NUMBA_CACHE_DIR": str(numba_cache)}, log=d / f"log_{n}x{length}.txt",
-                        timeout=args.timeout)
-        row = {"size": f"{n:,} x {length} bp", "explained": cap or n, "cap": cap, "run": which, "seconds": res["seconds"],
+        res = run_child(cmd, env={"NUMBA_CACHE_DIR": str(numba_cache), "PYTHONPATH": str(ROOT)},
+                        log=d / f"log_{n}x{length}_{pkg.split()[-1]}_{which}.txt", timeout=args.timeout)
+        row = {"size": f"{n:,} x {length} bp", "explained": cap or n, "cap": cap, "package": pkg, "run": which,
+               "seconds": res["seconds"], "cpu_seconds": res["cpu_seconds"],
                "peak_gib": gib(res["peak_rss"]), "ru_maxrss_gib": gib(res["ru_maxrss"]),
                "exit": res["returncode"], "command": "interpret " + " ".join(cmd[1:])}
         if res["returncode"] == 0 and (out / "summary.json").exists():
@@ -165,7 +178,7 @@ def main() -> None:
         rows.append(row)
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
-        print(f"{row['size']} {which}: {row['seconds']:.0f} s, peak {row['peak_gib']:.2f} GiB", flush=True)
+        print(f"{row['size']} {pkg} {which}: {row['seconds']:.0f} s, peak {row['peak_gib']:.2f} GiB", flush=True)
 
     cap_text = (f" --modisco-max-seqlets {args.modisco_max_seqlets}" if args.modisco_max_seqlets else "") + \
         (f" --modisco-leiden-runs {args.modisco_leiden_runs}" if args.modisco_leiden_runs else "")
@@ -186,24 +199,52 @@ def main() -> None:
             + "*peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
             "start-up and loading. " + "; ".join(prep) + ".")
-    sec.add(md_table(rows, ["size", "explained", "run", "seconds", "peak_gib", "seq_per_s", "filters", "attributions",
-                            "screen", "motifs", "compare", "usage", "effects", "report", "out_mib", "n_motifs"],
-                     ["data", "explained", "run", "wall s", "peak RSS GiB", "seq/s", "filters s", "attributions s",
-                      "screen s", "motifs s", "compare s", "filter usage s", "effects s", "report s", "output MiB", "motifs"]))
-    if len(rows) >= 2 and "second" in rows[1]["run"] and rows[0].get("exit") == 0 and rows[1].get("exit") == 0:
-        diffs = {s: rows[0][s] - rows[1][s] for s in STAGES if rows[0].get(s) is not None and rows[1].get(s) is not None}
-        sec.add(f"First vs second run of the same command (same `NUMBA_CACHE_DIR`, empty before the first): "
-                f"{rows[0]['seconds']:.0f} s vs {rows[1]['seconds']:.0f} s; per stage, first minus second: "
-                + ", ".join(f"{s} {d:+.1f} s" for s, d in diffs.items())
-                + ". TOMTOM (memelite, numba) is first called in the filters stage (JASPAR names of the "
-                "kernel logos); TF-MoDISco (modisco-lite, numba) in the motifs stage.")
+    sec.add(md_table(rows, ["size", "explained", "package", "run", "seconds", "cpu_seconds", "peak_gib", "seq_per_s",
+                            "filters", "attributions", "screen", "motifs", "compare", "usage", "effects", "report",
+                            "out_mib", "n_motifs"],
+                     ["data", "explained", "TF-MoDISco", "run", "wall s", "CPU s", "peak RSS GiB", "seq/s", "filters s",
+                      "attributions s", "screen s", "motifs s", "compare s", "filter usage s", "effects s", "report s",
+                      "output MiB", "motifs"]))
+    pairs = []
+    for size in dict.fromkeys(r["size"] for r in rows):
+        for pkg in packages:
+            cold, warm = ([r for r in rows if r["size"] == size and r["package"] == pkg and r["run"] == w
+                           and r.get("exit") == 0] for w in ("cold", "warm"))
+            if cold and warm:
+                c, w = cold[0], warm[0]
+                pairs.append({"size": size, "package": pkg, "wall_cold": c["seconds"], "wall_warm": w["seconds"],
+                              "ratio": c["seconds"] / w["seconds"],
+                              **{f"{s}_{k}": r.get(s) for s in STAGES for k, r in (("cold", c), ("warm", w))}})
+    if pairs:
+        sec.add("Cold and warm per stage (seconds; *cold/warm*: wall time of the cold run over the warm run, "
+                "goal <= 1.3):")
+        cols = ["size", "package", "wall_cold", "wall_warm", "ratio"] + [f"{s}_{k}" for s in STAGES
+                                                                          for k in ("cold", "warm")]
+        sec.add(md_table(pairs, cols, ["data", "TF-MoDISco", "wall cold", "wall warm", "cold/warm"]
+                         + [f"{s} {k}" for s in STAGES for k in ("cold", "warm")]))
+        sec.data["pairs"] = pairs
+    sec.add("Cores per stage (2 here): *filters* and *attributions* run TensorFlow, whose intra-op thread pool "
+            "uses every core, and TOMTOM (memelite), a numba `prange` over the queries; *motifs* with modisco-lite "
+            "3.0 runs its Leiden seeds, subclustering and the negative sign in forked workers (only under a "
+            "fork-safe numba threading layer, which `interpret run` selects: TBB, else workqueue), while its seqlet "
+            "extraction and the positive sign's seqlet alignment stay single-threaded NumPy and numba; with "
+            "modisco 2.5.2 the whole stage is single-threaded. *compare* is single-threaded Python around one "
+            "TOMTOM call on a few motifs. *report* is single-threaded: matplotlib draws the SVG and PDF figures in "
+            "Python under the GIL, and a second process would have to import matplotlib and re-read the outputs, "
+            "about as long as the figures take. In a cold run the background compile (`interpret.jit`) is the "
+            "second process on the second core; *CPU s* counts it only when the run reaped it.")
+    if skipped:
+        sec.add("Not run: " + ", ".join(skipped) + " (its environment is missing; `make bench-modisco-env`).")
     capped = [r for r in rows if r["cap"]]
     if capped:
         sec.add("Capped with `--max-seqs`: " + ", ".join(f"{r['size']} → {r['explained']:,}" for r in capped) + ".")
     errs = [r for r in rows if r.get("error")]
     if errs:
-        sec.add("Failed:\n\n" + "\n".join(f"- {r['size']} ({r['run']}): `{r['error']}`" for r in errs))
-    sec.add("Commands:\n\n" + "\n".join(f"- `{r['command']}`" for r in rows))
+        sec.add("Failed:\n\n" + "\n".join(f"- {r['size']} ({r['package']}, {r['run']}): `{r['error']}`"
+                                          for r in errs))
+    sec.add("Commands (each with `NUMBA_CACHE_DIR` set to the run's cache):\n\n"
+            + "\n".join(f"- {r['package']}: `{r['command']}`"
+                        for r in dict(((r["package"], r["command"]), r) for r in rows).values()))
     sec.data["rows"] = rows
     path = sec.write()
     print(path.read_text())

@@ -337,13 +337,40 @@ def extract(x: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSettings):
     return track_set, pos, neg
 
 
-def _cluster(seqlets, track_set, sign, settings):
+def _cluster(seqlets, track_set, sign, settings, beside=None):
     from modiscolite.tfmodisco import seqlets_to_patterns
 
     if len(seqlets) <= settings.min_metacluster_size:
         return None
     seqlets = seqlets[:settings.max_seqlets_per_metacluster]
-    return seqlets_to_patterns(seqlets=seqlets, track_set=track_set, track_signs=sign, **settings.modisco_kwargs())
+    extra = {} if beside is None else {"beside_clustering": beside}
+    return seqlets_to_patterns(seqlets=seqlets, track_set=track_set, track_signs=sign, **settings.modisco_kwargs(),
+                               **extra)
+
+
+def _cluster_both(pos, neg, track_set, settings):
+    """Patterns of both signs: ``(pos_patterns, neg_patterns)``.
+
+    modisco-lite 3 runs each Leiden seed on one thread, in as many forked workers as it has cores
+    for large graphs; whatever cores that leaves idle during the positive sign's first clustering
+    cluster the negative sign in a forked child (``forked.Background``), as its own ``TFMoDISco``
+    does (on 2 cores: when the positive graph is small, under 10,000 edges). When no core is left,
+    or it cannot fork safely (numba's threading layer must be fork-safe, see
+    :func:`use_forksafe_layer`), the negative sign is clustered here afterwards. modisco 2.5
+    clusters the two signs one after the other.
+    """
+    try:
+        from modiscolite import forked, tfmodisco
+        background = forked.Background, tfmodisco._pack_patterns, tfmodisco._unpack_patterns
+    except (ImportError, AttributeError):
+        background = None
+    if background is None or len(neg) <= settings.min_metacluster_size:
+        return _cluster(pos, track_set, 1, settings), _cluster(neg, track_set, -1, settings)
+    start, pack, unpack = background
+    negative = start(lambda: _cluster(neg, track_set, -1, settings), pack=pack,
+                     unpack=lambda packed: unpack(packed, track_set))
+    pos_patterns = _cluster(pos, track_set, 1, settings, beside=negative)
+    return pos_patterns, negative.result()  # computed here when the child never started or failed
 
 
 def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
@@ -363,22 +390,81 @@ def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
                    np.asarray(pat.hypothetical_contribs[a:b], dtype=np.float64), a, b, tuple(seqlets))
 
 
+def _modisco_modules() -> list:
+    import importlib
+
+    names = ("affinitymat", "aggregator", "cluster", "core", "extract_seqlets", "gapped_kmer", "tfmodisco", "util")
+    out = []
+    for name in names:
+        try:
+            out.append(importlib.import_module(f"modiscolite.{name}"))
+        except ImportError:  # modisco 2.5 has no cluster module
+            pass
+    return out
+
+
 def _cache_numba() -> None:
     """Let modisco-lite's lazily compiled numba kernels use numba's on-disk cache.
 
-    modisco-lite compiles them without ``cache=True``, so every new process paid the compile
-    again; cached, only the first run on a machine does (see benchmarks/RESULTS.md).
+    modisco-lite compiles them without ``cache=True`` (3.0 turns caching on only in its own
+    ``precompile.start``, which this package does not call: it forks), so every new process paid
+    the compile again; cached, only the first run on a machine does, and :func:`warm_up` in a
+    background process can fill the cache ahead of the run (see :mod:`interpret.jit`).
     """
     from numba.core.registry import CPUDispatcher
-    from modiscolite import affinitymat, gapped_kmer, util
 
-    for mod in (affinitymat, gapped_kmer, util):
+    for mod in _modisco_modules():
         for fn in vars(mod).values():
-            if isinstance(fn, CPUDispatcher) and not fn.signatures and fn._cache.__class__.__name__ == "NullCache":
+            if isinstance(fn, CPUDispatcher) and fn._cache.__class__.__name__ == "NullCache":
                 try:
                     fn.enable_caching()
                 except Exception as exc:  # read-only site-packages without NUMBA_CACHE_DIR
                     logger.debug("numba cache unavailable for %s: %s", fn.__name__, exc)
+
+
+def warm_up() -> int:
+    """Compile modisco-lite's numba kernels into numba's on-disk cache, for the argument types a run passes.
+
+    modisco-lite 3 lists the kernels a run calls with their signatures (``precompile._kernels``,
+    the list its own forked precompile uses); each is compiled here with caching on, so a later
+    :func:`discover` in any process loads it in milliseconds. modisco 2.5 has no such list and
+    compiles on first use, as before. Returns the number of kernels compiled (0 with 2.5, or when
+    numba has nowhere to write its cache).
+    """
+    try:
+        from modiscolite import precompile
+    except ImportError:
+        return 0
+    _cache_numba()
+    n = 0
+    for group in precompile._kernels():
+        for dispatcher, sig in group:
+            sig = sig or precompile._signatures.get(dispatcher)
+            if sig is None or dispatcher._cache.__class__.__name__ == "NullCache":
+                continue
+            dispatcher.compile(sig)
+            n += 1
+    return n
+
+
+def use_forksafe_layer() -> None:
+    """Make numba pick a fork-safe threading layer (TBB, else workqueue) if it has not started one.
+
+    modisco-lite 3 forks workers for subclustering and the negative sign only when the running
+    layer is fork-safe; numba's default on Linux without TBB is GNU OpenMP, which is not, so a
+    run would stay on one core. Does nothing once a layer runs or when the user chose one
+    (``NUMBA_THREADING_LAYER``).
+    """
+    import os
+
+    import numba
+
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    try:
+        numba.threading_layer()
+    except ValueError:  # not started yet: the choice still counts
+        numba.config.THREADING_LAYER = "forksafe"
 
 
 def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None = None, method: str = "deepshap",
@@ -413,6 +499,7 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
     n, length = x.shape[:2]
     s = resolve_settings(settings, n, length).check(length)
     log = logger.info if verbose else logger.debug
+    use_forksafe_layer()
     _cache_numba()
     track_set, pos, neg = extract(x, hypothetical, s)
     log("%s: %d positive and %d negative seqlets from %d x %d bp", method, len(pos), len(neg), n, length)
@@ -420,8 +507,7 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
         if len(seqs) <= s.min_metacluster_size:
             log("%s: %d %s seqlets <= min_metacluster_size %d: not clustered", method, len(seqs), name,
                 s.min_metacluster_size)
-    pos_patterns = _cluster(pos, track_set, 1, s)
-    neg_patterns = _cluster(neg, track_set, -1, s)
+    pos_patterns, neg_patterns = _cluster_both(pos, neg, track_set, s)
     contrib = (x * hypothetical).sum(axis=2)
     records = []
     for tag, sign, pats in (("pos", 1, pos_patterns), ("neg", -1, neg_patterns)):

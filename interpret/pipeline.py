@@ -179,6 +179,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     methods, motifs_from, fallback = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
     opts = replace(opts, methods=methods, motifs_from=motifs_from)
     _check_options(model, seqs, opts)
+    _start_compiles()
     db = io.load_motif_db(opts.motif_db)
     _check_evidence_options(model, db, opts)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
@@ -231,6 +232,14 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         final = od.finish(summary)
     logger.info("outputs in %s", final)
     return RunResult(final, summary)
+
+
+def _start_compiles() -> None:
+    """Compile TOMTOM's and TF-MoDISco's numba kernels in a background process while the model
+    stages run (a no-op when numba's cache has them); see :mod:`interpret.jit`."""
+    from . import jit
+
+    jit.start()
 
 
 def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
@@ -309,7 +318,7 @@ def _versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco", "memelite", "logomaker", "shap"):
+    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco-lite", "modisco", "memelite", "logomaker", "shap"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -321,10 +330,11 @@ def _versions() -> dict:
 # Stages
 # --------------------------------------------------------------------------------------
 def _filters_stage(model, x, db, od, opts):
-    from . import compare, composition, filters
+    from . import compare, composition, filters, jit
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
+    jit.wait("tomtom")
     matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold, seed=opts.seed)
     groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
     group_names = compare.group_names(groups, matches, db=db, alpha=opts.q_threshold)
@@ -433,8 +443,9 @@ def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
 
 
 def _motif_stage(od, opts, summary):
-    from . import motifs
+    from . import jit, motifs
 
+    jit.wait("modisco")
     patterns, seqlet_rows = [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):

@@ -27,12 +27,13 @@ ALLOWED = {
     "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
     "usage": {"errors", "model", "attribution", "filters"},  # beside compare: which filters build each motif
+    "jit": {"compare", "motifs"},  # beside the stages: compiles their numba kernels ahead of a run
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution"},
     "pipeline": {"errors", "io", "model", "regions", "attribution", "filters", "compare", "composition", "motifs",
-                 "usage", "report", "__init__", "edits", "screen", "effects", "stats"},
+                 "usage", "jit", "report", "__init__", "edits", "screen", "effects", "stats"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

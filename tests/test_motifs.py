@@ -14,6 +14,7 @@ session-scoped and each runs once.
 """
 
 import time
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -69,9 +70,15 @@ def timed_discover():
 
 
 @pytest.fixture(scope="session")
-def trained_run(example_sim, example_model, positives, timed_discover):
+def trained_inputs(example_sim, example_model, positives):
     x = example_sim.x[positives]
-    return timed_discover(x, _deepshap(example_model, x), positives, method="deepshap", seed=0)
+    return x, _deepshap(example_model, x)
+
+
+@pytest.fixture(scope="session")
+def trained_run(trained_inputs, positives, timed_discover):
+    x, hyp = trained_inputs
+    return timed_discover(x, hyp, positives, method="deepshap", seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -232,6 +239,30 @@ def test_modisco_h5_in_modisco_lite_layout(trained_run, tmp_path):
 # ------------------------------------------------------------------------------------------
 # Determinism and settings
 # ------------------------------------------------------------------------------------------
+def test_negative_patterns_clustered_beside_the_positive_ones_equal_those_clustered_here(trained_inputs,
+                                                                                       trained_run):
+    """_cluster_both clusters the negative sign in a forked child beside the positive sign's first
+    clustering (modisco-lite 3, when Leiden leaves a core free); its patterns are the ones this
+    process computes alone, seqlet for seqlet. The trained model's negative seqlets form no pattern,
+    so the attributions are negated: its motifs become 400 negative seqlets."""
+    import numba
+
+    assert numba.threading_layer() in ("tbb", "workqueue")  # the layers modisco-lite forks under
+    x, hyp = trained_inputs
+    s = replace(trained_run.settings, max_seqlets_per_metacluster=400)
+    track_set, pos, neg = motifs.extract(x, -hyp, s)
+    _, beside = motifs._cluster_both(pos, neg, track_set, s)
+    here = motifs._cluster(neg, track_set, -1, s)
+    assert len(beside) == len(here) >= 2
+
+    def coords(p):
+        return sorted((q.example_idx, q.start, q.end, q.is_revcomp) for q in p.seqlets)
+
+    for a, b in zip(beside, here):
+        assert coords(a) == coords(b)
+        np.testing.assert_allclose(a.contrib_scores, b.contrib_scores, rtol=0, atol=1e-12)
+
+
 def test_same_inputs_and_seed_give_identical_patterns(handset_inputs, positives, timed_discover):
     x, hyp = handset_inputs
     sub = slice(0, 300)
