@@ -198,12 +198,80 @@ def test_cwm_is_the_mean_contribution_of_the_patterns_seqlets(handset_run, hands
 # ------------------------------------------------------------------------------------------
 # Trimming, negative patterns, modisco.h5
 # ------------------------------------------------------------------------------------------
-def test_trim_bounds_cut_where_summed_abs_cwm_falls_below_the_fraction():
-    cwm = np.zeros((10, 4))
-    cwm[[2, 3, 4, 6], 0] = [0.5, -1.0, 0.2, 0.31]
-    assert motifs.trim_bounds(cwm, 0.3) == (2, 7)
-    assert motifs.trim_bounds(cwm, 0.4) == (2, 4)
+def _cwm(profile):
+    """A (W, 4) CWM whose net contribution per position is ``profile`` (all on A)."""
+    cwm = np.zeros((len(profile), 4))
+    cwm[:, 0] = profile
+    return cwm
+
+
+def _modisco_report_trim(cwm):
+    """``modisco report``'s rule, the one trim_bounds replaced: summed |CWM| >= 0.3 x max."""
+    keep = np.flatnonzero(np.abs(cwm).sum(axis=1) >= 0.3 * np.abs(cwm).sum(axis=1).max())
+    return int(keep[0]), int(keep[-1]) + 1
+
+
+def test_trim_keeps_the_block_above_a_raised_baseline():
+    # a diffuse map: every position carries 0.4, the motif 12:20 carries 1.0
+    profile = np.full(30, 0.4)
+    profile[12:20] = 1.0
+    assert _modisco_report_trim(_cwm(profile)) == (0, 30)
+    # the 3-bp running mean gives each neighbour of a step edge a third of the step, above 0.3 of
+    # the peak's height over the baseline: a sharp edge gains one base on each side
+    assert motifs.trim_bounds(_cwm(profile)) == (11, 21)
+    # negative patterns are trimmed on their own sign
+    assert motifs.trim_bounds(-_cwm(profile), sign=-1) == (11, 21)
+    assert motifs.trim_bounds(-_cwm(profile)) == (11, 21)
+
+
+def test_trim_bridges_one_weak_position_of_the_smoothed_profile_but_not_two():
+    profile = np.full(30, 0.1)
+    profile[5:12] = profile[15:22] = 1.0   # a gapped motif: 3 weak columns between two strong halves
+    profile[8] = 1.2
+    # smoothed: 0.4 at 12 and 14, 0.1 at 13 (below the cut 0.1 + 0.3 x 0.97 = 0.39): bridged
+    assert motifs.trim_bounds(_cwm(profile)) == (4, 23)
+    profile[15] = 0.1                      # 4 weak columns: 13 and 14 both fail, the core ends at 12
+    assert motifs.trim_bounds(_cwm(profile)) == (4, 13)
+
+
+def test_trim_keeps_a_motif_that_fills_most_of_its_window():
+    profile = np.full(30, 0.05)
+    profile[3:27] = 1.0           # 24 of 30 columns: the 25th percentile lies inside the motif,
+    profile[14] = 1.1             # the outermost columns give the baseline
+    assert motifs.trim_bounds(_cwm(profile)) == (2, 28)
+
+
+def test_trim_of_a_weak_noisy_pattern_finds_its_core():
+    # 15 seqlets, baseline 0.5, motif 12:20 only 0.8 above it, per-seqlet noise 1.0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        per_seqlet = 0.5 + rng.normal(0, 1.0, size=(15, 30))
+        per_seqlet[:, 12:20] += 0.8
+        cwm = _cwm(per_seqlet.mean(axis=0))
+        assert _modisco_report_trim(cwm)[1] - _modisco_report_trim(cwm)[0] >= 23
+        start, end = motifs.trim_bounds(cwm, seqlet_profiles=per_seqlet)
+        assert 10 <= start <= 12 and 20 <= end <= 21, (seed, start, end)
+
+
+def test_trim_of_pure_noise_stops_at_the_noise_floor():
+    widths = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        per_seqlet = 0.5 + rng.normal(0, 1.0, size=(15, 30))
+        start, end = motifs.trim_bounds(_cwm(per_seqlet.mean(axis=0)), seqlet_profiles=per_seqlet)
+        widths.append(end - start)
+    assert max(widths) <= motifs.MIN_CORE_WIDTH + 2, widths
+
+
+def test_trim_widens_a_narrow_core_and_keeps_flat_patterns_whole():
+    profile = np.zeros(30)
+    profile[20] = 1.0
+    assert motifs.trim_bounds(_cwm(profile)) == (17, 23)     # the 3-bp smoothing spans 19:22, widened to 6
+    profile[:] = 0.0
+    profile[0] = 1.0
+    assert motifs.trim_bounds(_cwm(profile)) == (0, 6)
     assert motifs.trim_bounds(np.zeros((5, 4))) == (0, 5)
+    assert motifs.trim_bounds(_cwm(np.full(12, 0.3))) == (0, 12)
 
 
 def test_every_pattern_exported_trimmed_and_ids_follow_sign(trained_run):
@@ -272,3 +340,4 @@ def test_settings_that_do_not_fit_the_sequence_are_refused():
         motifs.discover(x, x, settings={"sliding_window_size": 21, "flank_size": 10})
     with pytest.raises(InputError, match="must match"):
         motifs.discover(x, x[:, :30])
+
