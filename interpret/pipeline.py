@@ -19,6 +19,7 @@ import numpy as np
 from . import io
 from .errors import InputError
 from .model import Model
+from .motifs import MIN_FAMILY_SEQLETS
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class RunOptions:
         ``"auto"`` (positives of the target when labels exist, else all), ``"positives"`` or ``"all"``.
     max_seqs : int or None
         Seeded random subset of the explained sequences.
+    minor_seqlets : int
+        Motif families with fewer pooled seqlets are minor: in the files, folded out of the
+        report's main table.
     """
 
     target: int = 0
@@ -60,6 +64,7 @@ class RunOptions:
     motif_db: str | None = None
     q_threshold: float = 0.05
     modisco: dict = field(default_factory=dict)
+    minor_seqlets: int = MIN_FAMILY_SEQLETS
     attributions: str | None = None
     force: bool = False
     verbose: bool = False
@@ -137,12 +142,16 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["attribution"] = attr_summary
 
         t = time.perf_counter()
-        motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
+        motif_rows, patterns, seqlet_rows, families = _motif_stage(od, opts, summary)
         timings["motifs"] = time.perf_counter() - t
 
         t = time.perf_counter()
         summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
         timings["compare"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        summary["families"] = _family_stage(families, motif_rows, db, od, opts)
+        timings["families"] = time.perf_counter() - t
 
         t = time.perf_counter()
         summary["timings"] = timings
@@ -169,6 +178,8 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
     missing = [m for m in opts.motifs_from if m not in opts.methods]
     if missing:
         raise InputError(f"--motifs-from {missing[0]} is not among --methods ({', '.join(opts.methods)}); add it there.")
+    if opts.minor_seqlets < 0:
+        raise InputError(f"--minor-seqlets must be 0 or more, not {opts.minor_seqlets}.")
     if opts.output not in ("logit", "probability"):
         raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
     if "deepshap" in opts.methods and not opts.attributions:
@@ -315,7 +326,7 @@ def _reuse_attributions(path, index, od, opts) -> dict:
 def _motif_stage(od, opts, summary):
     from . import motifs
 
-    patterns, seqlet_rows = [], []
+    patterns, seqlet_rows, families = [], [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
         # only this method's arrays: the other methods' (N, L, 4) blocks stay on disk
@@ -324,14 +335,18 @@ def _motif_stage(od, opts, summary):
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
         io.write_modisco_h5(od / fname, res.pos_patterns, res.neg_patterns, res.settings.sliding_window_size)
+        fams = motifs.group_families(res.patterns, saved["x"], saved[name]["hypothetical"], saved["index"])
         patterns.extend(res.patterns)
         seqlet_rows.extend(res.seqlet_rows)
-        per_method[name] = {"n_patterns": len(res.patterns), "settings": asdict(res.settings),
-                            "modisco_h5": fname}
+        families.extend(fams)
+        per_method[name] = {"n_patterns": len(res.patterns), "n_families": len(fams),
+                            "settings": asdict(res.settings), "modisco_h5": fname}
     summary["motifs"] = per_method
+    family_of = {m: f.id for f in families for m in f.members}
     rows = [{"motif": p.id, "method": p.method, "sign": "+" if p.sign > 0 else "-", "n_seqlets": p.n_seqlets,
-             "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end} for p in patterns]
-    return rows, patterns, seqlet_rows
+             "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end, "family": family_of[p.id]}
+            for p in patterns]
+    return rows, patterns, seqlet_rows, families
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dict:
@@ -357,7 +372,7 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
                     "best_filter_q": hits[0]["tomtom_q"] if hits else None})
     io.write_tsv(od / "motifs.tsv", motif_rows,
                  ["motif", "method", "sign", "n_seqlets", "width", "trim_start", "trim_end", "jaspar_id",
-                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q"])
+                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q", "family"])
     io.write_meme(od / "motifs.meme", [io.Motif(p.id, p.ppm, f"{p.method}_{'pos' if p.sign > 0 else 'neg'}",
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},
@@ -379,6 +394,47 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dic
         "filters_with_jaspar_match": sorted({r["filter"] for r in filt["rows"] if r["jaspar_id"]}),
         "motif_jaspar": {r["motif"]: r["jaspar_id"] for r in motif_rows if r["jaspar_id"]},
     }
+
+
+FAMILY_COLUMNS = ["family", "method", "sign", "n_patterns", "members", "n_seqlets", "width", "jaspar_id",
+                  "jaspar_name", "jaspar_q", "minor"]
+
+
+def _family_stage(families, motif_rows, db, od, opts) -> dict:
+    """``families.tsv`` and the families' pooled matrices (``families/<id>`` in ``motifs.h5``).
+
+    Runs after the compare stage has written ``motifs.h5``. A family is minor when it has
+    fewer than ``opts.minor_seqlets`` pooled seqlets, or when the motif rows carry an
+    ``effect_significant`` value and none of its members is significant.
+    """
+    from . import compare, motifs
+
+    significant = _significance(motif_rows)
+    minor = motifs.fold_minor(families, opts.minor_seqlets, significant)
+    matches = compare.match_to_db([f.ppm for f in families], db, alpha=opts.q_threshold) if families else []
+    rows = [{"family": f.id, "method": f.method, "sign": "+" if f.sign > 0 else "-", "n_patterns": len(f.members),
+             "members": ",".join(f.members), "n_seqlets": f.n_seqlets, "width": len(f.ppm), **m.as_row(),
+             "minor": minor[f.id]} for f, m in zip(families, matches)]
+    io.write_tsv(od / "families.tsv", rows, FAMILY_COLUMNS)
+    if families:
+        io.write_h5(od / "motifs.h5", {f"families/{f.id}": {"ppm": f.ppm, "cwm": f.cwm, "hcwm": f.hcwm}
+                                       for f in families}, mode="a")
+    folded = [f for f in families if minor[f.id]]
+    return {"n_families": len(families), "n_minor_families": len(folded),
+            "n_minor_patterns": sum(len(f.members) for f in folded), "minor_seqlets": opts.minor_seqlets,
+            "minor_by_effect": significant is not None}
+
+
+def _significance(motif_rows) -> dict | None:
+    """``{motif: bool}`` from the rows' ``effect_significant`` column (``None`` if no row has one)."""
+    out = {}
+    for r in motif_rows:
+        v = r.get("effect_significant")
+        if isinstance(v, str):
+            v = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(v.strip().lower())
+        if v is not None and v == v:  # NaN: no value
+            out[r["motif"]] = bool(v)
+    return out or None
 
 
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:
