@@ -44,9 +44,11 @@ $(BENCH_STAMP): pyproject.toml
 
 bench-env: $(BENCH_STAMP)
 
-# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine).
+# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25, before
+# trimming.py was added; run on a quiet machine).
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/recovery.py
+	$(BIN)/python benchmarks/trimming.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/logo_speed.py

@@ -6,6 +6,11 @@ returns a :class:`MotifResult`: the raw modisco-lite pattern objects (for
 :class:`Pattern` record per positive and negative pattern, trimmed, with its seqlets mapped back
 to rows of the user's data.
 
+:func:`trim_bounds` cuts each pattern to the informative core of its contribution profile
+(relative to its own peak and baseline, with a noise floor). :func:`group_families` groups the
+patterns that are one motif (offsets and reverse complements) into :class:`Family` records with
+their seqlets pooled, and :func:`fold_minor` says which families the report folds away.
+
 modisco-lite's defaults were chosen for 400-1,000 bp ChIP/ATAC windows. On short inputs
 (~100 bp) they lose most motif instances before clustering starts; :func:`auto_settings` derives
 settings from the number and length of the sequences instead. ``docs/motifs.md`` gives the
