@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
-ORDER = ["recovery", "modisco_packages", "speed_peers", "speed_attribution", "logo_speed", "screen", "usage", "e2e",
-         "naming"]
+ORDER = ["recovery", "trimming", "modisco_packages", "speed_peers", "speed_attribution", "logo_speed", "screen",
+         "usage", "e2e", "naming"]
 
 
 def sections() -> list[Path]:

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--modisco-leiden-runs", type=int, dest="n_leiden_runs", help="Leiden runs")
     g.add_argument("--modisco-min-cluster", type=int, dest="final_min_cluster_size",
                    help="smallest pattern kept (seqlets)")
+    g.add_argument("--minor-seqlets", type=int, default=20,
+                   help="motif families with fewer seqlets are folded out of the report's main table "
+                        "(kept in the files)")
     _add_common(run)
 
     att = sub.add_parser("attribute", help="attributions only, to one attributions.h5 (optionally on Dask)",
@@ -222,6 +225,7 @@ def _run(args, argv) -> int:
                 explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
                 batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
+                minor_seqlets=args.minor_seqlets,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
                 screen_positions=args.screen_positions, force=args.force, verbose=not args.quiet,
                 command="interpret " + shlex.join(argv))

@@ -794,11 +794,14 @@ def write_text(path, text: str) -> None:
 # --------------------------------------------------------------------------------------
 # HDF5
 # --------------------------------------------------------------------------------------
-def write_h5(path, groups: dict, attrs: dict | None = None) -> None:
-    """Write ``{group: {name: array}}`` (and file attributes) to an HDF5 file, gzip-compressed."""
+def write_h5(path, groups: dict, attrs: dict | None = None, mode: str = "w") -> None:
+    """Write ``{group: {name: array}}`` (and file attributes) to an HDF5 file, gzip-compressed.
+
+    ``mode="a"`` adds the groups to an existing file (created if absent) instead of replacing it.
+    """
     import h5py
 
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, mode) as f:
         for k, v in (attrs or {}).items():
             f.attrs[k] = v
         for gname, arrays in groups.items():

@@ -6,6 +6,11 @@ returns a :class:`MotifResult`: the raw modisco-lite pattern objects (for
 :class:`Pattern` record per positive and negative pattern, trimmed, with its seqlets mapped back
 to rows of the user's data.
 
+:func:`trim_bounds` cuts each pattern to the informative core of its contribution profile
+(relative to its own peak and baseline, with a noise floor). :func:`group_families` groups the
+patterns that are one motif (offsets and reverse complements) into :class:`Family` records with
+their seqlets pooled, and :func:`fold_minor` says which families the report folds away.
+
 modisco-lite's defaults were chosen for 400-1,000 bp ChIP/ATAC windows. On short inputs
 (~100 bp) they lose most motif instances before clustering starts; :func:`auto_settings` derives
 settings from the number and length of the sequences instead. ``docs/motifs.md`` gives the
@@ -27,9 +32,21 @@ from .errors import InputError
 
 logger = logging.getLogger(__name__)
 
-#: Positions whose summed |CWM| is below this fraction of the pattern's maximum are trimmed
-#: from both ends (the same rule and default as ``modisco report``'s ``trim_threshold``).
+#: Trimming (:func:`trim_bounds`): the core keeps positions whose contribution rises above the
+#: pattern's baseline by at least this fraction of its peak's height above that baseline.
 TRIM_THRESHOLD = 0.3
+#: The baseline is the lower of this percentile of the smoothed contribution profile and the
+#: median of its :data:`TRIM_EDGE` outermost positions at each end (floored at zero): the level of
+#: the flanks, also when a motif fills most of its window.
+TRIM_BASELINE_PERCENTILE = 25
+TRIM_EDGE = 3
+#: Noise floor: a core position must also lie this many standard errors (over the seqlets) above
+#: the baseline.
+TRIM_Z = 2.0
+#: Running mean (bp) over which the profile is smoothed before thresholding.
+TRIM_SMOOTH = 3
+#: Narrowest core (bp); narrower ones are widened symmetrically around their centre.
+MIN_CORE_WIDTH = 6
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,8 @@ class ModiscoSettings:
     min_ic_windowsize : int
     ppm_pseudocount : float
     trim_threshold : float
-        ``interpret``'s export trimming (not modisco-lite's): see :func:`trim_bounds`.
+        ``interpret``'s export trimming (not modisco-lite's): fraction of a pattern's peak above
+        its baseline that its core reaches, see :func:`trim_bounds`.
     """
 
     sliding_window_size: int = 21
@@ -284,14 +302,80 @@ class MotifResult:
         return [dict(asdict(s), method=self.method) for p in self.patterns for s in p.seqlets]
 
 
-def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD) -> tuple[int, int]:
-    """Span ``(start, end)`` of ``cwm`` ``(W, 4)`` from the first to the last position whose
-    summed |CWM| reaches ``threshold`` x its maximum (``modisco report``'s rule)."""
-    score = np.abs(np.asarray(cwm)).sum(axis=1)
-    if score.max() <= 0:
-        return 0, len(score)
-    keep = np.flatnonzero(score >= threshold * score.max())
-    return int(keep[0]), int(keep[-1]) + 1
+def _smooth(v: np.ndarray, k: int) -> np.ndarray:
+    """Running mean of width ``k`` along the last axis, edges padded with the end values."""
+    if k <= 1:
+        return v
+    pad = [(0, 0)] * (v.ndim - 1) + [(k // 2, k - 1 - k // 2)]
+    c = np.cumsum(np.pad(v, pad, mode="edge"), axis=-1)
+    c = np.concatenate([np.zeros(c.shape[:-1] + (1,)), c], axis=-1)
+    return (c[..., k:] - c[..., :-k]) / k
+
+
+def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profiles: np.ndarray | None = None,
+                sign: int | None = None, min_width: int = MIN_CORE_WIDTH) -> tuple[int, int]:
+    """Informative core ``(start, end)`` of a pattern: its contribution profile against its own peak.
+
+    The profile is the net contribution at each position in the pattern's direction,
+    ``sign * cwm.sum(axis=1)``, smoothed over :data:`TRIM_SMOOTH` bp. Its baseline ``b`` is the
+    lower of its :data:`TRIM_BASELINE_PERCENTILE` th percentile and the median of its
+    :data:`TRIM_EDGE` outermost positions at each end (at least 0); its peak ``m`` is the maximum. A
+    position passes when the profile reaches ``b + threshold * (m - b)`` and, given
+    ``seqlet_profiles``, also ``b + TRIM_Z * SE`` (SE: the standard error of the mean over the
+    seqlets at that position, a noise floor for weak patterns). The core is the run of passing
+    positions around the peak, single failing positions bridged, widened to ``min_width``.
+    The smoothing lets a perfectly sharp edge gain one base (a third of the step reaches the
+    neighbour) and bridges gaps of up to three weak columns between strong ones.
+
+    ``modisco report`` keeps every position whose summed |CWM| reaches 0.3 x its maximum. On
+    diffuse maps (integrated gradients, gradient x input) and weak patterns the flanks carry a
+    level of their own above 0.3 x the peak, so that rule keeps whole 30-50 bp windows; measured
+    against it in ``docs/motifs.md`` ("Trimming").
+
+    Parameters
+    ----------
+    cwm : ndarray, shape (W, 4)
+        Contribution weight matrix (mean contribution of each base at each position).
+    threshold : float
+        Fraction of the peak's height above the baseline that a core position reaches.
+    seqlet_profiles : ndarray, shape (n, W), optional
+        Contribution of each seqlet at each position summed over bases (their mean is
+        ``cwm.sum(axis=1)``); gives the noise floor. Without it only the peak-relative rule applies.
+    sign : int, optional
+        +1 or -1; default: the sign of ``cwm.sum()``.
+    min_width : int
+        Narrowest core returned (bp), or ``W`` if the pattern is narrower.
+
+    Returns
+    -------
+    (int, int)
+        ``cwm[start:end]`` is the core; ``(0, W)`` when the profile never rises above its baseline.
+    """
+    cwm = np.asarray(cwm, dtype=np.float64)
+    width = len(cwm)
+    sign = (1 if cwm.sum() >= 0 else -1) if sign is None else int(np.sign(sign) or 1)
+    profile = _smooth(sign * cwm.sum(axis=1), TRIM_SMOOTH)
+    edges = np.concatenate([profile[:TRIM_EDGE], profile[-TRIM_EDGE:]])
+    base = max(min(float(np.percentile(profile, TRIM_BASELINE_PERCENTILE)), float(np.median(edges))), 0.0)
+    peak = int(np.argmax(profile))
+    if profile[peak] - base <= 1e-9 * max(float(np.abs(profile).max()), 1e-300):  # flat: nothing to trim to
+        return 0, width
+    cut = np.full(width, base + threshold * (profile[peak] - base))
+    if seqlet_profiles is not None and len(seqlet_profiles) > 1:
+        per = _smooth(sign * np.asarray(seqlet_profiles, dtype=np.float64), TRIM_SMOOTH)
+        cut = np.maximum(cut, base + TRIM_Z * per.std(axis=0, ddof=1) / np.sqrt(len(per)))
+    ok = profile >= cut
+    ok[peak] = True
+    start = end = peak
+    while start - 1 >= 0 and (ok[start - 1] or (start - 2 >= 0 and ok[start - 2])):
+        start -= 1 if ok[start - 1] else 2
+    while end + 1 < width and (ok[end + 1] or (end + 2 < width and ok[end + 2])):
+        end += 1 if ok[end + 1] else 2
+    end += 1
+    if end - start < min_width:
+        start = int(np.clip((start + end - min_width) // 2, 0, max(width - min_width, 0)))
+        end = min(width, start + min_width)
+    return int(start), int(end)
 
 
 def _check_inputs(x, hypothetical, index):
@@ -375,7 +459,8 @@ def _cluster_both(pos, neg, track_set, settings):
 
 def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
     cwm = np.asarray(pat.contrib_scores, dtype=np.float64)
-    a, b = trim_bounds(cwm, threshold)
+    profiles = np.array([np.asarray(sq.contrib_scores, dtype=np.float64).sum(axis=1) for sq in pat.seqlets])
+    a, b = trim_bounds(cwm, threshold, profiles, sign)
     seqlets = []
     for sq in pat.seqlets:
         if sq.is_revcomp:  # modisco-lite's Seqlet.trim: a reverse seqlet is trimmed from its end
@@ -515,3 +600,268 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
             records.append(_record(pat, f"{method}_{tag}_{k}", method, sign, index, contrib, s.trim_threshold))
     log("%s: %d patterns (%s)", method, len(records), ", ".join(f"{p.id}: {p.n_seqlets}" for p in records))
     return MotifResult(records, pos_patterns, neg_patterns, s, method, {"pos": len(pos), "neg": len(neg)})
+
+
+# --------------------------------------------------------------------------------------
+# Motif families: patterns that are the same motif, grouped
+# --------------------------------------------------------------------------------------
+#: Two cores are the same motif when, at their best offset and strand, the overlapping columns
+#: of their CWMs have at least this cosine similarity ...
+FAMILY_SIMILARITY = 0.85
+#: ... over at least this fraction of the shorter core (and at least 5 columns) ...
+FAMILY_OVERLAP = 0.75
+#: ... and the PPMs of their seqlets, read over the union of the two aligned cores, correlate at
+#: least this well (Pearson r): the sites of each carry the other's bases, not only a similar
+#: shape of contributions.
+FAMILY_PPM_R = 0.8
+#: A family with fewer seqlets than this is a minor pattern: modisco-lite's own default
+#: ``final_min_cluster_size``, which :func:`auto_settings` lowers (to 10) for short inputs so
+#: that weak motifs reach the files at all.
+MIN_FAMILY_SEQLETS = 20
+
+
+@dataclass(frozen=True)
+class Family:
+    """Patterns of one method and sign that are the same motif, with their seqlets pooled.
+
+    Attributes
+    ----------
+    id : str
+        ``<method>_pos_family_<k>`` or ``<method>_neg_family_<k>``, ``k`` in order of pooled seqlets.
+    method : str
+    sign : int
+    members : tuple of str
+        Pattern ids, the representative (most seqlets) first.
+    strands : tuple of str
+        ``"+"``, or ``"-"`` where a member reads as the reverse complement of the representative.
+    offsets : tuple of int
+        Column of the family matrix where each member's core starts.
+    similarity : tuple of float
+        Cosine similarity of each member's core to the representative's (1.0 for itself).
+    n_seqlets : int
+        Seqlets pooled (distinct sites of all members that fit in the sequence).
+    ppm, cwm, hcwm : ndarray, shape (W, 4)
+        Means over the pooled seqlets of the one-hot bases, contributions and hypothetical
+        contributions, across the union of the members' aligned cores.
+    """
+
+    id: str
+    method: str
+    sign: int
+    members: tuple
+    strands: tuple
+    offsets: tuple
+    similarity: tuple
+    n_seqlets: int
+    ppm: np.ndarray
+    cwm: np.ndarray
+    hcwm: np.ndarray
+
+
+def align_cores(a: np.ndarray, b: np.ndarray, min_overlap: float = FAMILY_OVERLAP) -> tuple[float, int, bool]:
+    """Best alignment of two CWM cores ``a`` ``(Wa, 4)`` and ``b`` ``(Wb, 4)``, both strands.
+
+    Column ``j`` of ``b`` (reverse-complemented when ``rc``) sits on column ``j + offset`` of
+    ``a``; the score is the cosine similarity of the overlapping columns, over offsets where they
+    cover at least ``min_overlap`` of the shorter core and at least 5 columns.
+
+    Returns
+    -------
+    (similarity, offset, rc)
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    need = min(max(5, int(np.ceil(min_overlap * min(len(a), len(b))))), len(a), len(b))
+    best = (-1.0, 0, False)
+    for rc in (False, True):
+        bb = b[::-1, ::-1] if rc else b
+        for off in range(need - len(bb), len(a) - need + 1):
+            lo, hi = max(0, off), min(len(a), off + len(bb))
+            u, v = a[lo:hi], bb[lo - off:hi - off]
+            norm = np.linalg.norm(u) * np.linalg.norm(v)
+            sim = float((u * v).sum() / norm) if norm > 0 else 0.0
+            if sim > best[0] + 1e-12:
+                best = (sim, off, rc)
+    return best
+
+
+def same_motif(a, b, x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None = None,
+               min_similarity: float = FAMILY_SIMILARITY, min_overlap: float = FAMILY_OVERLAP,
+               min_ppm_r: float = FAMILY_PPM_R) -> tuple[bool, float, int, bool]:
+    """Whether patterns ``a`` and ``b`` (:class:`Pattern`) are the same motif, and how they align.
+
+    Their CWM cores are aligned with :func:`align_cores` and must reach ``min_similarity``. Then
+    both patterns' seqlets are read over the union of the two aligned cores (from ``x``), and the
+    two PPMs there must correlate at ``min_ppm_r`` (Pearson r over all entries). The first test
+    compares what the model responds to; the second asks whether the sites of each pattern carry
+    the other's bases too: a REST half-site pattern whose seqlets sit in whole REST sites passes,
+    a GC box that merely resembles part of CTCF (GGGGCGGGG in CTCF's CCGCGNGGNGGCAG) does not,
+    nor does a GC-rich stretch whose contributions look like a TP53 site's (cosine 0.93 on the
+    ``peaks_like`` fixture).
+
+    Parameters
+    ----------
+    a, b : Pattern
+    x, hypothetical : ndarray, shape (N, L, 4)
+        The arrays given to :func:`discover`.
+    index : ndarray, shape (N,), optional
+        As given to :func:`discover`.
+
+    Returns
+    -------
+    (same, similarity, offset, rc)
+        As :func:`align_cores`: column ``j`` of ``b`` on column ``j + offset`` of ``a``.
+    """
+    x, hypothetical, index = _check_inputs(x, hypothetical, index)
+    return _same_motif(a, b, x, hypothetical, {int(r): i for i, r in enumerate(index)}, min_similarity,
+                       min_overlap, min_ppm_r)
+
+
+def _same_motif(a, b, x, hypothetical, row_of, min_similarity, min_overlap, min_ppm_r):
+    sim, off, rc = align_cores(a.cwm, b.cwm, min_overlap)
+    if sim < min_similarity:
+        return False, sim, off, rc
+    lo, hi = min(0, off), max(len(a.cwm), off + len(b.cwm))
+    pa = _read_sites([(a, 0, False)], x, hypothetical, row_of, lo, hi)[0]
+    pb = _read_sites([(b, off, rc)], x, hypothetical, row_of, lo, hi)[0]
+    if not pa or not pb:
+        return False, sim, off, rc
+    u, v = np.mean(pa, axis=0).ravel(), np.mean(pb, axis=0).ravel()
+    r = float(np.corrcoef(u, v)[0, 1]) if u.std() > 0 and v.std() > 0 else 0.0
+    return r >= min_ppm_r, sim, off, rc
+
+
+def group_families(patterns: list, x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None = None,
+                   min_similarity: float = FAMILY_SIMILARITY, min_overlap: float = FAMILY_OVERLAP,
+                   min_ppm_r: float = FAMILY_PPM_R) -> list:
+    """Group patterns that are the same motif into families and pool their seqlets.
+
+    Within each method and sign, patterns are taken from most to fewest seqlets; each joins the
+    family whose representative (its first, largest pattern) it is most similar to, if
+    :func:`same_motif` says they are the same motif, and founds a family otherwise. Offsets
+    and reverse complements of a motif (modisco-lite's split of REST into halves and shifted
+    copies) join one family; comparing with the representative only, never with any member,
+    keeps chains of partial similarities from joining different motifs. Every pattern is in
+    exactly one family; a family of one is the pattern itself.
+
+    Parameters
+    ----------
+    patterns : list of Pattern
+        From :func:`discover` (one or several methods).
+    x : ndarray, shape (N, L, 4)
+        The one-hot sequences given to :func:`discover`.
+    hypothetical : ndarray, shape (N, L, 4)
+        Their hypothetical contributions (contributions are ``x * hypothetical``).
+    index : ndarray, shape (N,), optional
+        Row of each sequence in the user's data, as given to :func:`discover` (default ``arange(N)``).
+    min_similarity, min_overlap, min_ppm_r : float
+        See :func:`same_motif`.
+
+    Returns
+    -------
+    list of Family
+        Positive families first, then negative, each by pooled seqlets (most first).
+    """
+    x, hypothetical, index = _check_inputs(x, hypothetical, index)
+    row_of = {int(r): i for i, r in enumerate(index)}
+    groups: dict = {}
+    for p in patterns:
+        groups.setdefault((p.method, p.sign), []).append(p)
+    out = []
+    for (method, sign), pats in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        fams: list = []   # [representative, [(pattern, similarity, offset, rc)]]
+        for p in sorted(pats, key=lambda p: -p.n_seqlets):
+            scores = [_same_motif(rep, p, x, hypothetical, row_of, min_similarity, min_overlap, min_ppm_r)
+                      for rep, _ in fams]
+            same = [k for k, s in enumerate(scores) if s[0]]
+            if same:
+                k = max(same, key=lambda k: scores[k][1])
+                fams[k][1].append((p,) + scores[k][1:])
+            else:
+                fams.append([p, [(p, 1.0, 0, False)]])
+        pooled = [_pool(members, x, hypothetical, row_of) for _, members in fams]
+        tag = "pos" if sign > 0 else "neg"
+        for k, (members, (n, ppm, cwm, hcwm, lo)) in enumerate(
+                sorted(zip([m for _, m in fams], pooled), key=lambda t: -t[1][0])):
+            out.append(Family(f"{method}_{tag}_family_{k}", method, sign, tuple(m[0].id for m in members),
+                              tuple("-" if m[3] else "+" for m in members), tuple(int(m[2] - lo) for m in members),
+                              tuple(round(float(m[1]), 4) for m in members), n, ppm, cwm, hcwm))
+    logger.debug("%d patterns in %d families", len(patterns), len(out))
+    return out
+
+
+def _read_sites(members, x, hypothetical, row_of, lo, hi):
+    """One-hot, contribution and hypothetical ``(hi - lo, 4)`` segments of the members' seqlets.
+
+    ``members`` holds ``(pattern, offset, rc)``: the pattern's core sits at ``offset`` in a frame
+    whose columns ``lo:hi`` are read, on the frame's strand (``rc``: the pattern reads as the
+    reverse complement of the frame). Seqlets whose span leaves the sequence, or that repeat a
+    site already read, are skipped.
+    """
+    length = x.shape[1]
+    seen, onehot, contrib, hyp = set(), [], [], []
+    for p, off, rc in members:
+        for s in p.seqlets:
+            forward = (s.strand == "+") != rc
+            # frame column u is pattern column u - off: on the sequence start + u - off (forward)
+            # or end - 1 - (u - off) (reverse complement)
+            a, b = (s.start + lo - off, s.start + hi - off) if forward else (s.end - hi + off, s.end - lo + off)
+            row = row_of.get(s.seq_index)
+            if row is None or a < 0 or b > length or (row, a, forward) in seen:
+                continue
+            seen.add((row, a, forward))
+            seg_x, seg_h = x[row, a:b], hypothetical[row, a:b]
+            if not forward:
+                seg_x, seg_h = seg_x[::-1, ::-1], seg_h[::-1, ::-1]
+            onehot.append(seg_x)
+            hyp.append(seg_h)
+            contrib.append(seg_x * seg_h)
+    return onehot, contrib, hyp
+
+
+def _pool(members, x, hypothetical, row_of):
+    """Mean one-hot, contribution and hypothetical matrices over the members' seqlets, aligned.
+
+    ``members`` holds ``(pattern, similarity, offset, rc)``; the pooled matrices span the union of
+    the members' aligned cores. Returns ``(n_seqlets, ppm, cwm, hcwm, lo)``, ``lo`` the frame's
+    first column in the representative's coordinates.
+    """
+    lo = min(off for _, _, off, _ in members)
+    hi = max(off + len(p.cwm) for p, _, off, _ in members)
+    onehot, contrib, hyp = _read_sites([(p, off, rc) for p, _, off, rc in members], x, hypothetical, row_of, lo, hi)
+    if not onehot:
+        rep = members[0][0]
+        return 0, rep.ppm, rep.cwm, rep.hcwm, 0
+    return (len(onehot), np.mean(onehot, axis=0, dtype=np.float64), np.mean(contrib, axis=0, dtype=np.float64),
+            np.mean(hyp, axis=0, dtype=np.float64), lo)
+
+
+def fold_minor(families: list, min_seqlets: int = MIN_FAMILY_SEQLETS, significant: dict | None = None) -> dict:
+    """Why each family is folded out of the report's main table (``""``: it is not).
+
+    Parameters
+    ----------
+    families : list of Family
+    min_seqlets : int
+        A family with fewer pooled seqlets is minor.
+    significant : dict of str -> bool, optional
+        Whether each pattern id has a significant effect on the model (e.g. the
+        ``effect_significant`` column of ``motifs.tsv``). A family none of whose members with a
+        known value is significant is minor; members without a value are not counted.
+
+    Returns
+    -------
+    dict of str -> str
+        Family id -> ``"fewer than 20 seqlets"``, ``"no significant effect"``, both joined by
+        ``"; "``, or ``""``.
+    """
+    out = {}
+    for f in families:
+        reasons = []
+        if f.n_seqlets < min_seqlets:
+            reasons.append(f"fewer than {min_seqlets} seqlets")
+        known = [bool(significant[m]) for m in f.members if significant and significant.get(m) is not None]
+        if known and not any(known):
+            reasons.append("no significant effect")
+        out[f.id] = "; ".join(reasons)
+    return out

@@ -19,6 +19,7 @@ import numpy as np
 from . import io
 from .errors import InputError
 from .model import Model
+from .motifs import MIN_FAMILY_SEQLETS
 from .regions import GENOME_COLUMNS, Regions, to_genome
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class RunOptions:
         ``B``: dinucleotide-shuffled backgrounds for the screen and the effect sizes (at least 2).
     screen_positions : int
         ``K``: insertion points, the centre (1) or ``K`` evenly spaced ones.
+    minor_seqlets : int
+        Motif families with fewer pooled seqlets are minor: in the files, folded out of the
+        report's main table.
     """
 
     target: int = 0
@@ -76,6 +80,7 @@ class RunOptions:
     screen: bool = True
     screen_backgrounds: int = 100
     screen_positions: int = 1
+    minor_seqlets: int = MIN_FAMILY_SEQLETS
     attributions: str | None = None
     force: bool = False
     verbose: bool = False
@@ -204,7 +209,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
             timings["screen"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
+        motif_rows, patterns, seqlet_rows, families = _motif_stage(od, opts, summary)
         if seqs.regions is not None:
             seqlet_rows = _locate_seqlets(seqlet_rows, seqs.regions, od)
         timings["motifs"] = time.perf_counter() - t
@@ -219,8 +224,12 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         timings["usage"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts, summary)
+        significant = _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts, summary)
         timings["effects"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        summary["families"] = _family_stage(families, significant, db, od, opts)
+        timings["families"] = time.perf_counter() - t
 
         t = time.perf_counter()
         summary["timings"] = timings
@@ -255,6 +264,8 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
     missing = [m for m in opts.motifs_from if m not in opts.methods]
     if missing:
         raise InputError(f"--motifs-from {missing[0]} is not among --methods ({', '.join(opts.methods)}); add it there.")
+    if opts.minor_seqlets < 0:
+        raise InputError(f"--minor-seqlets must be 0 or more, not {opts.minor_seqlets}.")
     if opts.output not in ("logit", "probability"):
         raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
     if "deepshap" in opts.methods and not opts.attributions:
@@ -446,7 +457,7 @@ def _motif_stage(od, opts, summary):
     from . import jit, motifs
 
     jit.wait("modisco")
-    patterns, seqlet_rows = [], []
+    patterns, seqlet_rows, families = [], [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
         # only this method's arrays: the other methods' (N, L, 4) blocks stay on disk
@@ -455,14 +466,18 @@ def _motif_stage(od, opts, summary):
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
         io.write_modisco_h5(od / fname, res.pos_patterns, res.neg_patterns, res.settings.sliding_window_size)
+        fams = motifs.group_families(res.patterns, saved["x"], saved[name]["hypothetical"], saved["index"])
         patterns.extend(res.patterns)
         seqlet_rows.extend(res.seqlet_rows)
-        per_method[name] = {"n_patterns": len(res.patterns), "settings": asdict(res.settings),
-                            "modisco_h5": fname}
+        families.extend(fams)
+        per_method[name] = {"n_patterns": len(res.patterns), "n_families": len(fams),
+                            "settings": asdict(res.settings), "modisco_h5": fname}
     summary["motifs"] = per_method
+    family_of = {m: f.id for f in families for m in f.members}
     rows = [{"motif": p.id, "method": p.method, "sign": "+" if p.sign > 0 else "-", "n_seqlets": p.n_seqlets,
-             "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end} for p in patterns]
-    return rows, patterns, seqlet_rows
+             "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end, "family": family_of[p.id]}
+            for p in patterns]
+    return rows, patterns, seqlet_rows, families
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome: bool = False) -> dict:
@@ -488,7 +503,7 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
                     "best_filter_q": hits[0]["tomtom_q"] if hits else None, **composition.describe(p.ppm).as_row()})
     io.write_tsv(od / "motifs.tsv", motif_rows,
                  ["motif", "method", "sign", "n_seqlets", "width", "trim_start", "trim_end", "jaspar_id",
-                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q", *composition.COLUMNS])
+                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q", *composition.COLUMNS, "family"])
     io.write_meme(od / "motifs.meme", [io.Motif(p.id, p.ppm, f"{p.method}_{'pos' if p.sign > 0 else 'neg'}",
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},
@@ -538,9 +553,9 @@ def _screen_stage(model, x, db, od, opts, summary):
     return bg
 
 
-def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> None:
-    """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv. ``bg``:
-    the screen's backgrounds, or None to draw the same ones here."""
+def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> dict:
+    """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv; returns
+    ``{motif: effect_significant}``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
     from . import edits, effects, stats
 
     if bg is None:
@@ -562,6 +577,7 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> No
         "filters_responding": int(fe.significant.sum()),
         "filters_not_responding": [f for f, s, ok in zip(filt["ids"], fe.significant, fires) if ok and not s],
     }
+    return dict(zip(me.ids, (bool(s) for s in me.significant)))
 
 
 USAGE_COLUMNS = ["motif", "method", "filter", "rank", "share", "share_mean", "mean_contribution", "n_top3",
@@ -622,6 +638,36 @@ def _usage_stage(model, x, index, filt, patterns, od, opts) -> dict:
     io.add_tsv_columns(od / "filters.tsv", "filter", cols, ["main_motif", "main_motif_share", "seqlet_share"])
     return {"cover": usage.COVER, "methods": methods, "motifs": building,
             "not_decomposed": [m for m in opts.motifs_from if m not in usage.METHODS]}
+
+
+FAMILY_COLUMNS = ["family", "method", "sign", "n_patterns", "members", "n_seqlets", "width", "jaspar_id",
+                  "jaspar_name", "jaspar_q", "minor"]
+
+
+def _family_stage(families, significant, db, od, opts) -> dict:
+    """``families.tsv`` and the families' pooled matrices (``families/<id>`` in ``motifs.h5``).
+
+    Runs after the effects stage (``significant``: ``{motif: effect_significant}``). A family is
+    minor when it has fewer than ``opts.minor_seqlets`` pooled seqlets or none of its members
+    has a significant effect.
+    """
+    from . import compare, motifs
+
+    minor = motifs.fold_minor(families, opts.minor_seqlets, significant)
+    matches = (compare.match_to_db([f.ppm for f in families], db, alpha=opts.q_threshold, seed=opts.seed)
+               if families else [])
+    rows = [{"family": f.id, "method": f.method, "sign": "+" if f.sign > 0 else "-", "n_patterns": len(f.members),
+             "members": ",".join(f.members), "n_seqlets": f.n_seqlets, "width": len(f.ppm), **m.as_row(),
+             "minor": minor[f.id]} for f, m in zip(families, matches)]
+    io.write_tsv(od / "families.tsv", rows, FAMILY_COLUMNS)
+    if families:
+        io.write_h5(od / "motifs.h5", {f"families/{f.id}": {"ppm": f.ppm, "cwm": f.cwm, "hcwm": f.hcwm}
+                                       for f in families}, mode="a")
+    folded = [f for f in families if minor[f.id]]
+    return {"n_families": len(families), "n_minor_families": len(folded),
+            "n_minor_patterns": sum(len(f.members) for f in folded), "minor_seqlets": opts.minor_seqlets,
+            "minor_by_effect": significant is not None}
+
 
 
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:

@@ -81,7 +81,8 @@ class OutputData:
     filter_weights: dict = field(default_factory=dict)     # id -> (W, 4) raw kernel
     motifs: list = field(default_factory=list)             # motifs.tsv rows
     motif_ppm: dict = field(default_factory=dict)          # id -> (W, 4)
-    motif_cwm: dict = field(default_factory=dict)          # id -> (W, 4)
+    motif_cwm: dict = field(default_factory=dict)          # id -> (W, 4); families under "families/<id>"
+    families: list = field(default_factory=list)           # families.tsv rows (absent in older runs)
     comparison: list = field(default_factory=list)         # comparison.tsv rows
     seqlets: list = field(default_factory=list)            # seqlets.tsv rows
     usage: list = field(default_factory=list)              # motif_filters.tsv rows (+ parsed numbers)
@@ -114,6 +115,7 @@ def read_output(out_dir, summary: dict | None = None) -> OutputData:
     d = OutputData(out=out, summary=summary, notes=notes)
     _read_filters(d)
     _read_motifs(d)
+    _read_families(d)
     d.comparison = _read_table(d, "comparison.tsv", "comparison")
     d.seqlets = _read_table(d, "seqlets.tsv", "seqlets")
     _read_screen(d)
@@ -213,8 +215,20 @@ def _read_motifs(d: OutputData) -> None:
             pass
 
 
+def _read_families(d: OutputData) -> None:
+    """``families.tsv`` when the run wrote one (runs before motif families had none: no note)."""
+    if not (d.out / "families.tsv").exists():
+        return
+    rows = _read_table(d, "families.tsv", "families")
+    for r in rows:
+        for k in ("n_seqlets", "n_patterns", "width"):
+            r[k] = _int(r.get(k))
+        r["jaspar_q"] = _float(r.get("jaspar_q"))
+    d.families = rows
+
+
 def _read_jaspar(d: OutputData) -> None:
-    wanted = {r.get("jaspar_id") for r in d.filters + d.motifs} - {None, ""}
+    wanted = {r.get("jaspar_id") for r in d.filters + d.motifs + d.families} - {None, ""}
     wanted |= {r["id"] for r in _screen_hits(d, +1) + _screen_hits(d, -1)}
     if not wanted:
         return
@@ -343,6 +357,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
     }
+    ctx["families"] = _family_rows(d, ctx["motifs"])
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
@@ -491,6 +506,52 @@ def _heatmap_filters(d: OutputData, seen: set) -> list:
     """Heatmap columns: filters by influence, then any other filter in ``seen`` by number."""
     fids = [r["filter"] for r in sorted(d.filters, key=lambda r: r["influence_rank"] or 10**9)]
     return [f for f in fids if f in seen] + sorted(seen - set(fids), key=lambda f: _filter_index(f, 0))
+
+
+def _family_rows(d: OutputData, motif_rows: list) -> dict:
+    """Motif table rows: one per family (``families.tsv``), main ones and minor ones apart.
+
+    A family row shows the family's pooled matrices (``families/<id>`` in ``motifs.h5``) and
+    JASPAR match, its members, and the filters matching its representative (first member).
+    Without ``families.tsv`` (runs before families existed) every pattern is a family of one and
+    nothing is minor.
+    """
+    by_id = {r["motif"]: r for r in motif_rows}
+    fams = d.families or [{"family": r["motif"], "members": r["motif"], "n_seqlets": r.get("n_seqlets"),
+                           "minor": "", "jaspar_id": r.get("jaspar_id"), "jaspar_name": r.get("jaspar_name"),
+                           "jaspar_q": r.get("jaspar_q")} for r in motif_rows]
+    main, minor = [], []
+    for f in fams:
+        members = [by_id[m] for m in (f.get("members") or "").split(",") if m in by_id]
+        if not members:
+            continue
+        fid, rep = f["family"], members[0]
+        ppm, cwm = d.motif_ppm.get(f"families/{fid}"), d.motif_cwm.get(f"families/{fid}")
+        row = {**rep, "family": fid, "n_seqlets": f.get("n_seqlets"), "members": members,
+               "minor": f.get("minor") or "", "jaspar_id": f.get("jaspar_id") or "",
+               "jaspar_name": f.get("jaspar_name") or "", "jaspar_q": _float(f.get("jaspar_q")),
+               "pooled": len(members) > 1 and cwm is not None}
+        if row["minor"]:
+            small = cwm if cwm is not None else d.motif_cwm.get(rep["motif"])
+            row["cwm_logo"] = None if small is None else logo.logo_svg(
+                small, "contrib", height=30, col_width=6, defs=False, axis=False,
+                attrs={"data-kind": "minor-cwm", "data-family": fid}, title=f"{fid}: contribution weight matrix")
+            minor.append(row)
+            continue
+        if cwm is not None and ppm is not None:
+            row["cwm_logo"] = logo.logo_svg(cwm, "contrib", height=50, col_width=10, defs=False,
+                                            attrs={"data-kind": "cwm", "data-motif": rep["motif"], "data-family": fid},
+                                            title=f"{fid}: contribution weight matrix, seqlets pooled")
+            row["ppm_logo"] = logo.logo_svg(ppm, "bits", height=50, col_width=10, defs=False,
+                                            attrs={"data-kind": "ppm", "data-motif": rep["motif"], "data-family": fid},
+                                            title=f"{fid}: position probability matrix (bits), seqlets pooled")
+        row["jaspar_logo"] = _jaspar_logo(d, row["jaspar_id"], height=50, col_width=8, max_width=200)
+        main.append(row)
+    summary = d.summary.get("families") or {}
+    return {"main": main, "minor": minor, "grouped": bool(d.families),
+            "n_patterns": sum(len(r["members"]) for r in main + minor),
+            "n_minor_patterns": sum(len(r["members"]) for r in minor),
+            "minor_seqlets": summary.get("minor_seqlets"), "minor_by_effect": summary.get("minor_by_effect")}
 
 
 def _heatmap(d: OutputData) -> dict | None:
@@ -722,7 +783,8 @@ def write_figures(d: OutputData, backend: str = "fast") -> list[Path]:
     """``figures/filters.svg|.pdf`` and ``figures/motifs.svg|.pdf``, one journal page each.
 
     Filters: the :data:`FIGURE_FILTERS` most influential filters that fire (activation logos).
-    Motifs: the :data:`FIGURE_MOTIFS` motifs with most seqlets (CWM, PPM, JASPAR match).
+    Motifs: the :data:`FIGURE_MOTIFS` motif families with most seqlets (CWM, PPM, JASPAR match of
+    their pooled seqlets; minor families are not drawn), or motifs for runs without families.
     The report shows all of them; the captions on the figures say how many are drawn.
     """
     import matplotlib
@@ -794,6 +856,12 @@ def _filters_figure(d: OutputData, backend, plt):
 
 def _motifs_figure(d: OutputData, backend, plt):
     rows = [r for r in d.motifs if d.motif_ppm.get(r["motif"]) is not None]
+    what, n_all = "Motifs (TF-MoDISco)", len(d.motifs)
+    if d.families:
+        # one panel per main family, its seqlets pooled (minor families are not drawn)
+        rows = [{**f, "motif": f"families/{f['family']}", "label": f["family"]} for f in d.families
+                if not f.get("minor") and d.motif_ppm.get(f"families/{f['family']}") is not None]
+        what, n_all = "Motif families (TF-MoDISco, seqlets pooled)", sum(not f.get("minor") for f in d.families)
     if not rows:
         return None
     rows = sorted(rows, key=lambda r: -(r["n_seqlets"] or 0))[:FIGURE_MOTIFS]
@@ -811,8 +879,8 @@ def _motifs_figure(d: OutputData, backend, plt):
             ax_c.set_axis_off()
         logo.draw_logo(ax_p, d.motif_ppm[mid], "bits", backend=backend)
         _style_axis(ax_p, "bits")
-        ax_c.set_title(f"{mid} ({r.get('sign', '')}, {r['n_seqlets']} seqlets): contribution", fontsize=5.5,
-                       loc="left", pad=4)
+        ax_c.set_title(f"{r.get('label', mid)} ({r.get('sign', '')}, {r['n_seqlets']} seqlets): contribution",
+                       fontsize=5.5, loc="left", pad=4)
         ax_p.set_title("PPM (bits)", fontsize=5.5, loc="left", pad=4)
         m = d.jaspar.get(r.get("jaspar_id") or "")
         if m is not None:
@@ -822,7 +890,7 @@ def _motifs_figure(d: OutputData, backend, plt):
         else:
             ax_j.set_axis_off()
             ax_j.text(0, 0.5, "no JASPAR match", fontsize=5.5, color="#777", transform=ax_j.transAxes)
-    fig.suptitle(f"Motifs (TF-MoDISco): the {len(rows)} with most seqlets (of {len(d.motifs)})",
+    fig.suptitle(f"{what}: the {len(rows)} with most seqlets (of {n_all})",
                  fontsize=7, x=0.01, ha="left", y=1 - 0.08 / h, va="top")
     fig.subplots_adjust(left=0.05, right=0.99, top=1 - 0.4 / h, bottom=0.1 / h, wspace=0.15,
                         hspace=0.25 / 0.47)

@@ -295,3 +295,94 @@ def peaks_like(n: int = 2000, length: int = 200, seed: int = 0) -> Simulation:
         if rng.random() < 0.3:
             _plant(x[i], ppms[PEAKS_IGNORED], PEAKS_IGNORED, rng, occupied, sites[i])
     return Simulation(x, y, sites, [PEAKS_MOTIF, PEAKS_COFACTOR], [PEAKS_IGNORED], runs)
+
+
+# Fixtures for the architectures people train besides the seed's (issue #16): the seed-like
+# planted data with motifs of three widths, and a DanQ-like and a Koo-style model whose first
+# layer is set to the motifs' PWMs, so what they can have learned is known.
+ARCH_MOTIFS = ["MA0143.5", "MA0138.3", "MA0079.5"]  # SOX2 (7 bp), REST (20 bp), SP1 (9 bp, GC-rich)
+
+
+def arch_data(n: int = 600, length: int = 101, seed: int = 0) -> Simulation:
+    """SOX2, REST and SP1 (:data:`ARCH_MOTIFS`) planted one per positive in random 101-bp background."""
+    return planted(jaspar_ppms(ARCH_MOTIFS), n=n, length=length, max_per_seq=1, seed=seed)
+
+
+def pwm_kernel(motif_ids: list[str], width: int, n_filters: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """First-layer weights that scan for motifs' log-odds PWMs (bits against 0.25), both strands.
+
+    A motif wider than ``width`` is covered by the fewest ``width``-column pieces, spread evenly
+    and overlapping (REST, 20 bp, becomes columns 0-15 and 5-20 in a 15-bp kernel, 0-19 and 1-20
+    in a 19-bp one); shorter motifs are centred in the kernel. Filters beyond those needed are
+    zero. Biases are minus half the best score of each piece, so a ReLU fires on good matches only.
+
+    Returns
+    -------
+    kernel : ndarray, shape (width, 4, n_filters)
+    bias : ndarray, shape (n_filters,)
+    labels : list of str
+        What each used filter scans for, e.g. ``"MA0138.3[0:15]-"`` (the reverse strand).
+    """
+    kernel = np.zeros((width, 4, n_filters), np.float32)
+    bias = np.zeros(n_filters, np.float32)
+    labels = []
+    for mid, ppm in jaspar_ppms(motif_ids).items():
+        lo = np.log2((ppm + 0.01) / 0.26)
+        n_pieces = -(-len(lo) // width)
+        starts = np.linspace(0, max(len(lo) - width, 0), n_pieces).round().astype(int)
+        for a in starts:
+            b = min(a + width, len(lo))
+            piece = lo[a:b]
+            off = (width - len(piece)) // 2
+            for strand, m in (("+", piece), ("-", piece[::-1, ::-1])):
+                j = len(labels)
+                if j >= n_filters:
+                    raise ValueError(f"{n_filters} filters cannot hold the pieces of {motif_ids} on both strands")
+                kernel[off:off + len(m), :, j] = m
+                bias[j] = -0.5 * piece.max(1).sum()
+                labels.append(f"{mid}[{a}:{b}]{strand}")
+    return kernel, bias, labels
+
+
+def danq_model(length: int = 101, motif_ids: list[str] | None = None, seed: int = 0):
+    """DanQ-like: ``Conv1D(32, 15, relu) -> MaxPool(4) -> Bidirectional(LSTM(16)) -> Dense(1, sigmoid)``.
+
+    The convolution is set to :func:`pwm_kernel` of ``motif_ids`` (default :data:`ARCH_MOTIFS`)
+    and frozen; :func:`train` fits the recurrent head. DeepSHAP has no rule for the LSTM.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    conv = keras.layers.Conv1D(32, 15, padding="same", activation="relu", trainable=False)
+    h = keras.layers.MaxPooling1D(4)(conv(inp))
+    h = keras.layers.Bidirectional(keras.layers.LSTM(16))(h)
+    out = keras.layers.Dense(1, activation="sigmoid")(h)
+    km = keras.Model(inp, out)
+    kernel, bias, _ = pwm_kernel(motif_ids or ARCH_MOTIFS, 15, 32)
+    conv.set_weights([kernel, bias])
+    return km
+
+
+def koo_model(length: int = 101, motif_ids: list[str] | None = None, seed: int = 0):
+    """Koo-style: ``Conv1D(32, 19) -> BatchNorm -> exponential -> MaxPool(25) -> Flatten -> Dense(32, relu)
+    -> Dense(1, sigmoid)`` (exponential first-layer activations, Koo & Ploenzke 2021).
+
+    The convolution is set to :func:`pwm_kernel` of ``motif_ids`` (default :data:`ARCH_MOTIFS`)
+    and frozen; :func:`train` fits the batch normalisation and the dense head.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    conv = keras.layers.Conv1D(32, 19, padding="same", trainable=False)
+    h = keras.layers.BatchNormalization()(conv(inp))
+    h = keras.layers.Activation("exponential")(h)
+    h = keras.layers.MaxPooling1D(25)(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(32, activation="relu")(h)
+    out = keras.layers.Dense(1, activation="sigmoid")(h)
+    km = keras.Model(inp, out)
+    kernel, bias, _ = pwm_kernel(motif_ids or ARCH_MOTIFS, 19, 32)
+    conv.set_weights([kernel, bias])
+    return km

@@ -34,8 +34,8 @@ def full_run(saved_example):
 def test_run_writes_every_output_of_the_contract(full_run):
     names = {p.name for p in full_run.iterdir()}
     assert {"report.html", "summary.json", "filters.meme", "filters.tsv", "filters.h5", "attributions.h5",
-            "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "seqlets.tsv", "comparison.tsv", "screen.tsv",
-            "figures"} <= names
+            "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "families.tsv", "seqlets.tsv",
+            "comparison.tsv", "screen.tsv", "figures"} <= names
     s = io.read_json(full_run / "summary.json")
     assert s["explained"] == "logit (pre-sigmoid) of output 0"
     assert s["model"]["layout"] == "1L4" and s["data"]["source_layout"] == "(N, 1, L, 4)"
@@ -101,6 +101,25 @@ def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
     assert filters[0]["effect_significant"] == "True"                  # the most influential filter
     html = (full_run / "report.html").read_text()
     assert "Known motifs this model responds to" in html and html.count('class="screen-row"') >= 10
+
+
+def test_every_motif_has_one_family_and_the_report_one_row_per_main_family(full_run):
+    import h5py
+
+    motifs = io.read_tsv(full_run / "motifs.tsv")
+    families = io.read_tsv(full_run / "families.tsv")
+    members = {m: f["family"] for f in families for m in f["members"].split(",")}
+    assert sorted(members) == sorted(m["motif"] for m in motifs)
+    assert all(members[m["motif"]] == m["family"] for m in motifs)
+    with h5py.File(full_run / "motifs.h5") as h5:
+        for f in families:
+            assert h5[f"families/{f['family']}/cwm"].shape == (int(f["width"]), 4)
+            minor = int(f["n_seqlets"]) < 20
+            assert ("fewer than 20 seqlets" in f["minor"]) == minor
+    s = io.read_json(full_run / "summary.json")["families"]
+    assert s["n_families"] == len(families) and s["minor_seqlets"] == 20
+    html = (full_run / "report.html").read_text()
+    assert html.count('class="motif-row"') == sum(not f["minor"] for f in families) >= 1
 
 
 def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):

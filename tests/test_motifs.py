@@ -205,12 +205,80 @@ def test_cwm_is_the_mean_contribution_of_the_patterns_seqlets(handset_run, hands
 # ------------------------------------------------------------------------------------------
 # Trimming, negative patterns, modisco.h5
 # ------------------------------------------------------------------------------------------
-def test_trim_bounds_cut_where_summed_abs_cwm_falls_below_the_fraction():
-    cwm = np.zeros((10, 4))
-    cwm[[2, 3, 4, 6], 0] = [0.5, -1.0, 0.2, 0.31]
-    assert motifs.trim_bounds(cwm, 0.3) == (2, 7)
-    assert motifs.trim_bounds(cwm, 0.4) == (2, 4)
+def _cwm(profile):
+    """A (W, 4) CWM whose net contribution per position is ``profile`` (all on A)."""
+    cwm = np.zeros((len(profile), 4))
+    cwm[:, 0] = profile
+    return cwm
+
+
+def _modisco_report_trim(cwm):
+    """``modisco report``'s rule, the one trim_bounds replaced: summed |CWM| >= 0.3 x max."""
+    keep = np.flatnonzero(np.abs(cwm).sum(axis=1) >= 0.3 * np.abs(cwm).sum(axis=1).max())
+    return int(keep[0]), int(keep[-1]) + 1
+
+
+def test_trim_keeps_the_block_above_a_raised_baseline():
+    # a diffuse map: every position carries 0.4, the motif 12:20 carries 1.0
+    profile = np.full(30, 0.4)
+    profile[12:20] = 1.0
+    assert _modisco_report_trim(_cwm(profile)) == (0, 30)
+    # the 3-bp running mean gives each neighbour of a step edge a third of the step, above 0.3 of
+    # the peak's height over the baseline: a sharp edge gains one base on each side
+    assert motifs.trim_bounds(_cwm(profile)) == (11, 21)
+    # negative patterns are trimmed on their own sign
+    assert motifs.trim_bounds(-_cwm(profile), sign=-1) == (11, 21)
+    assert motifs.trim_bounds(-_cwm(profile)) == (11, 21)
+
+
+def test_trim_bridges_one_weak_position_of_the_smoothed_profile_but_not_two():
+    profile = np.full(30, 0.1)
+    profile[5:12] = profile[15:22] = 1.0   # a gapped motif: 3 weak columns between two strong halves
+    profile[8] = 1.2
+    # smoothed: 0.4 at 12 and 14, 0.1 at 13 (below the cut 0.1 + 0.3 x 0.97 = 0.39): bridged
+    assert motifs.trim_bounds(_cwm(profile)) == (4, 23)
+    profile[15] = 0.1                      # 4 weak columns: 13 and 14 both fail, the core ends at 12
+    assert motifs.trim_bounds(_cwm(profile)) == (4, 13)
+
+
+def test_trim_keeps_a_motif_that_fills_most_of_its_window():
+    profile = np.full(30, 0.05)
+    profile[3:27] = 1.0           # 24 of 30 columns: the 25th percentile lies inside the motif,
+    profile[14] = 1.1             # the outermost columns give the baseline
+    assert motifs.trim_bounds(_cwm(profile)) == (2, 28)
+
+
+def test_trim_of_a_weak_noisy_pattern_finds_its_core():
+    # 15 seqlets, baseline 0.5, motif 12:20 only 0.8 above it, per-seqlet noise 1.0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        per_seqlet = 0.5 + rng.normal(0, 1.0, size=(15, 30))
+        per_seqlet[:, 12:20] += 0.8
+        cwm = _cwm(per_seqlet.mean(axis=0))
+        assert _modisco_report_trim(cwm)[1] - _modisco_report_trim(cwm)[0] >= 23
+        start, end = motifs.trim_bounds(cwm, seqlet_profiles=per_seqlet)
+        assert 10 <= start <= 12 and 20 <= end <= 21, (seed, start, end)
+
+
+def test_trim_of_pure_noise_stops_at_the_noise_floor():
+    widths = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        per_seqlet = 0.5 + rng.normal(0, 1.0, size=(15, 30))
+        start, end = motifs.trim_bounds(_cwm(per_seqlet.mean(axis=0)), seqlet_profiles=per_seqlet)
+        widths.append(end - start)
+    assert max(widths) <= motifs.MIN_CORE_WIDTH + 2, widths
+
+
+def test_trim_widens_a_narrow_core_and_keeps_flat_patterns_whole():
+    profile = np.zeros(30)
+    profile[20] = 1.0
+    assert motifs.trim_bounds(_cwm(profile)) == (17, 23)     # the 3-bp smoothing spans 19:22, widened to 6
+    profile[:] = 0.0
+    profile[0] = 1.0
+    assert motifs.trim_bounds(_cwm(profile)) == (0, 6)
     assert motifs.trim_bounds(np.zeros((5, 4))) == (0, 5)
+    assert motifs.trim_bounds(_cwm(np.full(12, 0.3))) == (0, 12)
 
 
 def test_every_pattern_exported_trimmed_and_ids_follow_sign(trained_run):
@@ -303,3 +371,93 @@ def test_settings_that_do_not_fit_the_sequence_are_refused():
         motifs.discover(x, x, settings={"sliding_window_size": 21, "flank_size": 10})
     with pytest.raises(InputError, match="must match"):
         motifs.discover(x, x[:, :30])
+
+
+# ------------------------------------------------------------------------------------------
+# Motif families: offsets and reverse complements of one motif, pooled
+# ------------------------------------------------------------------------------------------
+def _family_inputs():
+    """40-bp sequences: CTCF at 10:25 (+) in rows 0-19, at 12:27 (-) in rows 20-29; SP1 at 28:37 in 0-19.
+
+    Hypothetical contributions are the motifs' log-odds at their sites (oriented with the
+    site) and small noise elsewhere, so contributions sit on the planted bases.
+    """
+    rng = np.random.default_rng(0)
+    ppms = simulate.jaspar_ppms(["MA0139.2", "MA0079.5"])
+    ctcf, sp1 = (np.log2((p + 0.01) / 0.26) for p in ppms.values())
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(30, 40))]
+    hyp = rng.normal(0, 0.02, size=x.shape).astype(np.float32)
+    onehot = lambda m: np.eye(4, dtype=np.float32)[m.argmax(1)]   # noqa: E731
+    for r in range(30):
+        if r < 20:
+            x[r, 10:25], hyp[r, 10:25] = onehot(ctcf), ctcf
+            x[r, 28:37], hyp[r, 28:37] = onehot(sp1), sp1
+        else:
+            x[r, 12:27], hyp[r, 12:27] = onehot(ctcf)[::-1, ::-1], ctcf[::-1, ::-1]
+    return x, hyp
+
+
+def _pattern(pid, x, hyp, sites, sign=1):
+    """A Pattern whose matrices are the means over ``sites`` ``(row, start, end, strand)``, as modisco's are."""
+    segs = [(x[r, a:b], hyp[r, a:b]) if st == "+" else (x[r, a:b][::-1, ::-1], hyp[r, a:b][::-1, ::-1])
+            for r, a, b, st in sites]
+    ppm = np.mean([s for s, _ in segs], axis=0)
+    cwm = np.mean([s * h for s, h in segs], axis=0)
+    hcwm = np.mean([h for _, h in segs], axis=0)
+    seqlets = tuple(motifs.Seqlet(r, a, b, st, pid, 0.0) for r, a, b, st in sites)
+    return motifs.Pattern(pid, "m", sign, len(sites), ppm, cwm, hcwm, 0, len(ppm), seqlets)
+
+
+def test_offset_and_reverse_complement_copies_form_one_family_with_pooled_seqlets():
+    x, hyp = _family_inputs()
+    whole = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
+    # CTCF columns 0-12 of the rows where it sits on the - strand, read on the + strand: the
+    # reverse complement of the first 13 columns
+    part = _pattern("m_pos_1", x, hyp, [(r, 14, 27, "+") for r in range(20, 30)])
+    sp1 = _pattern("m_pos_2", x, hyp, [(r, 28, 37, "+") for r in range(12)])
+    same, sim, off, rc = motifs.same_motif(whole, part, x, hyp)
+    assert same and rc and off == 0 and sim > 0.99
+    fams = motifs.group_families([sp1, part, whole], x, hyp)
+    assert [f.members for f in fams] == [("m_pos_0", "m_pos_1"), ("m_pos_2",)]
+    ctcf = fams[0]
+    assert ctcf.id == "m_pos_family_0" and ctcf.strands == ("+", "-") and ctcf.offsets == (0, 0)
+    assert ctcf.n_seqlets == 30
+    # pooled: every CTCF site over the union of the aligned cores (the whole motif), on its strand
+    segs = [(x * hyp)[r, 10:25] for r in range(20)] + [(x * hyp)[r, 12:27][::-1, ::-1] for r in range(20, 30)]
+    np.testing.assert_allclose(ctcf.cwm, np.mean(segs, axis=0), atol=1e-6)
+    np.testing.assert_allclose(ctcf.ppm.argmax(1), simulate.jaspar_ppms(["MA0139.2"])["MA0139.2"].argmax(1))
+    # a family of one is its pattern
+    np.testing.assert_allclose(fams[1].cwm, sp1.cwm, atol=1e-6)
+    assert fams[1].n_seqlets == 12
+
+
+def test_families_never_mix_signs_and_compare_with_the_representative_only():
+    x, hyp = _family_inputs()
+    pos = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
+    neg = _pattern("m_neg_0", x, -hyp, [(r, 10, 25, "+") for r in range(20, 30)], sign=-1)
+    fams = motifs.group_families([pos, neg], x, hyp)
+    assert [(f.id, f.members) for f in fams] == [("m_pos_family_0", ("m_pos_0",)), ("m_neg_family_0", ("m_neg_0",))]
+
+
+def test_a_short_motif_resembling_part_of_a_long_one_stays_apart():
+    # SP1's GC box GGGGCGGGG looks like a part of CTCF (CCGCGNGGNGGCAG): cores alone call them one
+    x, hyp = _family_inputs()
+    ctcf = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
+    sp1 = _pattern("m_pos_1", x, hyp, [(r, 28, 37, "+") for r in range(12)])
+    sim, off, rc = motifs.align_cores(ctcf.cwm, sp1.cwm)
+    assert sim >= motifs.FAMILY_SIMILARITY
+    # but the SP1 sites do not carry the rest of CTCF
+    assert not motifs.same_motif(ctcf, sp1, x, hyp)[0]
+
+
+def test_fold_minor_by_size_and_by_effect():
+    x, hyp = _family_inputs()
+    big = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
+    small = _pattern("m_pos_1", x, hyp, [(r, 28, 37, "+") for r in range(12)])
+    fams = motifs.group_families([big, small], x, hyp)
+    assert motifs.fold_minor(fams) == {"m_pos_family_0": "", "m_pos_family_1": "fewer than 20 seqlets"}
+    assert motifs.fold_minor(fams, min_seqlets=10) == {"m_pos_family_0": "", "m_pos_family_1": ""}
+    effect = {"m_pos_0": False, "m_pos_1": None}
+    assert motifs.fold_minor(fams, significant=effect) == {
+        "m_pos_family_0": "no significant effect", "m_pos_family_1": "fewer than 20 seqlets"}
+    assert motifs.fold_minor(fams, 10, {"m_pos_0": True, "m_pos_1": False})["m_pos_family_1"] == "no significant effect"

@@ -526,3 +526,51 @@ def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
     summary = write_fake_output(tmp_path, with_summary=False)
     text = " ".join(parse(render_report(tmp_path, summary, figures=False)).text)
     assert "The known-motif screen was not run (--no-screen)" in text
+
+
+def _add_families(out) -> list:
+    """families.tsv over the fake motifs (6: signs + + - + + -), and pooled matrices in motifs.h5.
+
+    Two main families (one of two patterns) and two minor ones (three patterns).
+    """
+    motifs = io.read_tsv(out / "motifs.tsv")
+    ids = [r["motif"] for r in motifs]
+    fams = [("fam_a", [ids[0], ids[1]], 410, ""), ("fam_b", [ids[3]], 120, ""),
+            ("fam_c", [ids[2], ids[5]], 15, "fewer than 20 seqlets"), ("fam_d", [ids[4]], 30, "no significant effect")]
+    rows, groups = [], {}
+    rng = np.random.default_rng(1)
+    for fid, members, n, minor in fams:
+        w = 12
+        rows.append({"family": fid, "method": "deepshap", "sign": motifs[ids.index(members[0])]["sign"],
+                     "n_patterns": len(members), "members": ",".join(members), "n_seqlets": n, "width": w,
+                     "jaspar_id": "MA0139.2" if fid == "fam_a" else "", "jaspar_name": "CTCF" if fid == "fam_a" else "",
+                     "jaspar_q": 1e-6 if fid == "fam_a" else None, "minor": minor})
+        ppm = rng.dirichlet(np.full(4, 0.3), size=w)
+        groups[f"families/{fid}"] = {"ppm": ppm, "cwm": ppm * 0.5, "hcwm": ppm * 0.5}
+    io.write_tsv(out / "families.tsv", rows, ["family", "method", "sign", "n_patterns", "members", "n_seqlets",
+                                              "width", "jaspar_id", "jaspar_name", "jaspar_q", "minor"])
+    io.write_h5(out / "motifs.h5", groups, mode="a")
+    return rows
+
+
+def test_motif_table_has_one_row_per_family_and_folds_the_minor_ones(tmp_path):
+    from interpret.report import render_report
+
+    d = tmp_path / "o"
+    write_fake_output(d, n_motifs=6)
+    fams = _add_families(d)
+    page = parse(render_report(d))
+    rows = page.with_class("motif-row", "tr")
+    assert [a["data-family"] for a in rows] == ["fam_a", "fam_b"]
+    # the representative names the row; the pooled matrices are drawn, not the members' own
+    assert [a["data-motif"] for a in rows] == [fams[0]["members"].split(",")[0], fams[1]["members"]]
+    assert [a["data-family"] for a in page.find("svg", data_kind="cwm")] == ["fam_a", "fam_b"]
+    assert [a["data-family"] for a in page.with_class("minor-row", "tr")] == ["fam_c", "fam_d"]
+    text = " ".join(page.text)
+    assert "3 minor patterns (2 families)" in text
+    assert "6 TF-MoDISco patterns in 4 motif families" in text
+    assert "2 patterns: " + fams[0]["members"].split(",")[0] in text and "fewer than 20 seqlets" in text
+    # every pattern still has its row in the heatmap (the files keep them all)
+    assert page.find("svg", **{"class": "heatmap"})
+    figure = (d / "figures" / "motifs.svg").read_text()
+    assert "fam_a (+, 410 seqlets)" in figure and "fam_c" not in figure
