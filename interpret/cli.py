@@ -217,7 +217,7 @@ def _attribute(args, argv) -> int:
     target = 0 if args.target == "all" else args.target
     index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)
     out = distributed.attribute_to_file(
-        args.model, model, seqs.x, index, args.out, methods=args.methods, target=target, output=args.output,
+        args.model, model, seqs.source, index, args.out, methods=args.methods, target=target, output=args.output,
         n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,
         shard_size=args.shard_size, scheduler=args.scheduler, workers=args.workers, force=args.force,
         verbose=not args.quiet)

@@ -1,8 +1,11 @@
 """Every file format the package reads or writes, and nothing else.
 
 This is the loading boundary: models (``.h5``, ``.keras``, SavedModel), sequences (``.npz``,
-``.npy``, FASTA, gzipped or not) and motif files (MEME) come in here and leave as in-memory
-objects in the package's conventions (one-hot ``(N, L, 4)`` float32, A C G T). Outputs are
+``.npy``, FASTA, gzipped or not) and motif files (MEME) come in here and leave in the package's
+conventions (one-hot ``(N, L, 4)`` float32, A C G T). Large inputs need not fit in memory as
+float32: a ``.npy`` stays on disk (memory-mapped) and FASTA is kept as one byte per base; both
+are validated in one streaming pass on loading and converted to float32 a block of rows at a
+time when read (:class:`RowReader`). Outputs are
 written here too, into a staging directory that is renamed into place only when complete
 (:class:`OutputDir`), so an interrupted run never leaves a directory that looks finished.
 """
@@ -15,7 +18,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -93,14 +96,21 @@ def _load_savedmodel(path: Path):
 # --------------------------------------------------------------------------------------
 # Sequences
 # --------------------------------------------------------------------------------------
-@dataclass
+#: Bytes of float32 one-hot converted per step when rows are streamed (validation, reads).
+STREAM_BYTES = 1 << 25
+
+
 class Sequences:
     """One-hot sequences and optional labels, in the package's layout.
 
     Attributes
     ----------
     x : ndarray, shape (N, L, 4), float32
-        One-hot, A C G T; N rows (all zero or all 0.25) allowed.
+        One-hot, A C G T; N rows (all zero or all 0.25) allowed. For ``.npy`` and FASTA input
+        it is built on first access (N x L x 16 bytes); :attr:`source` and :meth:`take` read
+        rows without building it.
+    source : ndarray or RowReader
+        The rows as loaded: ``source[i:j]`` or ``source[index]`` gives float32 ``(n, L, 4)``.
     y : ndarray, shape (N,) or (N, T), or None
         Labels, if the file had them.
     path : str or None
@@ -108,22 +118,162 @@ class Sequences:
         FASTA record names, when read from FASTA.
     source_layout : str
         Layout the file held, e.g. ``"(N, 1, L, 4)"``.
+    keys : dict
+        ``.npz`` keys used for ``x`` and ``y``.
     """
 
-    x: np.ndarray
-    y: np.ndarray | None = None
-    path: str | None = None
-    names: list | None = None
-    source_layout: str = "(N, L, 4)"
-    keys: dict = field(default_factory=dict)
+    def __init__(self, x=None, y=None, path: str | None = None, names: list | None = None,
+                 source_layout: str = "(N, L, 4)", keys: dict | None = None):
+        if x is None:
+            raise InputError("Sequences need x: an (N, L, 4) array or a RowReader.")
+        self.source = x
+        self._x = x if isinstance(x, np.ndarray) else None
+        self.y = y
+        self.path = path
+        self.names = names
+        self.source_layout = source_layout
+        self.keys = keys if keys is not None else {}
+
+    @property
+    def x(self) -> np.ndarray:
+        if self._x is None:
+            logger.debug("building the (N, L, 4) array of %s in memory", self.path)
+            self._x = self.source[:]
+        return self._x
+
+    @property
+    def length(self) -> int:
+        """Sequence length ``L``."""
+        return int(self.source.shape[1])
+
+    def take(self, index) -> np.ndarray:
+        """Rows ``index`` as float32 ``(n, L, 4)``, read without building :attr:`x`."""
+        return self.source[np.asarray(index, dtype=np.int64)]
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(self.source)
+
+
+class RowReader:
+    """Read-only ``(N, L, 4)`` float32 view of sequences kept on disk or compactly in memory.
+
+    Indexing with an int, a slice or an array of rows returns a new float32 array; only the
+    rows asked for are read and converted, so memory follows the request, not ``N``.
+    ``np.asarray(reader)`` builds the whole array. Subclasses implement :meth:`_read`.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(int(s) for s in shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, start: int, stop: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getitem__(self, key) -> np.ndarray:
+        n = len(self)
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + n if key < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(f"row {key} is out of range for {n} sequences")
+            return self._read(i, i + 1)[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                return self._read(start, max(start, stop))
+            key = np.arange(start, stop, step)
+        idx = np.asarray(key)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64).ravel()
+        idx = np.where(idx < 0, idx + n, idx)
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"rows out of range for {n} sequences")
+        return self._gather(idx)
+
+    def _gather(self, idx: np.ndarray) -> np.ndarray:
+        # Sorted rows are read in spans of at most `block` rows; each span is converted once.
+        out = np.empty((len(idx),) + self.shape[1:], np.float32)
+        order = np.argsort(idx, kind="stable")
+        s = idx[order]
+        block = max(1, STREAM_BYTES // (self.shape[1] * 16))
+        i = 0
+        while i < len(s):
+            j = int(np.searchsorted(s, s[i] + block, side="left"))
+            span = self._read(int(s[i]), int(s[j - 1]) + 1)
+            out[order[i:j]] = span[s[i:j] - s[i]]
+            i = j
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        x = self._read(0, len(self))
+        return x if dtype is None else x.astype(dtype)
+
+    def chunks(self, rows: int | None = None):
+        """Yield ``(start, x[start:start + rows])`` over all rows (``rows`` default: ~32 MB of float32)."""
+        rows = rows or max(1, STREAM_BYTES // (self.shape[1] * 16))
+        for a in range(0, len(self), rows):
+            yield a, self._read(a, min(len(self), a + rows))
+
+
+class NpyRows(RowReader):
+    """Rows of a ``.npy`` file, memory-mapped one span at a time and converted to ``(n, L, 4)``.
+
+    Each read maps only the bytes of its rows and unmaps them after conversion, so the resident
+    memory stays at one span whatever the file's size and dtype.
+    """
+
+    def __init__(self, path, shape, dtype, offset: int, fortran: bool, convert):
+        self.path = str(path)
+        self.raw_shape = tuple(shape)
+        self.raw_dtype = np.dtype(dtype)
+        self.offset = int(offset)
+        self.fortran = fortran
+        self.convert = convert
+        length = convert(np.zeros((1,) + self.raw_shape[1:], self.raw_dtype)).shape[1]
+        super().__init__((self.raw_shape[0], length, 4))
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        if stop <= start:
+            return np.zeros((0,) + self.shape[1:], np.float32)
+        if self.fortran:  # rows are not contiguous on disk: map the file, copy the slice
+            mm = np.memmap(self.path, self.raw_dtype, "r", offset=self.offset, shape=self.raw_shape, order="F")
+        else:
+            row = int(np.prod(self.raw_shape[1:])) * self.raw_dtype.itemsize
+            mm = np.memmap(self.path, self.raw_dtype, "r", offset=self.offset + start * row,
+                           shape=(stop - start,) + self.raw_shape[1:])
+            start, stop = 0, stop - start
+        try:
+            return self.convert(mm[start:stop])
+        finally:
+            del mm
+
+
+class CodeRows(RowReader):
+    """Rows held as base codes ``(N, L)`` uint8 (0-3 = A C G T, 4 = N), one-hot on reading."""
+
+    _TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = codes
+        super().__init__(codes.shape + (4,))
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        return self._TABLE[self.codes[start:stop]]
 
 
 def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
                    seq_len: int | None = None) -> Sequences:
-    """Read one-hot sequences from ``.npz``, ``.npy`` or FASTA into ``(N, L, 4)`` float32.
+    """Read one-hot sequences from ``.npz``, ``.npy`` or FASTA, validated, as ``(N, L, 4)`` float32.
+
+    ``.npz`` arrays are converted in memory. ``.npy`` files are memory-mapped and FASTA is kept as
+    one byte per base: both are checked in one streaming pass here, so a bad row anywhere (the
+    last of a million included) is reported before any compute, and rows are converted to float32
+    only when read (:class:`Sequences`).
 
     Parameters
     ----------
@@ -137,7 +287,6 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
     if not path.exists():
         raise InputError(f"data file {path} does not exist; give a .npz, .npy or FASTA file.")
     name = path.name.lower()
-    names = None
     keys = {}
     y = None
     if name.endswith(".npz"):
@@ -146,26 +295,43 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
         except Exception as exc:
             raise InputError(f"{path} is not a readable .npz file ({type(exc).__name__}); save it with numpy.savez.") from exc
         x_key = _pick_key(data.files, x_key, X_KEYS, "sequences", "--x-key", path)
-        raw = data[x_key]
         keys["x"] = x_key
         y_key_found = _pick_key(data.files, y_key, Y_KEYS, "labels", "--y-key", path, required=y_key is not None)
         if y_key_found is not None:
             y = np.asarray(data[y_key_found])
             keys["y"] = y_key_found
-    elif name.endswith(".npy"):
-        try:
-            raw = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
-    elif name.endswith((".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")):
-        names, strings = read_fasta(path)
-        raw = one_hot_encode(strings, path)
-    else:
-        raise InputError(f"{path}: unknown data format; use .npz, .npy, .fa/.fasta (optionally .gz).")
-    x, layout = to_nl4(raw, seq_len, str(path))
-    if y is not None:
-        y = _check_labels(y, len(x), path)
-    return Sequences(x=x, y=y, path=str(path), names=names, source_layout=layout, keys=keys)
+        x, layout = to_nl4(data[x_key], seq_len, str(path))
+        if y is not None:
+            y = _check_labels(y, len(x), path)
+        return Sequences(x=x, y=y, path=str(path), source_layout=layout, keys=keys)
+    if name.endswith(".npy"):
+        rows, layout = _open_npy(path, seq_len)
+        return Sequences(x=rows, path=str(path), source_layout=layout)
+    if name.endswith((".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")):
+        names, codes = read_fasta_codes(path, seq_len)
+        return Sequences(x=CodeRows(codes), path=str(path), names=names)
+    raise InputError(f"{path}: unknown data format; use .npz, .npy, .fa/.fasta (optionally .gz).")
+
+
+def _open_npy(path: Path, seq_len: int | None) -> tuple[NpyRows, str]:
+    """Memory-map ``path``, check its dtype, layout and length from the header, then every row."""
+    try:
+        mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        shape, dtype, offset = mm.shape, mm.dtype, mm.offset
+        fortran = bool(mm.flags.f_contiguous and not mm.flags.c_contiguous)
+        del mm
+    except ValueError as exc:
+        if "length is greater than file size" in str(exc) or "mmap" in str(exc):
+            raise InputError(f"{path} is truncated (shorter than its header says); copy or save it again.") from exc
+        raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
+    except Exception as exc:
+        raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
+    layout, convert = _layout(shape, dtype, seq_len, str(path))
+    rows = NpyRows(path, shape, dtype, offset, fortran, convert)
+    _check_length(rows.shape[1], seq_len, str(path))
+    for start, x in rows.chunks():
+        _check_values(x, str(path), start)
+    return rows, layout
 
 
 def _pick_key(files, key, candidates, what, flag, path, required=True):
@@ -190,46 +356,65 @@ def to_nl4(raw, seq_len: int | None = None, where: str = "input") -> tuple[np.nd
     array and the layout it had.
     """
     arr = np.asarray(raw)
-    if arr.dtype == object or arr.dtype.kind in "US":
+    layout, convert = _layout(arr.shape, arr.dtype, seq_len, where)
+    x = convert(arr)
+    _check_values(x, where)
+    _check_length(x.shape[1], seq_len, where)
+    return x, layout
+
+
+def _layout(shape: tuple, dtype, seq_len: int | None, where: str):
+    """``(layout name, convert)`` for raw one-hot arrays of ``shape``; ``convert(raw rows)``
+    returns contiguous float32 ``(n, L, 4)``. Raises :class:`InputError` for what no rows can fix."""
+    dtype = np.dtype(dtype)
+    if dtype == object or dtype.kind in "US":
         raise InputError(f"{where}: sequences are strings; give one-hot arrays, or a FASTA file.")
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"{where}: sequences have dtype {arr.dtype}; one-hot must be numeric (uint8, bool or float).")
-    if arr.ndim == 4 and arr.shape[1] == 1 and arr.shape[3] == 4:
-        arr, layout = arr[:, 0], "(N, 1, L, 4)"
-    elif arr.ndim == 4 and arr.shape[2] == 1 and arr.shape[3] == 4:
-        arr, layout = arr[:, :, 0], "(N, L, 1, 4)"
-    elif arr.ndim == 3 and arr.shape[2] == 4 and not (arr.shape[1] == 4 and seq_len == 4):
-        layout = "(N, L, 4)"
-        if arr.shape[1] == 4 and seq_len not in (None, 4):
-            arr, layout = np.transpose(arr, (0, 2, 1)), "(N, 4, L)"
-    elif arr.ndim == 3 and arr.shape[1] == 4:
-        arr, layout = np.transpose(arr, (0, 2, 1)), "(N, 4, L)"
+    if dtype.kind not in "biuf":
+        raise InputError(f"{where}: sequences have dtype {dtype}; one-hot must be numeric (uint8, bool or float).")
+    nd = len(shape)
+    if nd == 4 and shape[1] == 1 and shape[3] == 4:
+        layout, pick = "(N, 1, L, 4)", lambda a: a[:, 0]
+    elif nd == 4 and shape[2] == 1 and shape[3] == 4:
+        layout, pick = "(N, L, 1, 4)", lambda a: a[:, :, 0]
+    elif nd == 3 and shape[2] == 4 and not (shape[1] == 4 and seq_len == 4):
+        layout, pick = "(N, L, 4)", lambda a: a
+        if shape[1] == 4 and seq_len not in (None, 4):
+            layout, pick = "(N, 4, L)", lambda a: np.transpose(a, (0, 2, 1))
+    elif nd == 3 and shape[1] == 4:
+        layout, pick = "(N, 4, L)", lambda a: np.transpose(a, (0, 2, 1))
     else:
         raise InputError(
-            f"{where}: sequences have shape {arr.shape}; expected one-hot (N, L, 4), (N, 1, L, 4) "
+            f"{where}: sequences have shape {tuple(shape)}; expected one-hot (N, L, 4), (N, 1, L, 4) "
             "or (N, 4, L)."
         )
-    if arr.shape[0] == 0:
+    if shape[0] == 0:
         raise InputError(f"{where}: there are no sequences (N = 0); give at least one.")
-    x = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(x).all():
-        bad = int(np.argwhere(~np.isfinite(x).all(axis=(1, 2)))[0, 0])
-        raise InputError(f"{where}: sequence {bad} contains NaN or inf; remove or re-encode it.")
+    return layout, lambda a: np.ascontiguousarray(pick(a), dtype=np.float32)
+
+
+def _check_values(x: np.ndarray, where: str, offset: int = 0) -> None:
+    """Every row finite and one-hot (one 1, or all zeros / all 0.25 for N); ``offset`` numbers rows."""
+    finite = np.isfinite(x).all(axis=(1, 2))
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise InputError(f"{where}: sequence {bad + offset} contains NaN or inf; remove or re-encode it.")
     # Exactly one base at 1 and the rest 0; all zeros or all 0.25 encode N.
     is01 = ((x == 0) | (x == 1)).all(axis=2)
     ok_rows = (is01 & (x.sum(axis=2) <= 1)) | np.isclose(x, 0.25, atol=1e-3).all(axis=2)
     if not ok_rows.all():
         n, pos = (int(v) for v in np.argwhere(~ok_rows)[0])
         raise InputError(
-            f"{where}: sequence {n} position {pos} is not one-hot (values {np.round(x[n, pos], 3).tolist()}); "
+            f"{where}: sequence {n + offset} position {pos} is not one-hot (values {np.round(x[n, pos], 3).tolist()}); "
             "each position must hold one 1 (A, C, G, T), all zeros or all 0.25 for N."
         )
-    if seq_len is not None and x.shape[1] != seq_len:
+
+
+def _check_length(length: int, seq_len: int | None, where: str) -> None:
+    if seq_len is not None and length != seq_len:
         raise InputError(
-            f"{where}: sequences are {x.shape[1]} bp but the model takes {seq_len} bp; "
+            f"{where}: sequences are {length} bp but the model takes {seq_len} bp; "
             "give sequences of the model's length."
         )
-    return x, layout
 
 
 def _check_labels(y, n, path):
@@ -245,53 +430,74 @@ def _check_labels(y, n, path):
     return y
 
 
-def read_fasta(path) -> tuple[list[str], list[str]]:
-    """Names and sequences (upper-case strings) of a FASTA file, gzipped or not."""
+_DNA = b"ACGTNRYSWKMBDHVacgtnryswkmbdhv"
+# Byte -> base code: A C G T (either case) -> 0-3, every other IUPAC letter -> 4 (N).
+def _code_table() -> bytes:
+    table = bytearray([255] * 256)  # never looked up: other bytes are refused first
+    for b in _DNA:
+        table[b] = 4
+    for i, c in enumerate(ALPHABET):
+        table[ord(c)] = table[ord(c.lower())] = i
+    return bytes(table)
+
+
+_CODES = _code_table()
+
+
+def read_fasta_codes(path, seq_len: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Names and base codes ``(N, L)`` uint8 of a FASTA file (gzipped or not), in one streaming pass.
+
+    Codes 0-3 are A C G T, 4 is N or another IUPAC letter. The first bad record (a character
+    that is not DNA, a length that differs from the first record's or from ``seq_len``) stops
+    the pass with its number and name, however far into the file it is.
+    """
     path = Path(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    names, seqs, cur = [], [], []
+    names: list[str] = []
+    codes = bytearray()
+    length = None
+    cur: list[bytes] = []
+
+    def close_record():
+        nonlocal length
+        seq = b"".join(cur)
+        i, name = len(names) - 1, names[-1]
+        if length is None:
+            length = len(seq)
+            _check_length(length, seq_len, str(path))
+        elif len(seq) != length:
+            raise InputError(
+                f"{path}: sequence lengths differ: sequence {i} ({name}) is {len(seq)} bp, the ones before "
+                f"{length} bp; all must have the model's length (trim or pad them, e.g. bedtools slop + getfasta)."
+            )
+        bad = seq.translate(None, _DNA)
+        if bad:
+            chars = "".join(sorted(set(bad.decode("latin-1"))))
+            raise InputError(f"{path}: sequence {i} ({name}) has characters {chars!r} that are not DNA; clean the FASTA.")
+        codes.extend(seq.translate(_CODES))
+
     try:
-        with opener(path, "rt") as fh:
+        with opener(path, "rb") as fh:
             for line in fh:
                 line = line.strip()
                 if not line:
                     continue
-                if line.startswith(">"):
+                if line[:1] == b">":
                     if names:
-                        seqs.append("".join(cur))
-                    names.append(line[1:].split()[0] if len(line) > 1 else f"seq{len(names)}")
+                        close_record()
+                    head = line[1:].split()
+                    names.append(head[0].decode("utf-8", "replace") if head else f"seq{len(names)}")
                     cur = []
                 elif not names:
                     raise InputError(f"{path} does not start with a '>' header; is it FASTA?")
                 else:
-                    cur.append(line.upper())
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+                    cur.append(line)
+    except (OSError, EOFError) as exc:
         raise InputError(f"{path} cannot be read as FASTA ({type(exc).__name__}); check the file.") from exc
-    if names:
-        seqs.append("".join(cur))
-    if not seqs:
+    if not names:
         raise InputError(f"{path} holds no FASTA records; give at least one sequence.")
-    lengths = {len(s) for s in seqs}
-    if len(lengths) > 1:
-        raise InputError(
-            f"{path}: sequences have lengths {sorted(lengths)[:5]}; all must have the model's length "
-            "(trim or pad them, e.g. bedtools slop + getfasta)."
-        )
-    return names, seqs
-
-
-def one_hot_encode(seqs: list[str], where: str = "input") -> np.ndarray:
-    """Strings over ACGTN to one-hot ``(N, L, 4)`` float32 (N and other IUPAC codes → zeros)."""
-    table = np.zeros((256, 4), dtype=np.float32)
-    for i, b in enumerate(ALPHABET):
-        table[ord(b)] = table[ord(b.lower())] = np.eye(4, dtype=np.float32)[i]
-    valid = set("ACGTNRYSWKMBDHVacgtnryswkmbdhv")
-    for i, s in enumerate(seqs):
-        bad = set(s) - valid
-        if bad:
-            raise InputError(f"{where}: sequence {i} has characters {''.join(sorted(bad))!r} that are not DNA; clean the FASTA.")
-    codes = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
-    return table[codes].reshape(len(seqs), -1, 4)
+    close_record()
+    return names, np.frombuffer(bytes(codes), dtype=np.uint8).reshape(len(names), length)
 
 
 def decode(x: np.ndarray) -> list[str]:

@@ -122,7 +122,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     _check_options(model, seqs, opts)
     db = io.load_motif_db(opts.motif_db)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
-    x = seqs.x[index]
+    x = seqs.take(index)
     timings: dict[str, float] = {}
     summary = _summary_head(model, seqs, index, opts)
 
@@ -160,8 +160,8 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
     from .attribution import METHODS
 
     model.check_target(opts.target)
-    if seqs.x.shape[1] != model.seq_len:
-        raise InputError(f"sequences are {seqs.x.shape[1]} bp but the model takes {model.seq_len} bp; "
+    if seqs.length != model.seq_len:
+        raise InputError(f"sequences are {seqs.length} bp but the model takes {model.seq_len} bp; "
                          "give sequences of the model's length.")
     unknown = [m for m in opts.methods if m not in METHODS]
     if unknown:
@@ -194,7 +194,7 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
                   "n_outputs": model.n_outputs, "output_activation": model.output_activation,
                   "architecture": model.describe()},
         "data": {"path": seqs.path, "n_total": len(seqs), "n_explained": int(len(index)),
-                 "length": int(seqs.x.shape[1]), "n_positive": n_pos, "source_layout": seqs.source_layout,
+                 "length": seqs.length, "n_positive": n_pos, "source_layout": seqs.source_layout,
                  "keys": seqs.keys},
         "explained": model.explained(opts.target, opts.output),
         "target": opts.target,
