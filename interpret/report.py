@@ -288,11 +288,35 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "motifs": _motif_rows(d, cmp_index),
         "heatmap": _heatmap(d),
         "examples": _examples(d, methods, n_examples),
+        "sample_notes": sample_notes(s),
+        "resumed": list(s.get("resumed") or []),
     }
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
     return ctx
+
+
+def sample_notes(s: dict) -> list[str]:
+    """One sentence per TF-MoDISco run that saw a sample rather than everything (``summary.json``
+    ``motifs.<method>.sample``): which sequences it read and which seqlets it clustered."""
+    out = []
+    for method, m in (s.get("motifs") or {}).items():
+        smp = (m or {}).get("sample") if isinstance(m, dict) else None
+        if not smp:
+            continue
+        seed, parts = smp.get("seed"), []
+        if smp.get("sequences", 0) < smp.get("of_sequences", 0):
+            parts.append(f"read a random sample (seed {seed}) of {smp['sequences']:,} of the {smp['of_sequences']:,} "
+                         "explained sequences")
+        for sign, word in (("pos", "positive"), ("neg", "negative")):
+            used, found = (smp.get("seqlets") or {}).get(sign, 0), (smp.get("of_seqlets") or {}).get(sign, 0)
+            if used and used < found:
+                parts.append(f"clustered a random sample (seed {seed}) of {used:,} of the {found:,} {word} seqlets")
+        if parts:
+            out.append(f"TF-MoDISco on {method} " + " and ".join(parts)
+                       + "; its motifs and seqlet counts describe that sample.")
+    return out
 
 
 def _run_summary(s: dict, methods: list) -> dict:

@@ -382,3 +382,17 @@ def test_512_filters_50_motifs_under_20_mb(tmp_path):
     assert len(page.with_class("filter-row", "tr")) == 512
     assert len(page.with_class("motif-row", "tr")) == 50
     assert seconds < 60, seconds
+
+
+def test_report_states_the_tf_modisco_sample():
+    from interpret.report import sample_notes
+
+    s = {"motifs": {"deepshap": {"sample": {"seed": 7, "sequences": 100_000, "of_sequences": 1_000_000,
+                                            "seqlets": {"pos": 20_000, "neg": 900},
+                                            "of_seqlets": {"pos": 183_412, "neg": 900}}},
+                    "gradxinput": {"sample": {"seed": 7, "sequences": 50, "of_sequences": 50,
+                                              "seqlets": {"pos": 10, "neg": 0}, "of_seqlets": {"pos": 10, "neg": 3}}}}}
+    notes = sample_notes(s)
+    assert notes == ["TF-MoDISco on deepshap read a random sample (seed 7) of 100,000 of the 1,000,000 explained "
+                     "sequences and clustered a random sample (seed 7) of 20,000 of the 183,412 positive seqlets; "
+                     "its motifs and seqlet counts describe that sample."]
