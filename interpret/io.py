@@ -5,19 +5,27 @@ This is the loading boundary: models (``.h5``, ``.keras``, SavedModel), sequence
 conventions (one-hot ``(N, L, 4)`` float32, A C G T). Large inputs need not fit in memory as
 float32: a ``.npy`` stays on disk (memory-mapped) and FASTA is kept as one byte per base; both
 are validated in one streaming pass on loading and converted to float32 a block of rows at a
-time when read (:class:`RowReader`). Outputs are
-written here too, into a staging directory that is renamed into place only when complete
-(:class:`OutputDir`), so an interrupted run never leaves a directory that looks finished.
+time when read (:class:`RowReader`).
+
+Outputs are written here too: a run's directory in a staging directory that is renamed into
+place only when complete, with a record of the stages it finished so an interrupted run can
+resume (:class:`OutputDir`); attributions into a file that commits shard by shard and survives
+a kill at any moment (:class:`AttributionStore`). An interrupted run never leaves anything that
+looks finished.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
+import time
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -592,14 +600,58 @@ def load_motif_db(path=None) -> list[Motif]:
 # --------------------------------------------------------------------------------------
 # Outputs
 # --------------------------------------------------------------------------------------
-class OutputDir:
-    """Write a run's outputs into ``<out>.partial-<pid>`` and rename it to ``out`` on success.
+def partial_path(out) -> Path:
+    """Where an unfinished ``out`` (a run's directory or an attributions file) is kept: ``.<name>.partial``
+    beside it, hidden, so it is never taken for a finished output."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
 
-    ``summary.json`` is written last by :meth:`finish`; on an exception (or Ctrl-C) the
-    staging directory is removed, so a directory named ``out`` is always complete.
+
+def _lock(fd: int, what) -> None:
+    """Exclusive lock on ``fd`` for this process's lifetime (released when it closes or the process dies)."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise InputError(f"another interpret process is writing {what}; wait for it to end or choose another --out.") from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _digest_json(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=json_value).encode()).hexdigest()
+
+
+class OutputDir:
+    """Write a run's outputs into ``.<out>.partial`` and rename it to ``out`` when complete.
+
+    ``summary.json`` is written last by :meth:`finish`, so a directory named ``out`` is always a
+    finished run. The work is done in named stages (:meth:`stage`): the staging directory records in
+    ``.stages/`` which stages finished, with which parameters, and their results. When a run stops
+    (error, Ctrl-C, kill) after a stage has started, the staging directory is kept (still hidden, so
+    never taken for a finished run), and ``OutputDir(out, resume=True)`` continues it: a stage that
+    finished with the same parameters after the same upstream stages is not run again. A run that
+    stops before any stage started leaves nothing.
+
+    Parameters
+    ----------
+    out : str or Path
+    force : bool
+        Replace ``out`` if it exists; discard an unfinished run of ``out`` unless ``resume``.
+    resume : bool
+        Continue the unfinished run of ``out`` if there is one (else start afresh).
+    identity : dict, optional
+        What every stage depends on besides its parameters (model, sequences, version): resuming a
+        run made with another identity is refused.
     """
 
-    def __init__(self, out, force: bool = False):
+    def __init__(self, out, force: bool = False, resume: bool = False, identity: dict | None = None):
         self.final = Path(out)
         if self.final.exists() and not force:
             raise InputError(f"output directory {self.final} exists; choose another --out or pass --force to replace it.")
@@ -611,37 +663,127 @@ class OutputDir:
                 raise InputError(f"cannot create {parent} ({exc.strerror}); choose a writable --out.") from exc
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise InputError(f"cannot write to {parent}; choose a writable --out.")
-        self.force = force
-        self.path = parent / f".{self.final.name}.partial-{os.getpid()}"
+        self.force, self.resume = force, resume
+        self.identity = json.loads(json.dumps(identity or {}, default=json_value))
+        self.path = partial_path(self.final)
+        self.timings: dict[str, float] = {}
+        self.resumed: list[str] = []
+        self._order: list[str] = []
+        self._stages: dict[str, dict] = {}
+        existing = self.path.exists()
+        if existing and not (resume or force):
+            raise InputError(f"an unfinished run of {self.final} is kept in {self.path}; pass --resume to continue it "
+                             "or --force to start over.")
         try:
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            self.path.mkdir()
+            self.path.mkdir(exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
             raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
+        _lock(self._fd, self.final)
+        if existing and resume:
+            self._load(identity is not None)
+        elif existing:  # --force: start over
+            for child in self.path.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    @property
+    def _dir(self) -> Path:
+        return self.path / ".stages"
+
+    def _load(self, check_identity: bool) -> None:
+        journal = self._dir / "journal.json"
+        if not journal.exists():
+            return
+        saved = read_json(journal)
+        if check_identity and saved.get("identity") != self.identity:
+            self._unlock()
+            raise InputError(f"the unfinished run in {self.path} was made from another model, other sequences or "
+                             "another interpret version; pass --force instead of --resume to start over.")
+        self._stages = saved.get("stages", {})
+
+    def _save(self) -> None:
+        self._dir.mkdir(exist_ok=True)
+        _atomic_write(self._dir / "journal.json",
+                      json.dumps({"identity": self.identity, "stages": self._stages}, indent=1,
+                                 default=json_value).encode())
+
+    def stage(self, name: str, params: dict, fn, after=None):
+        """Run ``fn()`` as stage ``name``, or, resuming, return its result from the interrupted run.
+
+        Parameters
+        ----------
+        name : str
+        params : dict
+            JSON values the stage's result depends on (its options).
+        fn : callable
+            Runs the stage, writing its files into this directory, and returns its result
+            (picklable; it is kept for a resumed run).
+        after : iterable of str, optional
+            Stages whose results ``fn`` uses; default: every stage entered before this one. A
+            stage runs again when one of these ran with other parameters.
+
+        Returns
+        -------
+        What ``fn`` returned. ``timings[name]`` holds its seconds (from the first run, if resumed).
+        """
+        deps = list(self._order) if after is None else list(after)
+        key = _digest_json({"params": params, "after": [self._stages.get(d, {}).get("key") for d in deps]})
+        self._order.append(name)
+        rec = self._stages.get(name, {})
+        saved = self._dir / f"{name}.pkl"
+        if self.resume and rec.get("done") and rec.get("key") == key and saved.exists():
+            logger.info("%s: finished in the interrupted run, reused", name)
+            self.resumed.append(name)
+            self.timings[name] = rec.get("seconds", 0.0)
+            return pickle.loads(saved.read_bytes())
+        if self.resume and rec:
+            logger.info("%s: %s, running it again", name,
+                        "unfinished" if rec.get("key") == key else "other parameters or inputs than the interrupted run")
+        self._stages[name] = {"key": key, "params": params, "done": False}
+        self._save()
+        t = time.perf_counter()
+        result = fn()
+        self.timings[name] = time.perf_counter() - t
+        _atomic_write(saved, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self._stages[name] = {"key": key, "params": params, "done": True, "seconds": self.timings[name]}
+        self._save()
+        return result
 
     def __truediv__(self, name) -> Path:
         return self.path / name
 
     def finish(self, summary: dict) -> Path:
-        """Write ``summary.json`` last and move the directory into place."""
+        """Drop the resume records, write ``summary.json`` last and move the directory into place."""
+        shutil.rmtree(self._dir, ignore_errors=True)
         write_json(self.path / "summary.json", summary)
         if self.final.exists():
             if not self.force:
                 raise InputError(f"output directory {self.final} appeared while running; pass --force to replace it.")
             shutil.rmtree(self.final)
         os.replace(self.path, self.final)
+        self._unlock()
         return self.final
+
+    def _unlock(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def abort(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        self._unlock()
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            self.abort()
+            # Keep what a resumed run can use: any stage started here or in a nested run.
+            if any(self.path.rglob("journal.json")):
+                logger.debug("unfinished run kept in %s", self.path)
+                self._unlock()
+            else:
+                self.abort()
         return False
 
 
@@ -696,6 +838,15 @@ def write_text(path, text: str) -> None:
     Path(path).write_text(text, encoding="utf-8")
 
 
+def copy_file(src, dst) -> None:
+    """``dst`` becomes a copy of ``src``: a hard link when both are on one file system (outputs are
+    never modified in place, so sharing the bytes is safe and a multi-GB file costs nothing)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 # --------------------------------------------------------------------------------------
 # HDF5
 # --------------------------------------------------------------------------------------
@@ -735,65 +886,350 @@ def read_h5(path) -> tuple[dict, dict]:
     return out, attrs
 
 
-class AttributionWriter:
-    """Stream attributions into ``attributions.h5`` chunk by chunk (bounded memory).
+class NotResumable(InputError):
+    """An unfinished attributions file that cannot be continued: other settings, or not a store."""
 
-    Layout: one group per method with ``contrib`` and ``hypothetical`` ``(N, L, 4)`` float32,
-    ``delta`` ``(N,)`` (NaN where the method has none) and ``score`` ``(N,)`` (the explained
-    scalar); at the root, ``index`` ``(N,)``: row of each explained sequence in the user's
-    data, and ``x`` ``(N, L, 4)`` uint8 one-hot. File attribute ``explained`` says what
-    the scores are (e.g. "logit (pre-sigmoid) of output 0").
+
+class AttributionStore:
+    """``attributions.h5`` written shard by shard, so that an interrupted computation resumes.
+
+    Layout: root ``index (N,)`` int64 (row of each explained sequence in the user's data) and
+    ``x (N, L, 4)`` uint8 one-hot; one group per method with ``contrib`` and ``hypothetical``
+    ``(N, L, 4)`` float32, ``delta (N,)`` (NaN where the method has none) and ``score (N,)`` (the
+    explained scalar), float32; ``shards/done (S,)`` uint8 and ``shards/crc32 (S,)`` uint32 (CRC-32
+    of each shard's float32 input rows). File attributes: ``explained`` (e.g. "logit (pre-sigmoid)
+    of output 0"), ``target``, ``shard_size`` and ``params`` (JSON of everything the values depend on).
+    Shard ``k`` is rows ``k * shard_size`` up to the next shard.
+
+    Crash safety: the file's HDF5 structure is written, closed and renamed into place before any
+    shard; every dataset is contiguous and allocated then, so committing a shard only writes its
+    bytes at fixed offsets, syncs them to disk, and then sets ``shards/done[k]``. A process killed
+    at any moment leaves a valid file whose ``done`` flags name exactly the shards written in full:
+    a half-written shard is not done and is computed again. Shards finishing in any order give the
+    same bytes. The datasets are not compressed (a compressed chunk moves when it is rewritten).
+
+    Use :meth:`open`; :meth:`commit` each shard; :meth:`close`.
     """
 
-    def __init__(self, path, x: np.ndarray, index: np.ndarray, methods: list[str], attrs: dict):
+    def __init__(self, path: Path, fd: int, n: int, length: int, methods: list, shard_size: int,
+                 spec: dict, done: np.ndarray, crc: np.ndarray):
+        self.path, self.fd = path, fd
+        self.n, self.length, self.methods, self.shard_size = n, length, list(methods), shard_size
+        self._spec = spec
+        self.done = done.astype(bool)
+        self.crc = crc
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.done)
+
+    @property
+    def n_done(self) -> int:
+        return int(self.done.sum())
+
+    def rows(self, k: int) -> tuple[int, int]:
+        """Rows ``start, stop`` of shard ``k``."""
+        return k * self.shard_size, min(self.n, (k + 1) * self.shard_size)
+
+    def missing(self) -> list[int]:
+        """Shards not committed yet."""
+        return [int(k) for k in np.flatnonzero(~self.done)]
+
+    @classmethod
+    def open(cls, path, index: np.ndarray, length: int, methods, attrs: dict, shard_size: int,
+             resume: bool = False) -> "AttributionStore":
+        """Create the store at ``path``; with ``resume``, reopen the one there instead, if any.
+
+        Parameters
+        ----------
+        path : str or Path
+        index : ndarray, shape (N,)
+            Row of each explained sequence in the user's data.
+        length : int
+            Sequence length ``L``.
+        methods : list of str
+        attrs : dict
+            ``explained``, ``target`` and ``params`` (a JSON string): a file to resume must have
+            been made with the same values, else :class:`InputError` names the difference.
+        shard_size : int
+        resume : bool
+
+        Raises
+        ------
+        InputError
+            The file to resume was made with other settings or is not a store; another process
+            holds it; the disk cannot hold it.
+        """
+        path = Path(path)
+        index = np.asarray(index, dtype=np.int64)
+        if resume and path.exists():
+            store = cls._reopen(path, index, length, methods, attrs, shard_size)
+        else:
+            store = cls._create(path, index, length, methods, attrs, shard_size)
+        store._check_space()
+        return store
+
+    @classmethod
+    def _create(cls, path, index, length, methods, attrs, shard_size):
         import h5py
 
-        self.f = h5py.File(path, "w")
-        n, length, _ = x.shape
-        for k, v in attrs.items():
-            self.f.attrs[k] = v
-        self.f.create_dataset("index", data=np.asarray(index, dtype=np.int64))
-        self.f.create_dataset("x", data=(x > 0.5).astype(np.uint8) if x.max() <= 1 else x,
-                              compression="gzip", chunks=(min(n, 256), length, 4))
-        chunk = (min(n, 256), length, 4)
-        for m in methods:
-            g = self.f.create_group(m)
-            for name in ("contrib", "hypothetical"):
-                g.create_dataset(name, shape=(n, length, 4), dtype="f4", chunks=chunk,
-                                 compression="gzip", compression_opts=1)
-            g.create_dataset("delta", shape=(n,), dtype="f4", fillvalue=np.nan)
-            g.create_dataset("score", shape=(n,), dtype="f4", fillvalue=np.nan)
+        n = len(index)
+        tmp = path.with_name(path.name + ".new")
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)   # offsets fixed now: shards never touch metadata
+        dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)     # unwritten space stays a sparse hole
+        dcpl.set_obj_track_times(False)                  # same inputs, same bytes
+        try:
+            with h5py.File(tmp, "w") as f:
+                for k, v in attrs.items():
+                    f.attrs[k] = v
+                f.attrs["shard_size"] = shard_size
+                f.create_dataset("index", data=index, track_times=False)
+                for name, shape, dtype in _store_datasets(n, length, methods, shard_size):
+                    f.create_dataset(name, shape=shape, dtype=dtype, dcpl=dcpl)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot write {path} ({exc.strerror or exc}); choose a writable --out.") from exc
+        return cls._reopen(path, index, length, methods, attrs, shard_size)
 
-    def write(self, method: str, start: int, contrib, hypothetical, score=None, delta=None) -> None:
-        """Write rows ``start:start + len(contrib)`` of ``method``."""
-        g = self.f[method]
-        stop = start + len(contrib)
-        g["contrib"][start:stop] = contrib
-        g["hypothetical"][start:stop] = hypothetical
-        if score is not None:
-            g["score"][start:stop] = score
-        if delta is not None:
-            g["delta"][start:stop] = delta
+    @classmethod
+    def _reopen(cls, path, index, length, methods, attrs, shard_size):
+        import h5py
+
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                stored = {k: _attr(f.attrs.get(k)) for k in attrs}
+                size = int(f.attrs.get("shard_size", -1))
+                same_rows = f["index"].shape == index.shape and np.array_equal(f["index"][()], index)
+                spec = {}
+                for name, shape, dtype in _store_datasets(len(index), length, methods, shard_size):
+                    ds = f[name]
+                    if ds.shape != shape or ds.dtype != np.dtype(dtype) or ds.id.get_offset() is None:
+                        raise KeyError(name)
+                    spec[name] = (ds.id.get_offset(), np.dtype(dtype), int(np.prod(shape[1:], dtype=np.int64)) * ds.dtype.itemsize)
+                done, crc = f["shards/done"][()], f["shards/crc32"][()]
+        except (OSError, KeyError) as exc:
+            raise NotResumable(f"{path} is not a resumable attributions file ({exc}); pass --force to start over.") from exc
+        diff = _differences(stored, attrs)
+        if size != shard_size:
+            diff.append(f"shard size {size}, not {shard_size}")
+        if not same_rows:
+            diff.append("other explained sequences (index)")
+        if diff:
+            raise NotResumable(f"{path} was begun with other settings ({'; '.join(diff)}); rerun with the same options, "
+                             "or pass --force to start over.")
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError as exc:
+            raise InputError(f"cannot write {path} ({exc.strerror}); choose a writable --out.") from exc
+        _lock(fd, path)
+        return cls(path, fd, len(index), length, methods, shard_size, spec, done, crc)
+
+    def _check_space(self) -> None:
+        """Refuse to start when the disk cannot hold the shards still to write (the file is sparse)."""
+        st = os.fstat(self.fd)
+        need = st.st_size - st.st_blocks * 512
+        free = shutil.disk_usage(self.path.parent).free
+        if need > free:
+            self.close()
+            if not self.n_done:  # nothing saved yet: leave nothing behind
+                self.path.unlink(missing_ok=True)
+            raise InputError(f"{self.path} needs {_size(need)} more but {self.path.parent} has {_size(free)} free; "
+                             "free some space or choose another --out.")
+
+    @staticmethod
+    def input_crc(x: np.ndarray) -> int:
+        """CRC-32 of a shard's input rows as float32 ``(n, L, 4)``."""
+        return zlib.crc32(np.ascontiguousarray(x, dtype=np.float32))
+
+    def commit(self, k: int, x: np.ndarray, results: dict) -> None:
+        """Write shard ``k`` and mark it done.
+
+        Parameters
+        ----------
+        k : int
+        x : ndarray, shape (n, L, 4)
+            The shard's sequences (rows :meth:`rows` ``(k)``).
+        results : dict
+            ``{method: {"contrib", "hypothetical" (n, L, 4), "score" (n,), "delta" (n,) or None}}``.
+        """
+        a, b = self.rows(k)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.shape != (b - a, self.length, 4):
+            raise ValueError(f"shard {k} has shape {x.shape}, expected {(b - a, self.length, 4)}")
+        crc = self.input_crc(x)
+        try:
+            self._put("x", a, (x > 0.5).astype(np.uint8))
+            for m in self.methods:
+                r = results[m]
+                self._put(f"{m}/contrib", a, r["contrib"])
+                self._put(f"{m}/hypothetical", a, r["hypothetical"])
+                self._put(f"{m}/score", a, r["score"])
+                self._put(f"{m}/delta", a, np.full(b - a, np.nan) if r.get("delta") is None else r["delta"])
+            self._put("shards/crc32", k, np.array([crc]))
+            os.fdatasync(self.fd)  # the shard's bytes are on disk before its flag says so
+            self._put("shards/done", k, np.ones(1))
+        except OSError as exc:
+            raise InputError(f"cannot write {self.path} ({exc.strerror or exc}); {self.n_done} of {self.n_shards} "
+                             "shards are saved in it.") from exc
+        self.done[k] = True
+        self.crc[k] = crc
+
+    def _put(self, name: str, row: int, arr) -> None:
+        offset, dtype, row_bytes = self._spec[name]
+        data = memoryview(np.ascontiguousarray(arr, dtype=dtype)).cast("B")
+        pos = offset + row * row_bytes
+        while len(data):
+            written = os.pwrite(self.fd, data, pos)
+            data, pos = data[written:], pos + written
 
     def close(self) -> None:
-        self.f.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-def read_attributions(path, method: str | None = None) -> dict:
-    """Read ``attributions.h5``: ``{"index", "x", "attrs", method: {"contrib", "hypothetical", "delta", "score"}}``."""
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def _store_datasets(n: int, length: int, methods, shard_size: int) -> list:
+    """``(name, shape, dtype)`` of every dataset an :class:`AttributionStore` writes shard by shard."""
+    out = [("x", (n, length, 4), "u1")]
+    for m in methods:
+        out += [(f"{m}/contrib", (n, length, 4), "<f4"), (f"{m}/hypothetical", (n, length, 4), "<f4"),
+                (f"{m}/delta", (n,), "<f4"), (f"{m}/score", (n,), "<f4")]
+    n_shards = -(-n // shard_size)
+    return out + [("shards/done", (n_shards,), "u1"), ("shards/crc32", (n_shards,), "<u4")]
+
+
+def _attr(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _differences(stored: dict, wanted: dict) -> list[str]:
+    """Human-readable differences between stored and wanted attributes (``params`` compared key by key)."""
+    out = []
+    for k, v in wanted.items():
+        s = stored.get(k)
+        if k == "params" and isinstance(s, str) and isinstance(v, str):
+            a, b = json.loads(s), json.loads(v)
+            out += [f"{p} {a.get(p)!r}, not {b.get(p)!r}" for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+        elif s != v:
+            out.append(f"{k} {s!r}, not {v!r}")
+    return out
+
+
+def _read_rows(ds, rows: np.ndarray | None) -> np.ndarray:
+    """Rows ``rows`` (sorted) of an HDF5 dataset, reading only those (all if ``rows`` is None)."""
+    if rows is None:
+        return ds[()]
+    rows = np.asarray(rows, dtype=np.int64)
+    offset = ds.id.get_offset()
+    if offset is not None and ds.compression is None and ds.chunks is None:
+        mm = np.memmap(ds.file.filename, ds.dtype, "r", offset=offset, shape=ds.shape)
+        try:
+            return np.array(mm[rows])
+        finally:
+            del mm
+    out = np.empty((len(rows),) + ds.shape[1:], ds.dtype)
+    block = max(1, STREAM_BYTES // max(1, int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize))
+    i = 0
+    while i < len(rows):
+        j = int(np.searchsorted(rows, rows[i] + block, side="left"))
+        out[i:j] = ds[int(rows[i]):int(rows[j - 1]) + 1][rows[i:j] - rows[i]]
+        i = j
+    return out
+
+
+def _open_finished(path):
+    """An h5py file of a finished attributions.h5; :class:`InputError` if absent, foreign or unfinished."""
     import h5py
 
     if not Path(path).exists():
         raise InputError(f"{path} does not exist; give the attributions.h5 of an earlier run.")
     try:
-        with h5py.File(path, "r") as f:
-            out = {"index": f["index"][()], "x": f["x"][()].astype(np.float32), "attrs": dict(f.attrs)}
-            for m in f:
-                if isinstance(f[m], h5py.Group) and (method is None or m == method):
-                    out[m] = {k: f[m][k][()] for k in f[m]}
-    except (OSError, KeyError) as exc:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
+    if "shards" in f and not f["shards/done"][()].all():
+        done, total = int(f["shards/done"][()].sum()), len(f["shards/done"])
+        f.close()
+        raise InputError(f"{path} is unfinished ({done} of {total} shards); finish it with the same "
+                         "`interpret attribute` command and --resume.")
+    return f
+
+
+def _method_groups(f) -> list[str]:
+    import h5py
+
+    return [m for m in f if isinstance(f[m], h5py.Group) and "contrib" in f[m]]
+
+
+def read_attributions(path, method: str | None = None, rows: np.ndarray | None = None) -> dict:
+    """Read ``attributions.h5``: ``{"index", "x", "attrs", method: {"contrib", "hypothetical", "delta", "score"}}``.
+
+    Parameters
+    ----------
+    path : str or Path
+    method : str, optional
+        Read only this method's arrays.
+    rows : ndarray of int, optional
+        Sorted rows of the file to read (default all); only those are read from disk.
+    """
+    f = _open_finished(path)
+    try:
+        with f:
+            out = {"index": _read_rows(f["index"], rows), "x": _read_rows(f["x"], rows).astype(np.float32),
+                   "attrs": {k: _attr(v) for k, v in f.attrs.items()}}
+            for m in _method_groups(f):
+                if method is None or m == method:
+                    out[m] = {k: _read_rows(f[m][k], rows) for k in f[m]}
+    except KeyError as exc:
         raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
     return out
+
+
+def attributions_info(path) -> dict:
+    """``{"n", "length", "methods", "attrs"}`` of a finished attributions.h5, reading no arrays."""
+    f = _open_finished(path)
+    with f:
+        if "x" not in f or "index" not in f:
+            raise InputError(f"{path} is not an interpret attributions.h5 (no x or index); recompute it with "
+                             "`interpret attribute`.")
+        return {"n": int(f["x"].shape[0]), "length": int(f["x"].shape[1]), "methods": _method_groups(f),
+                "index": f["index"][()], "attrs": {k: _attr(v) for k, v in f.attrs.items()}}
+
+
+def iter_attributions(path, method: str, names=("contrib", "delta"), rows_per_chunk: int | None = None):
+    """Yield ``(start, {name: rows start:start + n})`` of one method of a finished attributions.h5,
+    a bounded number of rows at a time (default about 32 MB of ``contrib``)."""
+    f = _open_finished(path)
+    with f:
+        g = f[method]
+        n, length = g["contrib"].shape[:2]
+        step = rows_per_chunk or max(1, STREAM_BYTES // (length * 16))
+        for a in range(0, n, step):
+            yield a, {k: g[k][a:a + step] for k in names}
+
+
+def read_progress(path) -> tuple[int, int]:
+    """``(shards done, shards)`` of an attributions.h5, finished or still being written (read-only, no lock)."""
+    import h5py
+
+    with h5py.File(path, "r", locking=False) as f:
+        if "shards" not in f:
+            return 1, 1
+        done = f["shards/done"][()]
+    return int(done.sum()), len(done)
 
 
 def write_modisco_h5(path, pos_patterns, neg_patterns, window_size: int) -> None:

@@ -6,10 +6,10 @@ own module and returns plain results. :func:`run` is what ``interpret run`` call
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import platform
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +43,12 @@ class RunOptions:
         ``"auto"`` (positives of the target when labels exist, else all), ``"positives"`` or ``"all"``.
     max_seqs : int or None
         Seeded random subset of the explained sequences.
+    chunk_size : int
+        Rows per attribution shard: the unit committed to ``attributions.h5`` (and resumed).
+    resume : bool
+        Continue the unfinished run of ``out`` (its staging directory ``.<out>.partial``): stages
+        that finished there with the same parameters are reused, attributions resume from their
+        last committed shard.
     """
 
     target: int = 0
@@ -62,6 +68,7 @@ class RunOptions:
     modisco: dict = field(default_factory=dict)
     attributions: str | None = None
     force: bool = False
+    resume: bool = False
     verbose: bool = False
     command: str = ""
 
@@ -123,37 +130,47 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     db = io.load_motif_db(opts.motif_db)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.take(index)
-    timings: dict[str, float] = {}
     summary = _summary_head(model, seqs, index, opts)
 
-    with io.OutputDir(out, force=opts.force) as od:
-        t = time.perf_counter()
-        filt = _filters_stage(model, x, db, od, opts)
-        timings["filters"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        attr_summary = _attribution_stage(model, x, index, od, opts)
-        timings["attributions"] = time.perf_counter() - t
-        summary["attribution"] = attr_summary
-
-        t = time.perf_counter()
-        motif_rows, patterns, seqlet_rows = _motif_stage(od, opts, summary)
-        timings["motifs"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts)
-        timings["compare"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["timings"] = timings
+    with io.OutputDir(out, force=opts.force, resume=opts.resume, identity=_identity(model, x, index)) as od:
+        # Each stage is resumable: it names the options its result depends on, and the stages whose
+        # results it uses (default: every stage before it).
+        filt = od.stage("filters", _params(opts, "target", "threshold", "top_k", "motif_db", "q_threshold"),
+                        lambda: _filters_stage(model, x, db, od, opts), after=())
+        summary["attribution"] = od.stage(
+            "attributions", _params(opts, "target", "output", "methods", "seed", "n_references", "batch_size",
+                                    "chunk_size", "attributions"),
+            lambda: _attribution_stage(model, x, index, od, opts), after=())
+        motif_rows, patterns, seqlet_rows, summary["motifs"] = od.stage(
+            "motifs", _params(opts, "motifs_from", "modisco", "seed"), lambda: _motif_stage(od, opts),
+            after=("attributions",))
+        summary["comparison"] = od.stage(
+            "compare", _params(opts, "q_threshold", "motif_db"),
+            lambda: _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts))
         from .report import render_report
 
-        render_report(od.path, summary)
-        timings["report"] = time.perf_counter() - t
-        summary["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        summary["resumed"] = list(od.resumed)
+        summary["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
+        od.stage("report", {}, lambda: render_report(od.path, summary))
+        summary["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
         final = od.finish(summary)
     logger.info("outputs in %s", final)
     return RunResult(final, summary)
+
+
+def _params(opts: RunOptions, *names) -> dict:
+    """The options a stage's result depends on (recorded to tell whether a resumed stage can be reused)."""
+    return {n: getattr(opts, n) for n in names}
+
+
+def _identity(model: Model, x: np.ndarray, index: np.ndarray) -> dict:
+    """What every stage depends on: the model's weights, the explained rows and sequences, the version."""
+    from . import __version__
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
+    h.update(memoryview(np.ascontiguousarray(x, dtype=np.float32)).cast("B"))
+    return {"model": model.fingerprint(), "sequences": h.hexdigest(), "interpret": __version__}
 
 
 def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
@@ -250,31 +267,38 @@ def _filters_stage(model, x, db, od, opts):
 
 
 def _attribution_stage(model, x, index, od, opts) -> dict:
-    from . import attribution
+    from . import distributed
 
     if opts.attributions:
         return _reuse_attributions(opts.attributions, index, od, opts)
-    explained = model.explained(opts.target, opts.output)
-    writer = io.AttributionWriter(od / "attributions.h5", x, index, list(opts.methods),
-                                  {"explained": explained, "target": opts.target})
-    out = {}
+    path = od / "attributions.h5"
+    attrs = distributed.store_attrs(model, opts.methods, opts.target, opts.output, opts.n_references, opts.seed,
+                                    opts.batch_size)
+    args = (index, x.shape[1], list(opts.methods), attrs, opts.chunk_size)
+    try:  # shards committed before an interruption are kept
+        store = io.AttributionStore.open(path, *args, resume=path.exists())
+    except io.NotResumable as exc:
+        logger.info("%s; computing the attributions afresh", exc)
+        store = io.AttributionStore.open(path, *args)
     try:
-        for name in opts.methods:
-            t = time.perf_counter()
-            cls = attribution.METHODS[name]
-            method = cls(model, target=opts.target, output=opts.output, batch_size=opts.batch_size,
-                         verbose=opts.verbose)
-            kw = {"seed": opts.seed, "n_references": opts.n_references} if cls.has_references else {}
-            deltas, gaps = [], []
-            for start, res in attribution.iter_attribute(method, x, chunk_size=opts.chunk_size, **kw):
-                writer.write(name, start, res.contrib, res.hypothetical, res.score, res.delta)
-                if res.delta is not None:
-                    deltas.append(np.asarray(res.delta))
-                    gaps.append(np.asarray(res.contrib.sum(axis=(1, 2)) - res.delta))
-            out[name] = {"seconds": round(time.perf_counter() - t, 3), **_delta_stats(deltas, gaps, index, name)}
+        seconds = distributed.attribute_into(store, model, x, None, opts.methods, opts.target, opts.output,
+                                             opts.n_references, opts.seed, opts.batch_size, verbose=opts.verbose)
     finally:
-        writer.close()
-    return out
+        store.close()
+    return {m: {"seconds": round(seconds[m], 3), **_attribution_stats(path, m, index)} for m in opts.methods}
+
+
+def _attribution_stats(path, method: str, index: np.ndarray) -> dict:
+    """Completeness of ``method`` in ``path``, read a bounded number of rows at a time."""
+    deltas, gaps, rows = [], [], []
+    for start, c in io.iter_attributions(path, method, ("contrib", "delta")):
+        d = c["delta"].astype(np.float64)
+        ok = ~np.isnan(d)
+        if ok.any():
+            deltas.append(d[ok])
+            gaps.append(c["contrib"][ok].sum(axis=(1, 2), dtype=np.float64) - d[ok])
+            rows.append(np.flatnonzero(ok) + start)
+    return _delta_stats(deltas, gaps, index[np.concatenate(rows)] if rows else index[:0], method)
 
 
 def _delta_stats(deltas, gaps, index, name) -> dict:
@@ -292,46 +316,40 @@ def _delta_stats(deltas, gaps, index, name) -> dict:
 
 
 def _reuse_attributions(path, index, od, opts) -> dict:
-    import shutil
-
-    saved = io.read_attributions(path)
-    if not np.array_equal(saved["index"], index):
+    info = io.attributions_info(path)
+    if not np.array_equal(info["index"], index):
         raise InputError(f"{path} explains other sequences than this run selects; use the same data, "
                          "--target, --explain, --max-seqs and --seed as the run that made it.")
-    missing = [m for m in opts.methods if m not in saved]
+    missing = [m for m in opts.methods if m not in info["methods"]]
     if missing:
-        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods {','.join(m for m in opts.methods if m in saved)}.")
-    shutil.copyfile(path, od / "attributions.h5")
-    out = {}
-    for m in opts.methods:
-        d = saved[m]["delta"]
-        ok = ~np.isnan(d)
-        gaps = [saved[m]["contrib"].sum(axis=(1, 2))[ok] - d[ok]] if ok.any() else []
-        out[m] = {"seconds": 0.0, "reused_from": str(path),
-                  **_delta_stats([d[ok]] if ok.any() else [], gaps, index[ok], m)}
-    return out
+        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods {','.join(m for m in opts.methods if m in info['methods'])}.")
+    io.copy_file(path, od / "attributions.h5")
+    return {m: {"seconds": 0.0, "reused_from": str(path), **_attribution_stats(path, m, index)} for m in opts.methods}
 
 
-def _motif_stage(od, opts, summary):
+def _motif_stage(od, opts):
     from . import motifs
 
+    path = od / "attributions.h5"
+    info = io.attributions_info(path)
     patterns, seqlet_rows = [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
-        # only this method's arrays: the other methods' (N, L, 4) blocks stay on disk
-        saved = io.read_attributions(od / "attributions.h5", name)
+        # Only this method's arrays, and on large runs only a seeded sample of the rows.
+        rows = motifs.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
+        saved = io.read_attributions(path, name, rows=rows)
         res = motifs.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
         io.write_modisco_h5(od / fname, res.pos_patterns, res.neg_patterns, res.settings.sliding_window_size)
         patterns.extend(res.patterns)
         seqlet_rows.extend(res.seqlet_rows)
-        per_method[name] = {"n_patterns": len(res.patterns), "settings": asdict(res.settings),
-                            "modisco_h5": fname}
-    summary["motifs"] = per_method
+        per_method[name] = {"n_patterns": len(res.patterns), "settings": asdict(res.settings), "modisco_h5": fname,
+                            "sample": {"seed": opts.seed, "sequences": len(saved["index"]), "of_sequences": info["n"],
+                                       "seqlets": res.n_clustered, "of_seqlets": res.n_seqlets}}
     rows = [{"motif": p.id, "method": p.method, "sign": "+" if p.sign > 0 else "-", "n_seqlets": p.n_seqlets,
              "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end} for p in patterns]
-    return rows, patterns, seqlet_rows
+    return rows, patterns, seqlet_rows, per_method
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts) -> dict:
@@ -392,12 +410,18 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
     if not isinstance(model, Model):
         model = Model.from_keras(model)
     force = options.pop("force", False)
-    with io.OutputDir(out, force=force) as od:
+    resume = options.get("resume", False)
+    with io.OutputDir(out, force=force, resume=resume) as od:
         runs = {}
         for t in range(model.n_outputs):
-            res = run(model, seqs, od / f"target_{t}", target=t, **options)
-            runs[t] = {"dir": f"target_{t}", "explained": res.summary["explained"],
-                       "comparison": res.summary.get("comparison", {})}
+            sub = od / f"target_{t}"
+            if resume and (sub / "summary.json").exists():  # finished before the interruption
+                logger.info("target %d: finished in the interrupted run, reused", t)
+                summary = io.read_json(sub / "summary.json")
+            else:
+                summary = run(model, seqs, sub, target=t, **options).summary
+            runs[t] = {"dir": f"target_{t}", "explained": summary["explained"],
+                       "comparison": summary.get("comparison", {})}
         from . import __version__
         from .report import render_report
 

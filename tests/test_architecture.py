@@ -21,8 +21,9 @@ ALLOWED = {
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
-    "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "attribution", "filters", "compare", "motifs", "report", "__init__"},
+    "distributed": {"errors", "io", "attribution", "__init__"},
+    "pipeline": {"errors", "io", "model", "attribution", "distributed", "filters", "compare", "motifs", "report",
+                 "__init__"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

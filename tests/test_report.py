@@ -67,14 +67,17 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
     # ---- attributions
     x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n_seqs, length))]
     index = np.sort(rng.choice(n_seqs * 3, size=n_seqs, replace=False)).astype(np.int64)
-    w = io.AttributionWriter(out / "attributions.h5", x, index, list(methods),
-                             {"explained": "logit (pre-sigmoid) of output 0", "target": 0})
+    store = io.AttributionStore.open(out / "attributions.h5", index, length, list(methods),
+                                     {"explained": "logit (pre-sigmoid) of output 0", "target": 0, "params": "{}"},
+                                     shard_size=n_seqs)
+    shard = {}
     for k, m in enumerate(methods):
         hyp = rng.normal(scale=0.05, size=(n_seqs, length, 4)).astype(np.float32)
-        contrib = hyp * x
         score = rng.normal(size=n_seqs).astype(np.float32) + k
-        w.write(m, 0, contrib, hyp, score, np.full(n_seqs, 1e-6, np.float32) if m == "deepshap" else None)
-    w.close()
+        shard[m] = {"contrib": hyp * x, "hypothetical": hyp, "score": score,
+                    "delta": np.full(n_seqs, 1e-6, np.float32) if m == "deepshap" else None}
+    store.commit(0, x, shard)
+    store.close()
 
     # ---- motifs
     mrows, mids = [], []
