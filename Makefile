@@ -51,6 +51,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/logo_speed.py
 	$(BIN)/python benchmarks/e2e.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/make_results.py
 
 # Headless-Chromium check of the report (not part of `make test`): installs Debian's chromium

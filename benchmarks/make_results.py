@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
-ORDER = ["recovery", "speed_peers", "speed_attribution", "logo_speed", "e2e"]
+ORDER = ["recovery", "speed_peers", "speed_attribution", "logo_speed", "e2e", "scale", "scale_million"]
 
 
 def sections() -> list[Path]:

@@ -683,8 +683,11 @@ class OutputDir:
         if existing and resume:
             self._load(identity is not None)
         elif existing:  # --force: start over
-            for child in self.path.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+            self._clear()
+
+    def _clear(self) -> None:
+        for child in self.path.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     @property
     def _dir(self) -> Path:
@@ -696,6 +699,9 @@ class OutputDir:
             return
         saved = read_json(journal)
         if check_identity and saved.get("identity") != self.identity:
+            if self.force:  # --resume --force: continue a run of these inputs, else start over
+                self._clear()
+                return
             self._unlock()
             raise InputError(f"the unfinished run in {self.path} was made from another model, other sequences or "
                              "another interpret version; pass --force instead of --resume to start over.")

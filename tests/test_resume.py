@@ -215,9 +215,15 @@ def test_a_changed_stage_runs_again_with_everything_after_it(tmp_path):
             raise KeyboardInterrupt
     assert calls == ["filters", "compare"]
     calls.clear()
-    with io.OutputDir(out, resume=True) as od:
-        _stages(od, calls, threshold=0.6, q=0.01)
-        assert calls == ["compare"] and od.resumed == ["filters", "attributions", "motifs"]
+    with pytest.raises(KeyboardInterrupt):
+        with io.OutputDir(out, resume=True) as od:
+            _stages(od, calls, threshold=0.6, q=0.01)
+            raise KeyboardInterrupt
+    assert calls == ["compare"] and od.resumed == ["filters", "attributions", "motifs"]
+    calls.clear()  # --resume --force on other inputs: start over
+    with io.OutputDir(out, resume=True, force=True, identity={"model": "other"}) as od:
+        _stages(od, calls)
+        assert calls == ["filters", "attributions", "motifs", "compare"] and od.resumed == []
 
 
 def test_an_unfinished_run_is_locked_and_nothing_is_kept_before_a_stage_starts(tmp_path):
