@@ -49,7 +49,7 @@ LENGTH = 200
 BLOCK = 50_000
 
 
-def size(path: Path) -> str:
+def file_size(path: Path) -> str:
     n = path.stat().st_size
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
 
@@ -231,8 +231,8 @@ def main() -> None:
     n_shards = -(-args.n // args.shard_size)
     prep = (f"Model: `simulate.pooled_model(200)` trained on 4,000 `peaks_like` sequences in {model['seconds']:.0f} s "
             f"(validation AUROC {model['val_auroc']:.3f}). Data: {args.n:,} `peaks_like` windows of {LENGTH} bp "
-            f"(other seeds), `(N, L, 4)` uint8 `.npy` ({size(data['npy'])}) and the same as FASTA "
-            f"({size(data['fasta'])})" +
+            f"(other seeds), `(N, L, 4)` uint8 `.npy` ({file_size(data['npy'])}) and the same as FASTA "
+            f"({file_size(data['fasta'])})" +
             (f", written in {data['seconds']:.0f} s." if data["seconds"] else "."))
     print(prep, flush=True)
 
@@ -274,9 +274,9 @@ def main() -> None:
     attr_s = res["seconds"]
     sec.add("Streaming validation pass (`io.load_sequences`: every row checked before any compute; fresh process, "
             "imports excluded):\n\n" + md_table(
-                [{"input": f"`.npy` uint8, {size(data['npy'])}", **val["npy"],
+                [{"input": f"`.npy` uint8, {file_size(data['npy'])}", **val["npy"],
                   "share": val["npy"]["seconds"] / attr_s},
-                 {"input": f"FASTA, {size(data['fasta'])}", **val["fasta"],
+                 {"input": f"FASTA, {file_size(data['fasta'])}", **val["fasta"],
                   "share": val["fasta"]["seconds"] / attr_s}],
                 ["input", "seconds", "cpu", "share"], ["input", "wall s", "CPU s", "of the attribution run's wall time"]))
 
