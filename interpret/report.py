@@ -305,17 +305,18 @@ def sample_notes(s: dict) -> list[str]:
         smp = (m or {}).get("sample") if isinstance(m, dict) else None
         if not smp:
             continue
-        seed, parts = smp.get("seed"), []
+        parts, seqlets = [], []
         if smp.get("sequences", 0) < smp.get("of_sequences", 0):
-            parts.append(f"read a random sample (seed {seed}) of {smp['sequences']:,} of the {smp['of_sequences']:,} "
-                         "explained sequences")
+            parts.append(f"read a random sample of {smp['sequences']:,} of the {smp['of_sequences']:,} explained sequences")
         for sign, word in (("pos", "positive"), ("neg", "negative")):
             used, found = (smp.get("seqlets") or {}).get(sign, 0), (smp.get("of_seqlets") or {}).get(sign, 0)
             if used and used < found:
-                parts.append(f"clustered a random sample (seed {seed}) of {used:,} of the {found:,} {word} seqlets")
+                seqlets.append(f"{used:,} of the {found:,} {word}")
+        if seqlets:
+            parts.append("clustered a random sample of " + " and ".join(seqlets) + " seqlets")
         if parts:
             out.append(f"TF-MoDISco on {method} " + " and ".join(parts)
-                       + "; its motifs and seqlet counts describe that sample.")
+                       + f" (seed {smp.get('seed')}); its motifs and seqlet counts describe that sample.")
     return out
 
 

@@ -396,6 +396,8 @@ def test_report_states_the_tf_modisco_sample():
                     "gradxinput": {"sample": {"seed": 7, "sequences": 50, "of_sequences": 50,
                                               "seqlets": {"pos": 10, "neg": 0}, "of_seqlets": {"pos": 10, "neg": 3}}}}}
     notes = sample_notes(s)
-    assert notes == ["TF-MoDISco on deepshap read a random sample (seed 7) of 100,000 of the 1,000,000 explained "
-                     "sequences and clustered a random sample (seed 7) of 20,000 of the 183,412 positive seqlets; "
-                     "its motifs and seqlet counts describe that sample."]
+    assert notes == ["TF-MoDISco on deepshap read a random sample of 100,000 of the 1,000,000 explained sequences "
+                     "and clustered a random sample of 20,000 of the 183,412 positive seqlets (seed 7); its motifs "
+                     "and seqlet counts describe that sample."]
+    s["motifs"]["deepshap"]["sample"]["seqlets"]["neg"] = 800
+    assert "20,000 of the 183,412 positive and 800 of the 900 negative seqlets (seed 7)" in sample_notes(s)[0]
