@@ -308,8 +308,8 @@ def main() -> None:
                 + f"\n\nWith the store / compute only: wall {store['seconds'] / comp['seconds']:.3f}, CPU "
                 f"{store['cpu'] / comp['cpu']:.3f}; time inside `commit` {store['commit']:.1f} s = "
                 f"{100 * store['commit'] / store['seconds']:.1f}% of the run ({store['commit_cpu']:.1f} s CPU). Process CPU "
-                "time counts TensorFlow's worker threads, which spin while they wait for cores: on a busy machine it "
-                "follows the load more than the work; the time inside `commit` is the direct measure. The file "
+                "time also counts TensorFlow's thread pool and the two passes ran minutes apart on a shared machine; "
+                "the time inside `commit` (the only code the two paths do not share) is the direct measure. The file "
                 f"equals the CLI's byte for byte: {'yes' if same_inprocess else 'NO'}.")
         sec.add(f"Killed (SIGKILL) once {kill['shards_done']} of {n_shards} shards were committed, after "
                 f"{kill['seconds']:.0f} s; `--resume` finished in {resumed['seconds']:.0f} s (peak RSS "
