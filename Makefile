@@ -75,6 +75,7 @@ bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/naming.py
 	$(BIN)/python benchmarks/usage.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/make_results.py
 
 # Headless-Chromium check of the report (not part of `make test`): installs Debian's chromium

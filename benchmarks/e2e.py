@@ -184,8 +184,8 @@ def main() -> None:
         (f" --modisco-leiden-runs {args.modisco_leiden_runs}" if args.modisco_leiden_runs else "")
     capped_modisco = []
     if args.modisco_max_seqlets:
-        capped_modisco.append(f"at most {args.modisco_max_seqlets:,} seqlets per sign (modisco-lite keeps the first "
-                              "ones in sequence order; package default 20,000)")
+        capped_modisco.append(f"at most {args.modisco_max_seqlets:,} seqlets per sign (a seeded random sample of "
+                              "them; package default 20,000)")
     if args.modisco_leiden_runs:
         capped_modisco.append(f"{args.modisco_leiden_runs} Leiden runs (the package's choice up to 5 million bp of "
                               "input; 50 above, i.e. at 100k x 101 bp and 10k x 1,000 bp)")

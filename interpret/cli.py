@@ -6,7 +6,9 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 
 DESCRIPTION = """\
 What did my DNA CNN learn? Kernel logos of the first convolution, DeepSHAP and
@@ -20,6 +22,7 @@ examples:
   interpret run model.keras peaks.narrowPeak --genome hg38.fa --out results/
   interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
   interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
+  interpret attribute model.h5 data.npz --out attributions.h5 --resume   # after a crash or Ctrl-C
   interpret report results/
 """
 
@@ -82,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(run)
     run.add_argument("--out", default="interpret_out", help="output directory")
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run of --out (kept in .<out>.partial): finished stages and "
+                          "attribution shards are reused; starts afresh if there is none")
     run.add_argument("--motifs-from", type=_csv,
                      help="methods whose attributions go through TF-MoDISco, comma-separated (default deepshap, "
                           "else ig, else the first of --methods)")
@@ -105,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--modisco-flank", type=int, dest="flank_size", help="seqlet flank")
     g.add_argument("--modisco-fdr", type=float, dest="target_seqlet_fdr", help="seqlet FDR")
     g.add_argument("--modisco-max-seqlets", type=int, dest="max_seqlets_per_metacluster",
-                   help="seqlets per metacluster")
+                   help="seqlets clustered per sign (more: a seeded random sample)")
+    g.add_argument("--modisco-max-seqs", type=int, dest="max_sequences",
+                   help="sequences TF-MoDISco reads (more: a seeded random sample; default 2e7 bp worth)")
     g.add_argument("--modisco-leiden-runs", type=int, dest="n_leiden_runs", help="Leiden runs")
     g.add_argument("--modisco-min-cluster", type=int, dest="final_min_cluster_size",
                    help="smallest pattern kept (seqlets)")
@@ -121,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(att)
     att.add_argument("--out", required=True, help="attributions.h5 to write")
     att.add_argument("--force", action="store_true", help="replace --out if it exists")
+    att.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run (kept in .<out>.partial) from its last saved shard; starts "
+                          "afresh if there is none")
     att.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
     att.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
     att.add_argument("--shard-size", type=int, default=2048, help="sequences per Dask task")
@@ -153,19 +164,15 @@ def main(argv=None) -> int:
     from .errors import InputError
 
     try:
-        if args.command == "run":
-            return _run(args, argv)
-        if args.command == "attribute":
-            return _attribute(args, argv)
-        if args.command == "report":
-            return _report(args)
+        return _dispatch(args, argv)
     except InputError as exc:
         if args.debug:
             raise
-        print(f"interpret: error: {exc}", file=sys.stderr)
+        hint = "" if "--resume" in str(exc) else _resume_hint(args, "; ")
+        print(f"interpret: error: {exc}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interpret: interrupted; no output was left behind", file=sys.stderr)
+        print(f"interpret: interrupted{_resume_hint(args, '; ') or '; no output was left behind'}", file=sys.stderr)
         return 130
     except MemoryError:
         if args.debug:
@@ -178,10 +185,43 @@ def main(argv=None) -> int:
         lines = [l.strip() for l in str(exc).strip().splitlines() if l.strip()]
         # TF wraps errors as "in user code:\n ... <the real message>": show the real one.
         msg = (lines[-1] if lines[0].endswith(":") else lines[0])[:300] if lines else ""
-        print(f"interpret: error: {type(exc).__name__}: {msg} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"interpret: error: {type(exc).__name__}: {msg} (rerun with --debug for the traceback)"
+              f"{_resume_hint(args, '; ')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _dispatch(args, argv) -> int:
+    # A batch system's SIGTERM (preemption, time limit) ends the run like Ctrl-C: Dask is shut down
+    # and the resumable part kept. Only the main thread may set handlers; the old one comes back.
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    try:
+        if args.command == "run":
+            return _run(args, argv)
+        if args.command == "attribute":
+            return _attribute(args, argv)
+        return _report(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _resume_hint(args, sep: str) -> str:
+    """Where the finished part of an interrupted run is kept and how to continue it ("" if nothing was kept)."""
+    out = getattr(args, "out", None)
+    if not out or args.command not in ("run", "attribute"):
+        return ""
+    from . import io
+
+    partial = io.partial_path(out)
+    if not partial.exists():
+        return ""
+    return f"{sep}the finished part is kept in {partial}: rerun the same command with --resume to continue"
 
 
 def _quiet_tensorflow(debug: bool) -> None:
@@ -205,6 +245,15 @@ def _quiet_tensorflow(debug: bool) -> None:
             os.close(saved)
 
 
+def _quiet_dask(debug: bool) -> None:
+    # distributed logs a lost connection or a restarted worker with tracebacks; the run reports
+    # what matters in one line (or carries on), so only --debug shows them.
+    if not debug:
+        import distributed  # noqa: F401  (its import sets up its loggers; set the level after)
+
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 def _load(args):
     from . import io
 
@@ -220,14 +269,14 @@ def _run(args, argv) -> int:
     model, seqs = _load(args)
     modisco = {k: getattr(args, k) for k in ("sliding_window_size", "flank_size", "target_seqlet_fdr",
                                              "max_seqlets_per_metacluster", "n_leiden_runs",
-                                             "final_min_cluster_size") if getattr(args, k) is not None}
+                                             "final_min_cluster_size", "max_sequences") if getattr(args, k) is not None}
     opts = dict(output=args.output, methods=args.methods, motifs_from=args.motifs_from,
                 explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
                 batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
                 minor_seqlets=args.minor_seqlets,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
-                screen_positions=args.screen_positions, force=args.force, verbose=not args.quiet,
+                screen_positions=args.screen_positions, force=args.force, resume=args.resume, verbose=not args.quiet,
                 command="interpret " + shlex.join(argv))
     res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
     if not args.quiet:
@@ -243,12 +292,14 @@ def _attribute(args, argv) -> int:
     model, seqs = _load(args)
     target = 0 if args.target == "all" else args.target
     index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)
+    if args.scheduler or args.workers:
+        _quiet_dask(args.debug)
     methods, _, _ = pipeline.choose_methods(model, args.methods, None, args.output)
     out = distributed.attribute_to_file(
-        args.model, model, seqs.x, index, args.out, methods=methods, target=target, output=args.output,
+        args.model, model, seqs.source, index, args.out, methods=methods, target=target, output=args.output,
         n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,
         shard_size=args.shard_size, scheduler=args.scheduler, workers=args.workers, force=args.force,
-        verbose=not args.quiet, custom_objects=args.custom_objects)
+        resume=args.resume, verbose=not args.quiet, custom_objects=args.custom_objects)
     if not args.quiet:
         print(f"Attributions: {out}")
     return 0

@@ -1,22 +1,34 @@
 """Every file format the package reads or writes, and nothing else.
 
 This is the loading boundary: models (``.h5``, ``.keras``, SavedModel), sequences (``.npz``,
-``.npy``, FASTA, gzipped or not) and motif files (MEME) come in here and leave as in-memory
-objects in the package's conventions (one-hot ``(N, L, 4)`` float32, A C G T). Outputs are
-written here too, into a staging directory that is renamed into place only when complete
-(:class:`OutputDir`), so an interrupted run never leaves a directory that looks finished.
+``.npy``, FASTA, gzipped or not) and motif files (MEME) come in here and leave in the package's
+conventions (one-hot ``(N, L, 4)`` float32, A C G T). Large inputs need not fit in memory as
+float32: a ``.npy`` stays on disk (memory-mapped) and FASTA is kept as one byte per base; both
+are validated in one streaming pass on loading and converted to float32 a block of rows at a
+time when read (:class:`RowReader`).
+
+Outputs are written here too: a run's directory in a staging directory that is renamed into
+place only when complete, with a record of the stages it finished so an interrupted run can
+resume (:class:`OutputDir`); attributions into a file that commits shard by shard and survives
+a kill at any moment (:class:`AttributionStore`). An interrupted run never leaves anything that
+looks finished.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import logging
 import os
+import copy
+import pickle
 import re
 import shutil
-from dataclasses import dataclass, field, replace
+import time
+import zlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -163,14 +175,21 @@ def _load_savedmodel(path: Path):
 # --------------------------------------------------------------------------------------
 # Sequences
 # --------------------------------------------------------------------------------------
-@dataclass
+#: Bytes of float32 one-hot converted per step when rows are streamed (validation, reads).
+STREAM_BYTES = 1 << 25
+
+
 class Sequences:
     """One-hot sequences and optional labels, in the package's layout.
 
     Attributes
     ----------
     x : ndarray, shape (N, L, 4), float32
-        One-hot, A C G T; N rows (all zero or all 0.25) allowed.
+        One-hot, A C G T; N rows (all zero or all 0.25) allowed. For ``.npy`` and FASTA input
+        it is built on first access (N x L x 16 bytes); :attr:`source` and :meth:`take` read
+        rows without building it.
+    source : ndarray or RowReader
+        The rows as loaded: ``source[i:j]`` or ``source[index]`` gives float32 ``(n, L, 4)``.
     y : ndarray, shape (N,) or (N, T), or None
         Labels, if the file had them.
     path : str or None
@@ -186,23 +205,168 @@ class Sequences:
         The genome FASTA the windows were read from.
     """
 
-    x: np.ndarray
-    y: np.ndarray | None = None
-    path: str | None = None
-    names: list | None = None
-    source_layout: str = "(N, L, 4)"
-    keys: dict = field(default_factory=dict)
-    regions: Regions | None = None
-    genome: str | None = None
+    def __init__(self, x=None, y=None, path: str | None = None, names: list | None = None,
+                 source_layout: str = "(N, L, 4)", keys: dict | None = None, regions: Regions | None = None,
+                 genome: str | None = None):
+        if x is None:
+            raise InputError("Sequences need x: an (N, L, 4) array or a RowReader.")
+        self.source = x
+        self._x = x if isinstance(x, np.ndarray) else None
+        self.y = y
+        self.path = path
+        self.names = names
+        self.source_layout = source_layout
+        self.keys = keys if keys is not None else {}
+        self.regions = regions
+        self.genome = genome
+
+    @property
+    def x(self) -> np.ndarray:
+        if self._x is None:
+            logger.debug("building the (N, L, 4) array of %s in memory", self.path)
+            self._x = self.source[:]
+        return self._x
+
+    @property
+    def length(self) -> int:
+        """Sequence length ``L``."""
+        return int(self.source.shape[1])
+
+    def take(self, index) -> np.ndarray:
+        """Rows ``index`` as float32 ``(n, L, 4)``, read without building :attr:`x`."""
+        return self.source[np.asarray(index, dtype=np.int64)]
+
+    def with_labels(self, y) -> "Sequences":
+        """The same sequences with labels ``y`` (a new object sharing the rows)."""
+        new = copy.copy(self)
+        new.y = y
+        return new
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(self.source)
+
+
+class RowReader:
+    """Read-only ``(N, L, 4)`` float32 view of sequences kept on disk or compactly in memory.
+
+    Indexing with an int, a slice or an array of rows returns a new float32 array; only the
+    rows asked for are read and converted, so memory follows the request, not ``N``.
+    ``np.asarray(reader)`` builds the whole array. Subclasses implement :meth:`_read`.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+
+    def __init__(self, shape: tuple):
+        self.shape = tuple(int(s) for s in shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, start: int, stop: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getitem__(self, key) -> np.ndarray:
+        n = len(self)
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + n if key < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(f"row {key} is out of range for {n} sequences")
+            return self._read(i, i + 1)[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                return self._read(start, max(start, stop))
+            key = np.arange(start, stop, step)
+        idx = np.asarray(key)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64).ravel()
+        idx = np.where(idx < 0, idx + n, idx)
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise IndexError(f"rows out of range for {n} sequences")
+        return self._gather(idx)
+
+    def _gather(self, idx: np.ndarray) -> np.ndarray:
+        # Sorted rows are read in spans of at most `block` rows; each span is converted once.
+        out = np.empty((len(idx),) + self.shape[1:], np.float32)
+        order = np.argsort(idx, kind="stable")
+        s = idx[order]
+        block = max(1, STREAM_BYTES // (self.shape[1] * 16))
+        i = 0
+        while i < len(s):
+            j = int(np.searchsorted(s, s[i] + block, side="left"))
+            span = self._read(int(s[i]), int(s[j - 1]) + 1)
+            out[order[i:j]] = span[s[i:j] - s[i]]
+            i = j
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        x = self._read(0, len(self))
+        return x if dtype is None else x.astype(dtype)
+
+    def chunks(self, rows: int | None = None):
+        """Yield ``(start, x[start:start + rows])`` over all rows (``rows`` default: ~32 MB of float32)."""
+        rows = rows or max(1, STREAM_BYTES // (self.shape[1] * 16))
+        for a in range(0, len(self), rows):
+            yield a, self._read(a, min(len(self), a + rows))
+
+
+class NpyRows(RowReader):
+    """Rows of a ``.npy`` file, memory-mapped one span at a time and converted to ``(n, L, 4)``.
+
+    Each read maps only the bytes of its rows and unmaps them after conversion, so the resident
+    memory stays at one span whatever the file's size and dtype.
+    """
+
+    def __init__(self, path, shape, dtype, offset: int, fortran: bool, convert):
+        self.path = str(path)
+        self.raw_shape = tuple(shape)
+        self.raw_dtype = np.dtype(dtype)
+        self.offset = int(offset)
+        self.fortran = fortran
+        self.convert = convert
+        length = convert(np.zeros((1,) + self.raw_shape[1:], self.raw_dtype)).shape[1]
+        super().__init__((self.raw_shape[0], length, 4))
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        if stop <= start:
+            return np.zeros((0,) + self.shape[1:], np.float32)
+        if self.fortran:  # rows are not contiguous on disk: map the file, copy the slice
+            mm = np.memmap(self.path, self.raw_dtype, "r", offset=self.offset, shape=self.raw_shape, order="F")
+        else:
+            row = int(np.prod(self.raw_shape[1:])) * self.raw_dtype.itemsize
+            mm = np.memmap(self.path, self.raw_dtype, "r", offset=self.offset + start * row,
+                           shape=(stop - start,) + self.raw_shape[1:])
+            start, stop = 0, stop - start
+        try:
+            return self.convert(mm[start:stop])
+        finally:
+            del mm
+
+
+class CodeRows(RowReader):
+    """Rows held as base codes ``(N, L)`` uint8 (0-3 = A C G T, 4 = N), one-hot on reading."""
+
+    _TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = codes
+        super().__init__(codes.shape + (4,))
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        return self._TABLE[self.codes[start:stop]]
 
 
 def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
                    seq_len: int | None = None, genome=None, width: int | None = None,
                    label_column: int | None = None) -> Sequences:
-    """Read one-hot sequences from ``.npz``, ``.npy``, FASTA or BED + genome into ``(N, L, 4)`` float32.
+    """Read one-hot sequences from ``.npz``, ``.npy``, FASTA or BED + genome, validated, as ``(N, L, 4)`` float32.
+
+    ``.npz`` arrays are converted in memory. ``.npy`` files are memory-mapped and FASTA is kept as
+    one byte per base: both are checked in one streaming pass here, so a bad row anywhere (the
+    last of a million included) is reported before any compute, and rows are converted to float32
+    only when read (:class:`Sequences`).
 
     Parameters
     ----------
@@ -232,7 +396,6 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
     if genome is not None or label_column is not None or width is not None:
         raise InputError(f"--genome, --width and --label-column go with BED input; {path} is not a BED file "
                          f"(.bed, .narrowPeak, .broadPeak, optionally .gz).")
-    names = None
     keys = {}
     y = None
     if name.endswith(".npz"):
@@ -241,26 +404,43 @@ def load_sequences(path, x_key: str | None = None, y_key: str | None = None,
         except Exception as exc:
             raise InputError(f"{path} is not a readable .npz file ({type(exc).__name__}); save it with numpy.savez.") from exc
         x_key = _pick_key(data.files, x_key, X_KEYS, "sequences", "--x-key", path)
-        raw = data[x_key]
         keys["x"] = x_key
         y_key_found = _pick_key(data.files, y_key, Y_KEYS, "labels", "--y-key", path, required=y_key is not None)
         if y_key_found is not None:
             y = np.asarray(data[y_key_found])
             keys["y"] = y_key_found
-    elif name.endswith(".npy"):
-        try:
-            raw = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
-    elif name.endswith((".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")):
-        names, strings = read_fasta(path)
-        raw = one_hot_encode(strings, path)
-    else:
-        raise InputError(f"{path}: unknown data format; use .npz, .npy, .fa/.fasta (optionally .gz).")
-    x, layout = to_nl4(raw, seq_len, str(path))
-    if y is not None:
-        y = _check_labels(y, len(x), path)
-    return Sequences(x=x, y=y, path=str(path), names=names, source_layout=layout, keys=keys)
+        x, layout = to_nl4(data[x_key], seq_len, str(path))
+        if y is not None:
+            y = _check_labels(y, len(x), path)
+        return Sequences(x=x, y=y, path=str(path), source_layout=layout, keys=keys)
+    if name.endswith(".npy"):
+        rows, layout = _open_npy(path, seq_len)
+        return Sequences(x=rows, path=str(path), source_layout=layout)
+    if name.endswith((".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")):
+        names, codes = read_fasta_codes(path, seq_len)
+        return Sequences(x=CodeRows(codes), path=str(path), names=names)
+    raise InputError(f"{path}: unknown data format; use .npz, .npy, .fa/.fasta (optionally .gz).")
+
+
+def _open_npy(path: Path, seq_len: int | None) -> tuple[NpyRows, str]:
+    """Memory-map ``path``, check its dtype, layout and length from the header, then every row."""
+    try:
+        mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        shape, dtype, offset = mm.shape, mm.dtype, mm.offset
+        fortran = bool(mm.flags.f_contiguous and not mm.flags.c_contiguous)
+        del mm
+    except ValueError as exc:
+        if "length is greater than file size" in str(exc) or "mmap" in str(exc):
+            raise InputError(f"{path} is truncated (shorter than its header says); copy or save it again.") from exc
+        raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
+    except Exception as exc:
+        raise InputError(f"{path} is not a readable .npy file ({type(exc).__name__}); save it with numpy.save.") from exc
+    layout, convert = _layout(shape, dtype, seq_len, str(path))
+    rows = NpyRows(path, shape, dtype, offset, fortran, convert)
+    _check_length(rows.shape[1], seq_len, str(path))
+    for start, x in rows.chunks():
+        _check_values(x, str(path), start)
+    return rows, layout
 
 
 def labels_for_model(seqs: Sequences, model: Model) -> Sequences:
@@ -292,7 +472,7 @@ def labels_for_model(seqs: Sequences, model: Model) -> Sequences:
             )
         logger.info("%s: labels read as class indices of the %d-way softmax", where, n_out)
         y = np.eye(n_out, dtype=np.float32)[y.astype(np.int64)]
-    return replace(seqs, y=y)
+    return seqs.with_labels(y)
 
 
 def _pick_key(files, key, candidates, what, flag, path, required=True):
@@ -317,46 +497,65 @@ def to_nl4(raw, seq_len: int | None = None, where: str = "input") -> tuple[np.nd
     array and the layout it had.
     """
     arr = np.asarray(raw)
-    if arr.dtype == object or arr.dtype.kind in "US":
+    layout, convert = _layout(arr.shape, arr.dtype, seq_len, where)
+    x = convert(arr)
+    _check_values(x, where)
+    _check_length(x.shape[1], seq_len, where)
+    return x, layout
+
+
+def _layout(shape: tuple, dtype, seq_len: int | None, where: str):
+    """``(layout name, convert)`` for raw one-hot arrays of ``shape``; ``convert(raw rows)``
+    returns contiguous float32 ``(n, L, 4)``. Raises :class:`InputError` for what no rows can fix."""
+    dtype = np.dtype(dtype)
+    if dtype == object or dtype.kind in "US":
         raise InputError(f"{where}: sequences are strings; give one-hot arrays, or a FASTA file.")
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"{where}: sequences have dtype {arr.dtype}; one-hot must be numeric (uint8, bool or float).")
-    if arr.ndim == 4 and arr.shape[1] == 1 and arr.shape[3] == 4:
-        arr, layout = arr[:, 0], "(N, 1, L, 4)"
-    elif arr.ndim == 4 and arr.shape[2] == 1 and arr.shape[3] == 4:
-        arr, layout = arr[:, :, 0], "(N, L, 1, 4)"
-    elif arr.ndim == 3 and arr.shape[2] == 4 and not (arr.shape[1] == 4 and seq_len == 4):
-        layout = "(N, L, 4)"
-        if arr.shape[1] == 4 and seq_len not in (None, 4):
-            arr, layout = np.transpose(arr, (0, 2, 1)), "(N, 4, L)"
-    elif arr.ndim == 3 and arr.shape[1] == 4:
-        arr, layout = np.transpose(arr, (0, 2, 1)), "(N, 4, L)"
+    if dtype.kind not in "biuf":
+        raise InputError(f"{where}: sequences have dtype {dtype}; one-hot must be numeric (uint8, bool or float).")
+    nd = len(shape)
+    if nd == 4 and shape[1] == 1 and shape[3] == 4:
+        layout, pick = "(N, 1, L, 4)", lambda a: a[:, 0]
+    elif nd == 4 and shape[2] == 1 and shape[3] == 4:
+        layout, pick = "(N, L, 1, 4)", lambda a: a[:, :, 0]
+    elif nd == 3 and shape[2] == 4 and not (shape[1] == 4 and seq_len == 4):
+        layout, pick = "(N, L, 4)", lambda a: a
+        if shape[1] == 4 and seq_len not in (None, 4):
+            layout, pick = "(N, 4, L)", lambda a: np.transpose(a, (0, 2, 1))
+    elif nd == 3 and shape[1] == 4:
+        layout, pick = "(N, 4, L)", lambda a: np.transpose(a, (0, 2, 1))
     else:
         raise InputError(
-            f"{where}: sequences have shape {arr.shape}; expected one-hot (N, L, 4), (N, 1, L, 4) "
+            f"{where}: sequences have shape {tuple(shape)}; expected one-hot (N, L, 4), (N, 1, L, 4) "
             "or (N, 4, L)."
         )
-    if arr.shape[0] == 0:
+    if shape[0] == 0:
         raise InputError(f"{where}: there are no sequences (N = 0); give at least one.")
-    x = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(x).all():
-        bad = int(np.argwhere(~np.isfinite(x).all(axis=(1, 2)))[0, 0])
-        raise InputError(f"{where}: sequence {bad} contains NaN or inf; remove or re-encode it.")
+    return layout, lambda a: np.ascontiguousarray(pick(a), dtype=np.float32)
+
+
+def _check_values(x: np.ndarray, where: str, offset: int = 0) -> None:
+    """Every row finite and one-hot (one 1, or all zeros / all 0.25 for N); ``offset`` numbers rows."""
+    finite = np.isfinite(x).all(axis=(1, 2))
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise InputError(f"{where}: sequence {bad + offset} contains NaN or inf; remove or re-encode it.")
     # Exactly one base at 1 and the rest 0; all zeros or all 0.25 encode N.
     is01 = ((x == 0) | (x == 1)).all(axis=2)
     ok_rows = (is01 & (x.sum(axis=2) <= 1)) | np.isclose(x, 0.25, atol=1e-3).all(axis=2)
     if not ok_rows.all():
         n, pos = (int(v) for v in np.argwhere(~ok_rows)[0])
         raise InputError(
-            f"{where}: sequence {n} position {pos} is not one-hot (values {np.round(x[n, pos], 3).tolist()}); "
+            f"{where}: sequence {n + offset} position {pos} is not one-hot (values {np.round(x[n, pos], 3).tolist()}); "
             "each position must hold one 1 (A, C, G, T), all zeros or all 0.25 for N."
         )
-    if seq_len is not None and x.shape[1] != seq_len:
+
+
+def _check_length(length: int, seq_len: int | None, where: str) -> None:
+    if seq_len is not None and length != seq_len:
         raise InputError(
-            f"{where}: sequences are {x.shape[1]} bp but the model takes {seq_len} bp; "
+            f"{where}: sequences are {length} bp but the model takes {seq_len} bp; "
             "give sequences of the model's length."
         )
-    return x, layout
 
 
 def _check_labels(y, n, path):
@@ -528,39 +727,74 @@ def write_bed(path, rows: list[dict]) -> None:
                      f"{int(r['score'])}\t{r['strand']}\n")
 
 
-def read_fasta(path) -> tuple[list[str], list[str]]:
-    """Names and sequences (upper-case strings) of a FASTA file, gzipped or not."""
+_DNA = b"ACGTNRYSWKMBDHVacgtnryswkmbdhv"
+# Byte -> base code: A C G T (either case) -> 0-3, every other IUPAC letter -> 4 (N).
+def _code_table() -> bytes:
+    table = bytearray([255] * 256)  # never looked up: other bytes are refused first
+    for b in _DNA:
+        table[b] = 4
+    for i, c in enumerate(ALPHABET):
+        table[ord(c)] = table[ord(c.lower())] = i
+    return bytes(table)
+
+
+_CODES = _code_table()
+
+
+def read_fasta_codes(path, seq_len: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Names and base codes ``(N, L)`` uint8 of a FASTA file (gzipped or not), in one streaming pass.
+
+    Codes 0-3 are A C G T, 4 is N or another IUPAC letter. The first bad record (a character
+    that is not DNA, a length that differs from the first record's or from ``seq_len``) stops
+    the pass with its number and name, however far into the file it is.
+    """
     path = Path(path)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    names, seqs, cur = [], [], []
+    names: list[str] = []
+    codes = bytearray()
+    length = None
+    cur: list[bytes] = []
+
+    def close_record():
+        nonlocal length
+        seq = b"".join(cur)
+        i, name = len(names) - 1, names[-1]
+        if length is None:
+            length = len(seq)
+            _check_length(length, seq_len, str(path))
+        elif len(seq) != length:
+            raise InputError(
+                f"{path}: sequence lengths differ: sequence {i} ({name}) is {len(seq)} bp, the ones before "
+                f"{length} bp; all must have the model's length (trim or pad them, e.g. bedtools slop + getfasta)."
+            )
+        bad = seq.translate(None, _DNA)
+        if bad:
+            chars = "".join(sorted(set(bad.decode("latin-1"))))
+            raise InputError(f"{path}: sequence {i} ({name}) has characters {chars!r} that are not DNA; clean the FASTA.")
+        codes.extend(seq.translate(_CODES))
+
     try:
-        with opener(path, "rt") as fh:
+        with opener(path, "rb") as fh:
             for line in fh:
                 line = line.strip()
                 if not line:
                     continue
-                if line.startswith(">"):
+                if line[:1] == b">":
                     if names:
-                        seqs.append("".join(cur))
-                    names.append(line[1:].split()[0] if len(line) > 1 else f"seq{len(names)}")
+                        close_record()
+                    head = line[1:].split()
+                    names.append(head[0].decode("utf-8", "replace") if head else f"seq{len(names)}")
                     cur = []
                 elif not names:
                     raise InputError(f"{path} does not start with a '>' header; is it FASTA?")
                 else:
-                    cur.append(line.upper())
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+                    cur.append(line)
+    except (OSError, EOFError) as exc:
         raise InputError(f"{path} cannot be read as FASTA ({type(exc).__name__}); check the file.") from exc
-    if names:
-        seqs.append("".join(cur))
-    if not seqs:
+    if not names:
         raise InputError(f"{path} holds no FASTA records; give at least one sequence.")
-    lengths = {len(s) for s in seqs}
-    if len(lengths) > 1:
-        raise InputError(
-            f"{path}: sequences have lengths {sorted(lengths)[:5]}; all must have the model's length "
-            "(trim or pad them, e.g. bedtools slop + getfasta)."
-        )
-    return names, seqs
+    close_record()
+    return names, np.frombuffer(bytes(codes), dtype=np.uint8).reshape(len(names), length)
 
 
 def one_hot_encode(seqs: list[str], where: str = "input") -> np.ndarray:
@@ -672,14 +906,58 @@ def load_motif_db(path=None) -> list[Motif]:
 # --------------------------------------------------------------------------------------
 # Outputs
 # --------------------------------------------------------------------------------------
-class OutputDir:
-    """Write a run's outputs into ``<out>.partial-<pid>`` and rename it to ``out`` on success.
+def partial_path(out) -> Path:
+    """Where an unfinished ``out`` (a run's directory or an attributions file) is kept: ``.<name>.partial``
+    beside it, hidden, so it is never taken for a finished output."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
 
-    ``summary.json`` is written last by :meth:`finish`; on an exception (or Ctrl-C) the
-    staging directory is removed, so a directory named ``out`` is always complete.
+
+def _lock(fd: int, what) -> None:
+    """Exclusive lock on ``fd`` for this process's lifetime (released when it closes or the process dies)."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise InputError(f"another interpret process is writing {what}; wait for it to end or choose another --out.") from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _digest_json(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=json_value).encode()).hexdigest()
+
+
+class OutputDir:
+    """Write a run's outputs into ``.<out>.partial`` and rename it to ``out`` when complete.
+
+    ``summary.json`` is written last by :meth:`finish`, so a directory named ``out`` is always a
+    finished run. The work is done in named stages (:meth:`stage`): the staging directory records in
+    ``.stages/`` which stages finished, with which parameters, and their results. When a run stops
+    (error, Ctrl-C, kill) after a stage has started, the staging directory is kept (still hidden, so
+    never taken for a finished run), and ``OutputDir(out, resume=True)`` continues it: a stage that
+    finished with the same parameters after the same upstream stages is not run again. A run that
+    stops before any stage started leaves nothing.
+
+    Parameters
+    ----------
+    out : str or Path
+    force : bool
+        Replace ``out`` if it exists; discard an unfinished run of ``out`` unless ``resume``.
+    resume : bool
+        Continue the unfinished run of ``out`` if there is one (else start afresh).
+    identity : dict, optional
+        What every stage depends on besides its parameters (model, sequences, version): resuming a
+        run made with another identity is refused.
     """
 
-    def __init__(self, out, force: bool = False):
+    def __init__(self, out, force: bool = False, resume: bool = False, identity: dict | None = None):
         self.final = Path(out)
         if self.final.exists() and not force:
             raise InputError(f"output directory {self.final} exists; choose another --out or pass --force to replace it.")
@@ -691,37 +969,133 @@ class OutputDir:
                 raise InputError(f"cannot create {parent} ({exc.strerror}); choose a writable --out.") from exc
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             raise InputError(f"cannot write to {parent}; choose a writable --out.")
-        self.force = force
-        self.path = parent / f".{self.final.name}.partial-{os.getpid()}"
+        self.force, self.resume = force, resume
+        self.identity = json.loads(json.dumps(identity or {}, default=json_value))
+        self.path = partial_path(self.final)
+        self.timings: dict[str, float] = {}
+        self.resumed: list[str] = []
+        self._order: list[str] = []
+        self._stages: dict[str, dict] = {}
+        existing = self.path.exists()
+        if existing and not (resume or force):
+            raise InputError(f"an unfinished run of {self.final} is kept in {self.path}; pass --resume to continue it "
+                             "or --force to start over.")
         try:
-            if self.path.exists():
-                shutil.rmtree(self.path)
-            self.path.mkdir()
+            self.path.mkdir(exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
             raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
+        _lock(self._fd, self.final)
+        if existing and resume:
+            self._load(identity is not None)
+        elif existing:  # --force: start over
+            self._clear()
+
+    def _clear(self) -> None:
+        for child in self.path.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    @property
+    def _dir(self) -> Path:
+        return self.path / ".stages"
+
+    def _load(self, check_identity: bool) -> None:
+        journal = self._dir / "journal.json"
+        if not journal.exists():
+            return
+        saved = read_json(journal)
+        if check_identity and saved.get("identity") != self.identity:
+            if self.force:  # --resume --force: continue a run of these inputs, else start over
+                self._clear()
+                return
+            self._unlock()
+            raise InputError(f"the unfinished run in {self.path} was made from another model, other sequences or "
+                             "another interpret version; pass --force instead of --resume to start over.")
+        self._stages = saved.get("stages", {})
+
+    def _save(self) -> None:
+        self._dir.mkdir(exist_ok=True)
+        _atomic_write(self._dir / "journal.json",
+                      json.dumps({"identity": self.identity, "stages": self._stages}, indent=1,
+                                 default=json_value).encode())
+
+    def stage(self, name: str, params: dict, fn, after=None):
+        """Run ``fn()`` as stage ``name``, or, resuming, return its result from the interrupted run.
+
+        Parameters
+        ----------
+        name : str
+        params : dict
+            JSON values the stage's result depends on (its options).
+        fn : callable
+            Runs the stage, writing its files into this directory, and returns its result
+            (picklable; it is kept for a resumed run).
+        after : iterable of str, optional
+            Stages whose results ``fn`` uses; default: every stage entered before this one. A
+            stage runs again when one of these ran with other parameters.
+
+        Returns
+        -------
+        What ``fn`` returned. ``timings[name]`` holds its seconds (from the first run, if resumed).
+        """
+        deps = list(self._order) if after is None else list(after)
+        key = _digest_json({"params": params, "after": [self._stages.get(d, {}).get("key") for d in deps]})
+        self._order.append(name)
+        rec = self._stages.get(name, {})
+        saved = self._dir / f"{name}.pkl"
+        if self.resume and rec.get("done") and rec.get("key") == key and saved.exists():
+            logger.info("%s: finished in the interrupted run, reused", name)
+            self.resumed.append(name)
+            self.timings[name] = rec.get("seconds", 0.0)
+            return pickle.loads(saved.read_bytes())
+        if self.resume and rec:
+            logger.info("%s: %s, running it again", name,
+                        "unfinished" if rec.get("key") == key else "other parameters or inputs than the interrupted run")
+        self._stages[name] = {"key": key, "params": params, "done": False}
+        self._save()
+        t = time.perf_counter()
+        result = fn()
+        self.timings[name] = time.perf_counter() - t
+        _atomic_write(saved, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self._stages[name] = {"key": key, "params": params, "done": True, "seconds": self.timings[name]}
+        self._save()
+        return result
 
     def __truediv__(self, name) -> Path:
         return self.path / name
 
     def finish(self, summary: dict) -> Path:
-        """Write ``summary.json`` last and move the directory into place."""
+        """Drop the resume records, write ``summary.json`` last and move the directory into place."""
+        shutil.rmtree(self._dir, ignore_errors=True)
         write_json(self.path / "summary.json", summary)
         if self.final.exists():
             if not self.force:
                 raise InputError(f"output directory {self.final} appeared while running; pass --force to replace it.")
             shutil.rmtree(self.final)
         os.replace(self.path, self.final)
+        self._unlock()
         return self.final
+
+    def _unlock(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def abort(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        self._unlock()
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            self.abort()
+            # Keep what a resumed run can use: any stage started here or in a nested run.
+            if any(self.path.rglob("journal.json")):
+                logger.debug("unfinished run kept in %s", self.path)
+                self._unlock()
+            else:
+                self.abort()
         return False
 
 
@@ -791,6 +1165,15 @@ def write_text(path, text: str) -> None:
     Path(path).write_text(text, encoding="utf-8")
 
 
+def copy_file(src, dst) -> None:
+    """``dst`` becomes a copy of ``src``: a hard link when both are on one file system (outputs are
+    never modified in place, so sharing the bytes is safe and a multi-GB file costs nothing)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 # --------------------------------------------------------------------------------------
 # HDF5
 # --------------------------------------------------------------------------------------
@@ -833,65 +1216,350 @@ def read_h5(path) -> tuple[dict, dict]:
     return out, attrs
 
 
-class AttributionWriter:
-    """Stream attributions into ``attributions.h5`` chunk by chunk (bounded memory).
+class NotResumable(InputError):
+    """An unfinished attributions file that cannot be continued: other settings, or not a store."""
 
-    Layout: one group per method with ``contrib`` and ``hypothetical`` ``(N, L, 4)`` float32,
-    ``delta`` ``(N,)`` (NaN where the method has none) and ``score`` ``(N,)`` (the explained
-    scalar); at the root, ``index`` ``(N,)``: row of each explained sequence in the user's
-    data, and ``x`` ``(N, L, 4)`` uint8 one-hot. File attribute ``explained`` says what
-    the scores are (e.g. "logit (pre-sigmoid) of output 0").
+
+class AttributionStore:
+    """``attributions.h5`` written shard by shard, so that an interrupted computation resumes.
+
+    Layout: root ``index (N,)`` int64 (row of each explained sequence in the user's data) and
+    ``x (N, L, 4)`` uint8 one-hot; one group per method with ``contrib`` and ``hypothetical``
+    ``(N, L, 4)`` float32, ``delta (N,)`` (NaN where the method has none) and ``score (N,)`` (the
+    explained scalar), float32; ``shards/done (S,)`` uint8 and ``shards/crc32 (S,)`` uint32 (CRC-32
+    of each shard's float32 input rows). File attributes: ``explained`` (e.g. "logit (pre-sigmoid)
+    of output 0"), ``target``, ``shard_size`` and ``params`` (JSON of everything the values depend on).
+    Shard ``k`` is rows ``k * shard_size`` up to the next shard.
+
+    Crash safety: the file's HDF5 structure is written, closed and renamed into place before any
+    shard; every dataset is contiguous and allocated then, so committing a shard only writes its
+    bytes at fixed offsets, syncs them to disk, and then sets ``shards/done[k]``. A process killed
+    at any moment leaves a valid file whose ``done`` flags name exactly the shards written in full:
+    a half-written shard is not done and is computed again. Shards finishing in any order give the
+    same bytes. The datasets are not compressed (a compressed chunk moves when it is rewritten).
+
+    Use :meth:`open`; :meth:`commit` each shard; :meth:`close`.
     """
 
-    def __init__(self, path, x: np.ndarray, index: np.ndarray, methods: list[str], attrs: dict):
+    def __init__(self, path: Path, fd: int, n: int, length: int, methods: list, shard_size: int,
+                 spec: dict, done: np.ndarray, crc: np.ndarray):
+        self.path, self.fd = path, fd
+        self.n, self.length, self.methods, self.shard_size = n, length, list(methods), shard_size
+        self._spec = spec
+        self.done = done.astype(bool)
+        self.crc = crc
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.done)
+
+    @property
+    def n_done(self) -> int:
+        return int(self.done.sum())
+
+    def rows(self, k: int) -> tuple[int, int]:
+        """Rows ``start, stop`` of shard ``k``."""
+        return k * self.shard_size, min(self.n, (k + 1) * self.shard_size)
+
+    def missing(self) -> list[int]:
+        """Shards not committed yet."""
+        return [int(k) for k in np.flatnonzero(~self.done)]
+
+    @classmethod
+    def open(cls, path, index: np.ndarray, length: int, methods, attrs: dict, shard_size: int,
+             resume: bool = False) -> "AttributionStore":
+        """Create the store at ``path``; with ``resume``, reopen the one there instead, if any.
+
+        Parameters
+        ----------
+        path : str or Path
+        index : ndarray, shape (N,)
+            Row of each explained sequence in the user's data.
+        length : int
+            Sequence length ``L``.
+        methods : list of str
+        attrs : dict
+            ``explained``, ``target`` and ``params`` (a JSON string): a file to resume must have
+            been made with the same values, else :class:`InputError` names the difference.
+        shard_size : int
+        resume : bool
+
+        Raises
+        ------
+        InputError
+            The file to resume was made with other settings or is not a store; another process
+            holds it; the disk cannot hold it.
+        """
+        path = Path(path)
+        index = np.asarray(index, dtype=np.int64)
+        if resume and path.exists():
+            store = cls._reopen(path, index, length, methods, attrs, shard_size)
+        else:
+            store = cls._create(path, index, length, methods, attrs, shard_size)
+        store._check_space()
+        return store
+
+    @classmethod
+    def _create(cls, path, index, length, methods, attrs, shard_size):
         import h5py
 
-        self.f = h5py.File(path, "w")
-        n, length, _ = x.shape
-        for k, v in attrs.items():
-            self.f.attrs[k] = v
-        self.f.create_dataset("index", data=np.asarray(index, dtype=np.int64))
-        self.f.create_dataset("x", data=(x > 0.5).astype(np.uint8) if x.max() <= 1 else x,
-                              compression="gzip", chunks=(min(n, 256), length, 4))
-        chunk = (min(n, 256), length, 4)
-        for m in methods:
-            g = self.f.create_group(m)
-            for name in ("contrib", "hypothetical"):
-                g.create_dataset(name, shape=(n, length, 4), dtype="f4", chunks=chunk,
-                                 compression="gzip", compression_opts=1)
-            g.create_dataset("delta", shape=(n,), dtype="f4", fillvalue=np.nan)
-            g.create_dataset("score", shape=(n,), dtype="f4", fillvalue=np.nan)
+        n = len(index)
+        tmp = path.with_name(path.name + ".new")
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)   # offsets fixed now: shards never touch metadata
+        dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)     # unwritten space stays a sparse hole
+        dcpl.set_obj_track_times(False)                  # same inputs, same bytes
+        try:
+            with h5py.File(tmp, "w") as f:
+                for k, v in attrs.items():
+                    f.attrs[k] = v
+                f.attrs["shard_size"] = shard_size
+                f.create_dataset("index", data=index, track_times=False)
+                for name, shape, dtype in _store_datasets(n, length, methods, shard_size):
+                    f.create_dataset(name, shape=shape, dtype=dtype, dcpl=dcpl)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot write {path} ({exc.strerror or exc}); choose a writable --out.") from exc
+        return cls._reopen(path, index, length, methods, attrs, shard_size)
 
-    def write(self, method: str, start: int, contrib, hypothetical, score=None, delta=None) -> None:
-        """Write rows ``start:start + len(contrib)`` of ``method``."""
-        g = self.f[method]
-        stop = start + len(contrib)
-        g["contrib"][start:stop] = contrib
-        g["hypothetical"][start:stop] = hypothetical
-        if score is not None:
-            g["score"][start:stop] = score
-        if delta is not None:
-            g["delta"][start:stop] = delta
+    @classmethod
+    def _reopen(cls, path, index, length, methods, attrs, shard_size):
+        import h5py
+
+        try:
+            with h5py.File(path, "r", locking=False) as f:
+                stored = {k: _attr(f.attrs.get(k)) for k in attrs}
+                size = int(f.attrs.get("shard_size", -1))
+                same_rows = f["index"].shape == index.shape and np.array_equal(f["index"][()], index)
+                spec = {}
+                for name, shape, dtype in _store_datasets(len(index), length, methods, shard_size):
+                    ds = f[name]
+                    if ds.shape != shape or ds.dtype != np.dtype(dtype) or ds.id.get_offset() is None:
+                        raise KeyError(name)
+                    spec[name] = (ds.id.get_offset(), np.dtype(dtype), int(np.prod(shape[1:], dtype=np.int64)) * ds.dtype.itemsize)
+                done, crc = f["shards/done"][()], f["shards/crc32"][()]
+        except (OSError, KeyError) as exc:
+            raise NotResumable(f"{path} is not a resumable attributions file ({exc}); pass --force to start over.") from exc
+        diff = _differences(stored, attrs)
+        if size != shard_size:
+            diff.append(f"shard size {size}, not {shard_size}")
+        if not same_rows:
+            diff.append("other explained sequences (index)")
+        if diff:
+            raise NotResumable(f"{path} was begun with other settings ({'; '.join(diff)}); rerun with the same options, "
+                             "or pass --force to start over.")
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError as exc:
+            raise InputError(f"cannot write {path} ({exc.strerror}); choose a writable --out.") from exc
+        _lock(fd, path)
+        return cls(path, fd, len(index), length, methods, shard_size, spec, done, crc)
+
+    def _check_space(self) -> None:
+        """Refuse to start when the disk cannot hold the shards still to write (the file is sparse)."""
+        st = os.fstat(self.fd)
+        need = st.st_size - st.st_blocks * 512
+        free = shutil.disk_usage(self.path.parent).free
+        if need > free:
+            self.close()
+            if not self.n_done:  # nothing saved yet: leave nothing behind
+                self.path.unlink(missing_ok=True)
+            raise InputError(f"{self.path} needs {_size(need)} more but {self.path.parent} has {_size(free)} free; "
+                             "free some space or choose another --out.")
+
+    @staticmethod
+    def input_crc(x: np.ndarray) -> int:
+        """CRC-32 of a shard's input rows as float32 ``(n, L, 4)``."""
+        return zlib.crc32(np.ascontiguousarray(x, dtype=np.float32))
+
+    def commit(self, k: int, x: np.ndarray, results: dict) -> None:
+        """Write shard ``k`` and mark it done.
+
+        Parameters
+        ----------
+        k : int
+        x : ndarray, shape (n, L, 4)
+            The shard's sequences (rows :meth:`rows` ``(k)``).
+        results : dict
+            ``{method: {"contrib", "hypothetical" (n, L, 4), "score" (n,), "delta" (n,) or None}}``.
+        """
+        a, b = self.rows(k)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.shape != (b - a, self.length, 4):
+            raise ValueError(f"shard {k} has shape {x.shape}, expected {(b - a, self.length, 4)}")
+        crc = self.input_crc(x)
+        try:
+            self._put("x", a, (x > 0.5).astype(np.uint8))
+            for m in self.methods:
+                r = results[m]
+                self._put(f"{m}/contrib", a, r["contrib"])
+                self._put(f"{m}/hypothetical", a, r["hypothetical"])
+                self._put(f"{m}/score", a, r["score"])
+                self._put(f"{m}/delta", a, np.full(b - a, np.nan) if r.get("delta") is None else r["delta"])
+            self._put("shards/crc32", k, np.array([crc]))
+            os.fdatasync(self.fd)  # the shard's bytes are on disk before its flag says so
+            self._put("shards/done", k, np.ones(1))
+        except OSError as exc:
+            raise InputError(f"cannot write {self.path} ({exc.strerror or exc}); {self.n_done} of {self.n_shards} "
+                             "shards are saved in it.") from exc
+        self.done[k] = True
+        self.crc[k] = crc
+
+    def _put(self, name: str, row: int, arr) -> None:
+        offset, dtype, row_bytes = self._spec[name]
+        data = memoryview(np.ascontiguousarray(arr, dtype=dtype)).cast("B")
+        pos = offset + row * row_bytes
+        while len(data):
+            written = os.pwrite(self.fd, data, pos)
+            data, pos = data[written:], pos + written
 
     def close(self) -> None:
-        self.f.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-def read_attributions(path, method: str | None = None) -> dict:
-    """Read ``attributions.h5``: ``{"index", "x", "attrs", method: {"contrib", "hypothetical", "delta", "score"}}``."""
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def _store_datasets(n: int, length: int, methods, shard_size: int) -> list:
+    """``(name, shape, dtype)`` of every dataset an :class:`AttributionStore` writes shard by shard."""
+    out = [("x", (n, length, 4), "u1")]
+    for m in methods:
+        out += [(f"{m}/contrib", (n, length, 4), "<f4"), (f"{m}/hypothetical", (n, length, 4), "<f4"),
+                (f"{m}/delta", (n,), "<f4"), (f"{m}/score", (n,), "<f4")]
+    n_shards = -(-n // shard_size)
+    return out + [("shards/done", (n_shards,), "u1"), ("shards/crc32", (n_shards,), "<u4")]
+
+
+def _attr(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _differences(stored: dict, wanted: dict) -> list[str]:
+    """Human-readable differences between stored and wanted attributes (``params`` compared key by key)."""
+    out = []
+    for k, v in wanted.items():
+        s = stored.get(k)
+        if k == "params" and isinstance(s, str) and isinstance(v, str):
+            a, b = json.loads(s), json.loads(v)
+            out += [f"{p} {a.get(p)!r}, not {b.get(p)!r}" for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+        elif s != v:
+            out.append(f"{k} {s!r}, not {v!r}")
+    return out
+
+
+def _read_rows(ds, rows: np.ndarray | None) -> np.ndarray:
+    """Rows ``rows`` (sorted) of an HDF5 dataset, reading only those (all if ``rows`` is None)."""
+    if rows is None:
+        return ds[()]
+    rows = np.asarray(rows, dtype=np.int64)
+    offset = ds.id.get_offset()
+    if offset is not None and ds.compression is None and ds.chunks is None:
+        mm = np.memmap(ds.file.filename, ds.dtype, "r", offset=offset, shape=ds.shape)
+        try:
+            return np.array(mm[rows])
+        finally:
+            del mm
+    out = np.empty((len(rows),) + ds.shape[1:], ds.dtype)
+    block = max(1, STREAM_BYTES // max(1, int(np.prod(ds.shape[1:], dtype=np.int64)) * ds.dtype.itemsize))
+    i = 0
+    while i < len(rows):
+        j = int(np.searchsorted(rows, rows[i] + block, side="left"))
+        out[i:j] = ds[int(rows[i]):int(rows[j - 1]) + 1][rows[i:j] - rows[i]]
+        i = j
+    return out
+
+
+def _open_finished(path):
+    """An h5py file of a finished attributions.h5; :class:`InputError` if absent, foreign or unfinished."""
     import h5py
 
     if not Path(path).exists():
         raise InputError(f"{path} does not exist; give the attributions.h5 of an earlier run.")
     try:
-        with h5py.File(path, "r") as f:
-            out = {"index": f["index"][()], "x": f["x"][()].astype(np.float32), "attrs": dict(f.attrs)}
-            for m in f:
-                if isinstance(f[m], h5py.Group) and (method is None or m == method):
-                    out[m] = {k: f[m][k][()] for k in f[m]}
-    except (OSError, KeyError) as exc:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
+    if "shards" in f and not f["shards/done"][()].all():
+        done, total = int(f["shards/done"][()].sum()), len(f["shards/done"])
+        f.close()
+        raise InputError(f"{path} is unfinished ({done} of {total} shards); finish it with the same "
+                         "`interpret attribute` command and --resume.")
+    return f
+
+
+def _method_groups(f) -> list[str]:
+    import h5py
+
+    return [m for m in f if isinstance(f[m], h5py.Group) and "contrib" in f[m]]
+
+
+def read_attributions(path, method: str | None = None, rows: np.ndarray | None = None) -> dict:
+    """Read ``attributions.h5``: ``{"index", "x", "attrs", method: {"contrib", "hypothetical", "delta", "score"}}``.
+
+    Parameters
+    ----------
+    path : str or Path
+    method : str, optional
+        Read only this method's arrays.
+    rows : ndarray of int, optional
+        Sorted rows of the file to read (default all); only those are read from disk.
+    """
+    f = _open_finished(path)
+    try:
+        with f:
+            out = {"index": _read_rows(f["index"], rows), "x": _read_rows(f["x"], rows).astype(np.float32),
+                   "attrs": {k: _attr(v) for k, v in f.attrs.items()}}
+            for m in _method_groups(f):
+                if method is None or m == method:
+                    out[m] = {k: _read_rows(f[m][k], rows) for k in f[m]}
+    except KeyError as exc:
         raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
     return out
+
+
+def attributions_info(path) -> dict:
+    """``{"n", "length", "methods", "attrs"}`` of a finished attributions.h5, reading no arrays."""
+    f = _open_finished(path)
+    with f:
+        if "x" not in f or "index" not in f:
+            raise InputError(f"{path} is not an interpret attributions.h5 (no x or index); recompute it with "
+                             "`interpret attribute`.")
+        return {"n": int(f["x"].shape[0]), "length": int(f["x"].shape[1]), "methods": _method_groups(f),
+                "index": f["index"][()], "attrs": {k: _attr(v) for k, v in f.attrs.items()}}
+
+
+def iter_attributions(path, method: str, names=("contrib", "delta"), rows_per_chunk: int | None = None):
+    """Yield ``(start, {name: rows start:start + n})`` of one method of a finished attributions.h5,
+    a bounded number of rows at a time (default about 32 MB of ``contrib``)."""
+    f = _open_finished(path)
+    with f:
+        g = f[method]
+        n, length = g["contrib"].shape[:2]
+        step = rows_per_chunk or max(1, STREAM_BYTES // (length * 16))
+        for a in range(0, n, step):
+            yield a, {k: g[k][a:a + step] for k in names}
+
+
+def read_progress(path) -> tuple[int, int]:
+    """``(shards done, shards)`` of an attributions.h5, finished or still being written (read-only, no lock)."""
+    import h5py
+
+    with h5py.File(path, "r", locking=False) as f:
+        if "shards" not in f:
+            return 1, 1
+        done = f["shards/done"][()]
+    return int(done.sum()), len(done)
 
 
 def write_modisco_h5(path, pos_patterns, neg_patterns, window_size: int) -> None:

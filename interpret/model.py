@@ -15,6 +15,7 @@ Files are opened by :mod:`interpret.io`; this module only works on in-memory mod
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Callable
@@ -243,6 +244,16 @@ class Model:
             spec = tf.TensorSpec((None, self.seq_len, 4), tf.float32)
             cache[output] = tf.function(lambda x: self.forward(x, output), input_signature=[spec])
         return cache[output]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the layout, outputs, layer types and every weight: equal for the same model
+        loaded twice, different when any weight differs (recorded to check resumed runs)."""
+        h = hashlib.sha256(f"{self.layout}|{self.seq_len}|{self.n_outputs}|{self.output_activation}".encode())
+        h.update("|".join(type(layer).__name__ for layer in self.keras_model.layers).encode())
+        for w in self.keras_model.get_weights():
+            h.update(str(w.shape).encode())
+            h.update(np.ascontiguousarray(w).tobytes())
+        return h.hexdigest()
 
     def describe(self) -> list[dict]:
         """Architecture table: one dict per layer (name, type, output shape, activation, params)."""

@@ -16,9 +16,13 @@ modisco-lite's defaults were chosen for 400-1,000 bp ChIP/ATAC windows. On short
 settings from the number and length of the sequences instead. ``docs/motifs.md`` gives the
 derivation and the measurements behind it.
 
-This module never opens files and draws no random numbers: modisco-lite seeds its own Leiden runs
-(``100, 200, ...``) and its subsampling (``RandomState(1234)``), so the same inputs and settings
-give the same patterns.
+This module never opens files. modisco-lite seeds its own Leiden runs (``100, 200, ...``) and
+its subsampling (``RandomState(1234)``); the only draws made here are the samples taken on large
+runs, seeded by ``seed``: :func:`sequence_sample` (which sequences TF-MoDISco reads, when there
+are more than ``max_sequences``) and, when a sign has more than ``max_seqlets_per_metacluster``
+seqlets, a random sample of them instead of modisco-lite's first ones in sequence order (which
+would come from the start of the file only). The same inputs, settings and seed give the same
+patterns.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ import numpy as np
 from .errors import InputError
 
 logger = logging.getLogger(__name__)
+
+#: Bases (sequences x length) TF-MoDISco reads by default: 100,000 sequences of 200 bp. Above,
+#: :func:`sequence_sample` draws that many (memory of modisco-lite grows with the input).
+MAX_BASES = 20_000_000
 
 #: Trimming (:func:`trim_bounds`): the core keeps positions whose contribution rises above the
 #: pattern's baseline by at least this fraction of its peak's height above that baseline.
@@ -53,8 +61,10 @@ MIN_CORE_WIDTH = 6
 class ModiscoSettings:
     """Every knob of one TF-MoDISco run; defaults are modisco-lite 2.5's own.
 
-    ``ModiscoSettings()`` reproduces ``modiscolite.tfmodisco.TFMoDISco`` with its defaults;
-    :func:`auto_settings` gives the values ``interpret`` uses (adapted to short sequences).
+    ``ModiscoSettings()`` reproduces ``modiscolite.tfmodisco.TFMoDISco`` with its defaults, except
+    that a sign with more than ``max_seqlets_per_metacluster`` seqlets is sampled at random (seeded)
+    rather than cut to its first ones; :func:`auto_settings` gives the values ``interpret`` uses
+    (adapted to short sequences).
 
     Attributes
     ----------
@@ -71,7 +81,11 @@ class ModiscoSettings:
         Bounds on the fraction of windows that pass; the FDR threshold is moved to meet them.
     weak_threshold_for_counting_sign : float
     max_seqlets_per_metacluster : int
-        Cap on seqlets clustered per sign (``--modisco-max-seqlets``).
+        Cap on seqlets clustered per sign (``--modisco-max-seqlets``); above it a seeded random
+        sample of this many is clustered.
+    max_sequences : int or None
+        Sequences TF-MoDISco reads (``--modisco-max-seqs``); above it a seeded random sample of
+        this many. ``None``: ``MAX_BASES // length``. Used by :func:`sequence_sample`.
     min_metacluster_size : int
         A sign with this many seqlets or fewer is not clustered at all.
     n_leiden_runs : int
@@ -127,6 +141,7 @@ class ModiscoSettings:
     min_ic_windowsize: int = 6
     ppm_pseudocount: float = 0.001
     trim_threshold: float = TRIM_THRESHOLD
+    max_sequences: int | None = None
 
     @property
     def effective_suppress(self) -> int:
@@ -152,13 +167,17 @@ class ModiscoSettings:
             raise InputError(f"--modisco-fdr must be between 0 and 1, not {self.target_seqlet_fdr}.")
         if not 0 <= self.trim_threshold < 1:
             raise InputError(f"trim_threshold must be in [0, 1), not {self.trim_threshold}.")
+        if self.max_sequences is not None and self.max_sequences < 1:
+            raise InputError(f"--modisco-max-seqs must be at least 1, not {self.max_sequences}.")
+        if self.max_seqlets_per_metacluster < 1:
+            raise InputError(f"--modisco-max-seqlets must be at least 1, not {self.max_seqlets_per_metacluster}.")
         return self
 
     def modisco_kwargs(self) -> dict:
         """Keyword arguments of ``modiscolite.tfmodisco.seqlets_to_patterns``."""
         skip = {"sliding_window_size", "flank_size", "suppress", "target_seqlet_fdr", "min_passing_windows_frac",
                 "max_passing_windows_frac", "weak_threshold_for_counting_sign", "max_seqlets_per_metacluster",
-                "min_metacluster_size", "trim_threshold"}
+                "min_metacluster_size", "trim_threshold", "max_sequences"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -226,6 +245,28 @@ def resolve_settings(settings, n_seqs: int, length: int) -> ModiscoSettings:
     raise InputError(f"settings must be None, a dict or a ModiscoSettings, not {type(settings).__name__}.")
 
 
+def sequence_sample(n_seqs: int, length: int, max_sequences: int | None = None, seed: int = 0) -> np.ndarray | None:
+    """Rows TF-MoDISco reads when there are too many sequences: a sorted, seeded random sample.
+
+    Parameters
+    ----------
+    n_seqs, length : int
+        Number and length of the explained sequences.
+    max_sequences : int, optional
+        At most this many; default ``MAX_BASES // length`` (100,000 at 200 bp).
+    seed : int
+
+    Returns
+    -------
+    ndarray of int, shape (max_sequences,), sorted, or None
+        ``None`` when every sequence is read.
+    """
+    cap = int(max_sequences) if max_sequences else max(1, MAX_BASES // max(1, int(length)))
+    if n_seqs <= cap:
+        return None
+    return np.sort(np.random.default_rng([int(seed), 0]).choice(n_seqs, size=cap, replace=False))
+
+
 @dataclass(frozen=True)
 class Seqlet:
     """One seqlet of a pattern, in the user's coordinates (trimmed to the exported motif).
@@ -287,6 +328,9 @@ class MotifResult:
     method : str
     n_seqlets : dict
         ``{"pos": n, "neg": n}`` seqlets extracted (before clustering).
+    n_clustered : dict
+        ``{"pos": n, "neg": n}`` seqlets clustered: all of them, a seeded sample of
+        ``max_seqlets_per_metacluster`` when there were more, 0 when too few to cluster.
     """
 
     patterns: list
@@ -295,6 +339,7 @@ class MotifResult:
     settings: ModiscoSettings
     method: str
     n_seqlets: dict
+    n_clustered: dict
 
     @property
     def seqlet_rows(self) -> list[dict]:
@@ -421,19 +466,35 @@ def extract(x: np.ndarray, hypothetical: np.ndarray, settings: ModiscoSettings):
     return track_set, pos, neg
 
 
+def seqlet_sample(n: int, cap: int, sign: int, seed: int) -> np.ndarray | None:
+    """Which of ``n`` seqlets of one sign are clustered when there are more than ``cap``: a sorted,
+    seeded random sample (``None``: all of them)."""
+    if n <= cap:
+        return None
+    return np.sort(np.random.default_rng([int(seed), 1 if sign > 0 else 2]).choice(n, size=cap, replace=False))
+
+
+def _sample(seqlets, sign, settings, seed):
+    keep = seqlet_sample(len(seqlets), settings.max_seqlets_per_metacluster, sign, seed)
+    return seqlets if keep is None else [seqlets[i] for i in keep]
+
+
 def _cluster(seqlets, track_set, sign, settings, beside=None):
     from modiscolite.tfmodisco import seqlets_to_patterns
 
     if len(seqlets) <= settings.min_metacluster_size:
         return None
-    seqlets = seqlets[:settings.max_seqlets_per_metacluster]
     extra = {} if beside is None else {"beside_clustering": beside}
     return seqlets_to_patterns(seqlets=seqlets, track_set=track_set, track_signs=sign, **settings.modisco_kwargs(),
                                **extra)
 
 
-def _cluster_both(pos, neg, track_set, settings):
-    """Patterns of both signs: ``(pos_patterns, neg_patterns)``.
+def _cluster_both(pos, neg, track_set, settings, seed):
+    """Patterns of both signs and the seqlets clustered: ``(pos_patterns, neg_patterns, n_pos, n_neg)``.
+
+    Over ``settings.max_seqlets_per_metacluster`` seqlets of a sign, a seeded random sample of
+    that many is clustered (:func:`seqlet_sample`; modisco-lite would keep the first ones, all
+    from the start of the file).
 
     modisco-lite 3 runs each Leiden seed on one thread, in as many forked workers as it has cores
     for large graphs; whatever cores that leaves idle during the positive sign's first clustering
@@ -443,18 +504,20 @@ def _cluster_both(pos, neg, track_set, settings):
     :func:`use_forksafe_layer`), the negative sign is clustered here afterwards. modisco 2.5
     clusters the two signs one after the other.
     """
+    pos, neg = _sample(pos, 1, settings, seed), _sample(neg, -1, settings, seed)
+    n_pos, n_neg = (len(s) if len(s) > settings.min_metacluster_size else 0 for s in (pos, neg))
     try:
         from modiscolite import forked, tfmodisco
         background = forked.Background, tfmodisco._pack_patterns, tfmodisco._unpack_patterns
     except (ImportError, AttributeError):
         background = None
-    if background is None or len(neg) <= settings.min_metacluster_size:
-        return _cluster(pos, track_set, 1, settings), _cluster(neg, track_set, -1, settings)
+    if background is None or not n_neg:
+        return _cluster(pos, track_set, 1, settings), _cluster(neg, track_set, -1, settings), n_pos, n_neg
     start, pack, unpack = background
     negative = start(lambda: _cluster(neg, track_set, -1, settings), pack=pack,
                      unpack=lambda packed: unpack(packed, track_set))
     pos_patterns = _cluster(pos, track_set, 1, settings, beside=negative)
-    return pos_patterns, negative.result()  # computed here when the child never started or failed
+    return pos_patterns, negative.result(), n_pos, n_neg  # computed here when the child never started or failed
 
 
 def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
@@ -569,8 +632,9 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
     settings : None, dict or ModiscoSettings
         ``None``: :func:`auto_settings`; a dict overrides single fields of it.
     seed : int
-        Accepted for a uniform stage signature. modisco-lite uses only fixed internal seeds, so
-        the result depends on the inputs and settings alone (deterministic).
+        Seeds the sample of seqlets clustered when a sign has more than
+        ``max_seqlets_per_metacluster`` (:func:`seqlet_sample`); modisco-lite's own draws use fixed
+        seeds, so the result depends on the inputs, settings and seed alone.
     verbose : bool
         Log progress at INFO (never prints).
 
@@ -592,14 +656,18 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
         if len(seqs) <= s.min_metacluster_size:
             log("%s: %d %s seqlets <= min_metacluster_size %d: not clustered", method, len(seqs), name,
                 s.min_metacluster_size)
-    pos_patterns, neg_patterns = _cluster_both(pos, neg, track_set, s)
+    pos_patterns, neg_patterns, n_pos, n_neg = _cluster_both(pos, neg, track_set, s, seed)
+    for name, found, used in (("positive", len(pos), n_pos), ("negative", len(neg), n_neg)):
+        if used and used < found:
+            log("%s: clustering a random sample of %d of the %d %s seqlets (seed %d)", method, used, found, name, seed)
     contrib = (x * hypothetical).sum(axis=2)
     records = []
     for tag, sign, pats in (("pos", 1, pos_patterns), ("neg", -1, neg_patterns)):
         for k, pat in enumerate(pats or []):
             records.append(_record(pat, f"{method}_{tag}_{k}", method, sign, index, contrib, s.trim_threshold))
     log("%s: %d patterns (%s)", method, len(records), ", ".join(f"{p.id}: {p.n_seqlets}" for p in records))
-    return MotifResult(records, pos_patterns, neg_patterns, s, method, {"pos": len(pos), "neg": len(neg)})
+    return MotifResult(records, pos_patterns, neg_patterns, s, method, {"pos": len(pos), "neg": len(neg)},
+                       {"pos": n_pos, "neg": n_neg})
 
 
 # --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ own module and returns plain results. :func:`run` is what ``interpret run`` call
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import platform
 import sys
@@ -60,6 +61,12 @@ class RunOptions:
     minor_seqlets : int
         Motif families with fewer pooled seqlets are minor: in the files, folded out of the
         report's main table.
+    chunk_size : int
+        Rows per attribution shard: the unit committed to ``attributions.h5`` (and resumed).
+    resume : bool
+        Continue the unfinished run of ``out`` (its staging directory ``.<out>.partial``): stages
+        that finished there with the same parameters are reused, attributions resume from their
+        last committed shard.
     """
 
     target: int = 0
@@ -83,6 +90,7 @@ class RunOptions:
     minor_seqlets: int = MIN_FAMILY_SEQLETS
     attributions: str | None = None
     force: bool = False
+    resume: bool = False
     verbose: bool = False
     command: str = ""
 
@@ -188,56 +196,47 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     db = io.load_motif_db(opts.motif_db)
     _check_evidence_options(model, db, opts)
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
-    x = seqs.x[index]
-    timings: dict[str, float] = {}
+    x = seqs.take(index)
     summary = _summary_head(model, seqs, index, opts)
     summary["method_fallback"] = fallback
 
-    with io.OutputDir(out, force=opts.force) as od:
-        t = time.perf_counter()
-        filt = _filters_stage(model, x, db, od, opts)
-        timings["filters"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        attr_summary = _attribution_stage(model, x, index, od, opts)
-        timings["attributions"] = time.perf_counter() - t
-        summary["attribution"] = attr_summary
-
-        t = time.perf_counter()
-        backgrounds = _screen_stage(model, x, db, od, opts, summary)
+    genome = seqs.regions is not None
+    with io.OutputDir(out, force=opts.force, resume=opts.resume, identity=_identity(model, x, index)) as od:
+        # Each stage is resumable: it names the options its result depends on, and the stages whose
+        # results it uses (default: every stage before it).
+        filt = od.stage("filters", _params(opts, "target", "threshold", "top_k", "motif_db", "q_threshold"),
+                        lambda: _filters_stage(model, x, db, od, opts), after=())
+        summary["attribution"] = od.stage(
+            "attributions", _params(opts, "target", "output", "methods", "seed", "n_references", "batch_size",
+                                    "chunk_size", "attributions"),
+            lambda: _attribution_stage(model, x, index, od, opts), after=())
+        backgrounds = None
         if opts.screen:
-            timings["screen"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        motif_rows, patterns, seqlet_rows, families = _motif_stage(od, opts, summary)
-        if seqs.regions is not None:
-            seqlet_rows = _locate_seqlets(seqlet_rows, seqs.regions, od)
-        timings["motifs"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["comparison"] = _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts,
-                                               genome=seqs.regions is not None)
-        timings["compare"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["filter_usage"] = _usage_stage(model, x, index, filt, patterns, od, opts)
-        timings["usage"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        significant = _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts, summary)
-        timings["effects"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["families"] = _family_stage(families, significant, db, od, opts)
-        timings["families"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        summary["timings"] = timings
+            backgrounds, summary["screen"] = od.stage(
+                "screen", _params(opts, "target", "output", "motif_db", "screen_backgrounds", "screen_positions",
+                                  "seed", "batch_size"),
+                lambda: _screen_stage(model, x, db, od, opts), after=())
+        motif_rows, patterns, seqlet_rows, families, summary["motifs"] = od.stage(
+            "motifs", _params(opts, "motifs_from", "modisco", "seed"), lambda: _motif_stage(od, opts, seqs.regions),
+            after=("attributions",))
+        summary["comparison"] = od.stage(
+            "compare", _params(opts, "q_threshold", "motif_db"),
+            lambda: _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome=genome))
+        summary["filter_usage"] = od.stage(
+            "usage", _params(opts, "target", "output", "motifs_from", "n_references", "seed", "batch_size"),
+            lambda: _usage_stage(model, x, index, filt, patterns, od, opts))
+        significant, summary["effects"] = od.stage(
+            "effects", _params(opts, "target", "output", "screen_backgrounds", "screen_positions", "seed"),
+            lambda: _effects_stage(model, x, index, filt, patterns, backgrounds, od, opts))
+        summary["families"] = od.stage(
+            "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
+            lambda: _family_stage(families, significant, db, od, opts))
         from .report import render_report
 
-        render_report(od.path, summary)
-        timings["report"] = time.perf_counter() - t
-        summary["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        summary["resumed"] = list(od.resumed)
+        summary["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
+        od.stage("report", {}, lambda: render_report(od.path, summary))
+        summary["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
         final = od.finish(summary)
     logger.info("outputs in %s", final)
     return RunResult(final, summary)
@@ -251,12 +250,27 @@ def _start_compiles() -> None:
     jit.start()
 
 
+def _params(opts: RunOptions, *names) -> dict:
+    """The options a stage's result depends on (recorded to tell whether a resumed stage can be reused)."""
+    return {n: getattr(opts, n) for n in names}
+
+
+def _identity(model: Model, x: np.ndarray, index: np.ndarray) -> dict:
+    """What every stage depends on: the model's weights, the explained rows and sequences, the version."""
+    from . import __version__
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
+    h.update(memoryview(np.ascontiguousarray(x, dtype=np.float32)).cast("B"))
+    return {"model": model.fingerprint(), "sequences": h.hexdigest(), "interpret": __version__}
+
+
 def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
     from .attribution import METHODS
 
     model.check_target(opts.target)
-    if seqs.x.shape[1] != model.seq_len:
-        raise InputError(f"sequences are {seqs.x.shape[1]} bp but the model takes {model.seq_len} bp; "
+    if seqs.length != model.seq_len:
+        raise InputError(f"sequences are {seqs.length} bp but the model takes {model.seq_len} bp; "
                          "give sequences of the model's length.")
     unknown = [m for m in opts.methods if m not in METHODS]
     if unknown:
@@ -304,7 +318,7 @@ def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: Run
                   "n_outputs": model.n_outputs, "output_activation": model.output_activation,
                   "architecture": model.describe()},
         "data": {"path": seqs.path, "n_total": len(seqs), "n_explained": int(len(index)),
-                 "length": int(seqs.x.shape[1]), "n_positive": n_pos, "source_layout": seqs.source_layout,
+                 "length": seqs.length, "n_positive": n_pos, "source_layout": seqs.source_layout,
                  "keys": seqs.keys, **_peaks_summary(seqs)},
         "explained": model.explained(opts.target, opts.output),
         "target": opts.target,
@@ -374,31 +388,38 @@ def _filters_stage(model, x, db, od, opts):
 
 
 def _attribution_stage(model, x, index, od, opts) -> dict:
-    from . import attribution
+    from . import distributed
 
     if opts.attributions:
         return _reuse_attributions(opts.attributions, index, od, opts)
-    explained = model.explained(opts.target, opts.output)
-    writer = io.AttributionWriter(od / "attributions.h5", x, index, list(opts.methods),
-                                  {"explained": explained, "target": opts.target})
-    out = {}
+    path = od / "attributions.h5"
+    attrs = distributed.store_attrs(model, opts.methods, opts.target, opts.output, opts.n_references, opts.seed,
+                                    opts.batch_size)
+    args = (index, x.shape[1], list(opts.methods), attrs, opts.chunk_size)
+    try:  # shards committed before an interruption are kept
+        store = io.AttributionStore.open(path, *args, resume=path.exists())
+    except io.NotResumable as exc:
+        logger.info("%s; computing the attributions afresh", exc)
+        store = io.AttributionStore.open(path, *args)
     try:
-        for name in opts.methods:
-            t = time.perf_counter()
-            cls = attribution.METHODS[name]
-            method = cls(model, target=opts.target, output=opts.output, batch_size=opts.batch_size,
-                         verbose=opts.verbose)
-            kw = {"seed": opts.seed, "n_references": opts.n_references} if cls.has_references else {}
-            deltas, gaps = [], []
-            for start, res in attribution.iter_attribute(method, x, chunk_size=opts.chunk_size, **kw):
-                writer.write(name, start, res.contrib, res.hypothetical, res.score, res.delta)
-                if res.delta is not None:
-                    deltas.append(np.asarray(res.delta))
-                    gaps.append(np.asarray(res.contrib.sum(axis=(1, 2)) - res.delta))
-            out[name] = {"seconds": round(time.perf_counter() - t, 3), **_delta_stats(deltas, gaps, index, name)}
+        seconds = distributed.attribute_into(store, model, x, None, opts.methods, opts.target, opts.output,
+                                             opts.n_references, opts.seed, opts.batch_size, verbose=opts.verbose)
     finally:
-        writer.close()
-    return out
+        store.close()
+    return {m: {"seconds": round(seconds[m], 3), **_attribution_stats(path, m, index)} for m in opts.methods}
+
+
+def _attribution_stats(path, method: str, index: np.ndarray) -> dict:
+    """Completeness of ``method`` in ``path``, read a bounded number of rows at a time."""
+    deltas, gaps, rows = [], [], []
+    for start, c in io.iter_attributions(path, method, ("contrib", "delta")):
+        d = c["delta"].astype(np.float64)
+        ok = ~np.isnan(d)
+        if ok.any():
+            deltas.append(d[ok])
+            gaps.append(c["contrib"][ok].sum(axis=(1, 2), dtype=np.float64) - d[ok])
+            rows.append(np.flatnonzero(ok) + start)
+    return _delta_stats(deltas, gaps, index[np.concatenate(rows)] if rows else index[:0], method)
 
 
 def _delta_stats(deltas, gaps, index, name) -> dict:
@@ -416,24 +437,15 @@ def _delta_stats(deltas, gaps, index, name) -> dict:
 
 
 def _reuse_attributions(path, index, od, opts) -> dict:
-    import shutil
-
-    saved = io.read_attributions(path)
-    if not np.array_equal(saved["index"], index):
+    info = io.attributions_info(path)
+    if not np.array_equal(info["index"], index):
         raise InputError(f"{path} explains other sequences than this run selects; use the same data, "
                          "--target, --explain, --max-seqs and --seed as the run that made it.")
-    missing = [m for m in opts.methods if m not in saved]
+    missing = [m for m in opts.methods if m not in info["methods"]]
     if missing:
-        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods {','.join(m for m in opts.methods if m in saved)}.")
-    shutil.copyfile(path, od / "attributions.h5")
-    out = {}
-    for m in opts.methods:
-        d = saved[m]["delta"]
-        ok = ~np.isnan(d)
-        gaps = [saved[m]["contrib"].sum(axis=(1, 2))[ok] - d[ok]] if ok.any() else []
-        out[m] = {"seconds": 0.0, "reused_from": str(path),
-                  **_delta_stats([d[ok]] if ok.any() else [], gaps, index[ok], m)}
-    return out
+        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods {','.join(m for m in opts.methods if m in info['methods'])}.")
+    io.copy_file(path, od / "attributions.h5")
+    return {m: {"seconds": 0.0, "reused_from": str(path), **_attribution_stats(path, m, index)} for m in opts.methods}
 
 
 def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
@@ -453,15 +465,27 @@ def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
     return seqlet_rows
 
 
-def _motif_stage(od, opts, summary):
+def _motif_stage(od, opts, regions: Regions | None = None):
+    """TF-MoDISco per method of ``motifs_from``, families, and (BED input) seqlets on the genome.
+
+    Returns ``(motif_rows, patterns, seqlet_rows, families, per_method summary)``.
+    """
     from . import jit, motifs
 
     jit.wait("modisco")
+    path = od / "attributions.h5"
+    info = io.attributions_info(path)
     patterns, seqlet_rows, families = [], [], []
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
-        # only this method's arrays: the other methods' (N, L, 4) blocks stay on disk
-        saved = io.read_attributions(od / "attributions.h5", name)
+        # Only this method's arrays, and on large runs only a seeded sample of the rows.
+        rows = motifs.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
+        saved = io.read_attributions(path, name, rows=rows)
+    per_method = {}
+    for k, name in enumerate(opts.motifs_from):
+        # Only this method's arrays, and on large runs only a seeded sample of the rows.
+        rows = motifs.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
+        saved = io.read_attributions(path, name, rows=rows)
         res = motifs.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
@@ -471,13 +495,16 @@ def _motif_stage(od, opts, summary):
         seqlet_rows.extend(res.seqlet_rows)
         families.extend(fams)
         per_method[name] = {"n_patterns": len(res.patterns), "n_families": len(fams),
-                            "settings": asdict(res.settings), "modisco_h5": fname}
-    summary["motifs"] = per_method
+                            "settings": asdict(res.settings), "modisco_h5": fname,
+                            "sample": {"seed": opts.seed, "sequences": len(saved["index"]), "of_sequences": info["n"],
+                                       "seqlets": res.n_clustered, "of_seqlets": res.n_seqlets}}
     family_of = {m: f.id for f in families for m in f.members}
     rows = [{"motif": p.id, "method": p.method, "sign": "+" if p.sign > 0 else "-", "n_seqlets": p.n_seqlets,
              "width": len(p.ppm), "trim_start": p.trim_start, "trim_end": p.trim_end, "family": family_of[p.id]}
             for p in patterns]
-    return rows, patterns, seqlet_rows, families
+    if regions is not None:
+        seqlet_rows = _locate_seqlets(seqlet_rows, regions, od)
+    return rows, patterns, seqlet_rows, families, per_method
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome: bool = False) -> dict:
@@ -526,20 +553,18 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
     }
 
 
-def _screen_stage(model, x, db, od, opts, summary):
-    """The known-motif screen (skipped with ``--no-screen``: None); returns its backgrounds, which the
-    effect sizes reuse."""
+def _screen_stage(model, x, db, od, opts):
+    """The known-motif screen: ``screen.tsv``; returns ``(backgrounds, screen summary)``, the
+    backgrounds for the effect sizes to reuse."""
     from . import edits, screen, stats
 
-    if not opts.screen:
-        return None
     bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
     res = screen.screen(model, bg, db, target=opts.target, output=opts.output, positions=opts.screen_positions,
                         seed=opts.seed, batch_size=8 * opts.batch_size, verbose=opts.verbose)
     io.write_tsv(od / "screen.tsv", res.rows(), screen.COLUMNS)
     keep = ("id", "name", "mean_delta", "se", "q", "consensus_delta", "raw_delta")
     sig = res.significant
-    summary["screen"] = {
+    return bg, {
         "database": opts.motif_db or "bundled JASPAR 2026 CORE vertebrates",
         "n_motifs": len(res.ids), "backgrounds": res.n_backgrounds, "positions": res.positions,
         "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
@@ -550,12 +575,11 @@ def _screen_stage(model, x, db, od, opts, summary):
         "top_positive": [{k: r[k] for k in keep} for r in res.top(+1, 10)],
         "top_negative": [{k: r[k] for k in keep} for r in res.top(-1, 10)],
     }
-    return bg
 
 
-def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> dict:
+def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict, dict]:
     """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv; returns
-    ``{motif: effect_significant}``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
+    ``({motif: effect_significant}, effects summary)``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
     from . import edits, effects, stats
 
     if bg is None:
@@ -568,7 +592,7 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> di
     io.add_tsv_columns(od / "filters.tsv", "filter", fe.rows(filt["ids"]), effects.FILTER_COLUMNS)
     io.add_tsv_columns(od / "motifs.tsv", "motif", me.rows(), effects.MOTIF_COLUMNS)
     fires = fres.n_sites > 0
-    summary["effects"] = {
+    summary = {
         "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
         "min_effect": stats.min_effect(opts.output), "backgrounds": len(bg), "positions": opts.screen_positions,
         "ablation": {"shuffles_per_seqlet": effects.N_SHUFFLES, "max_seqlets_per_motif": effects.MAX_SEQLETS},
@@ -577,7 +601,7 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts, summary) -> di
         "filters_responding": int(fe.significant.sum()),
         "filters_not_responding": [f for f, s, ok in zip(filt["ids"], fe.significant, fires) if ok and not s],
     }
-    return dict(zip(me.ids, (bool(s) for s in me.significant)))
+    return dict(zip(me.ids, (bool(s) for s in me.significant))), summary
 
 
 USAGE_COLUMNS = ["motif", "method", "filter", "rank", "share", "share_mean", "mean_contribution", "n_top3",
@@ -681,13 +705,19 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
     if not isinstance(model, Model):
         model = Model.from_keras(model)
     force = options.pop("force", False)
-    with io.OutputDir(out, force=force) as od:
+    resume = options.get("resume", False)
+    with io.OutputDir(out, force=force, resume=resume) as od:
         runs = {}
         for t in range(model.n_outputs):
-            res = run(model, seqs, od / f"target_{t}", target=t, **options)
-            runs[t] = {"dir": f"target_{t}", "explained": res.summary["explained"],
-                       "comparison": res.summary.get("comparison", {}),
-                       "screen_top": [r["name"] for r in res.summary.get("screen", {}).get("top_positive", [])[:5]]}
+            sub = od / f"target_{t}"
+            if resume and (sub / "summary.json").exists():  # finished before the interruption
+                logger.info("target %d: finished in the interrupted run, reused", t)
+                summary = io.read_json(sub / "summary.json")
+            else:
+                summary = run(model, seqs, sub, target=t, **options).summary
+            runs[t] = {"dir": f"target_{t}", "explained": summary["explained"],
+                       "comparison": summary.get("comparison", {}),
+                       "screen_top": [r["name"] for r in summary.get("screen", {}).get("top_positive", [])[:5]]}
         from . import __version__
         from .report import render_report
 

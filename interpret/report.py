@@ -356,12 +356,37 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "examples": _examples(d, methods, n_examples),
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
+        "sample_notes": sample_notes(s),
+        "resumed": list(s.get("resumed") or []),
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
     return ctx
+
+
+def sample_notes(s: dict) -> list[str]:
+    """One sentence per TF-MoDISco run that saw a sample rather than everything (``summary.json``
+    ``motifs.<method>.sample``): which sequences it read and which seqlets it clustered."""
+    out = []
+    for method, m in (s.get("motifs") or {}).items():
+        smp = (m or {}).get("sample") if isinstance(m, dict) else None
+        if not smp:
+            continue
+        parts, seqlets = [], []
+        if smp.get("sequences", 0) < smp.get("of_sequences", 0):
+            parts.append(f"read a random sample of {smp['sequences']:,} of the {smp['of_sequences']:,} explained sequences")
+        for sign, word in (("pos", "positive"), ("neg", "negative")):
+            used, found = (smp.get("seqlets") or {}).get(sign, 0), (smp.get("of_seqlets") or {}).get(sign, 0)
+            if used and used < found:
+                seqlets.append(f"{used:,} of the {found:,} {word}")
+        if seqlets:
+            parts.append("clustered a random sample of " + " and ".join(seqlets) + " seqlets")
+        if parts:
+            out.append(f"TF-MoDISco on {method} " + " and ".join(parts)
+                       + f" (seed {smp.get('seed')}); its motifs and seqlet counts describe that sample.")
+    return out
 
 
 def _run_summary(s: dict, methods: list) -> dict:

@@ -31,9 +31,9 @@ ALLOWED = {
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
-    "distributed": {"errors", "io", "attribution"},
-    "pipeline": {"errors", "io", "model", "regions", "attribution", "filters", "compare", "composition", "motifs",
-                 "usage", "jit", "report", "__init__", "edits", "screen", "effects", "stats"},
+    "distributed": {"errors", "io", "attribution", "__init__"},
+    "pipeline": {"errors", "io", "model", "regions", "attribution", "distributed", "filters", "compare", "composition",
+                 "motifs", "usage", "jit", "report", "__init__", "edits", "screen", "effects", "stats"},
     "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

@@ -171,3 +171,67 @@ def test_output_dir_is_renamed_only_when_complete(tmp_path):
     assert (out / "summary.json").exists()
     with pytest.raises(InputError, match="--force"):
         io.OutputDir(out)
+
+
+def test_npy_rows_are_read_on_demand_and_equal_the_eager_conversion(tmp_path, onehot):
+    """A .npy stays on disk: any rows, in any order and layout, come back as to_nl4 would give them."""
+    for raw in (onehot.transpose(0, 2, 1).astype(np.float32), onehot[:, None].astype(np.uint8)):
+        np.save(tmp_path / "d.npy", raw)
+        s = io.load_sequences(tmp_path / "d.npy", seq_len=20)
+        assert isinstance(s.source, io.NpyRows) and len(s) == 6 and s.length == 20
+        want, _ = io.to_nl4(raw, seq_len=20)
+        np.testing.assert_array_equal(s.take([5, 0, 3, 3]), want[[5, 0, 3, 3]])
+        np.testing.assert_array_equal(s.source[2:5], want[2:5])
+        np.testing.assert_array_equal(s.source[-1], want[-1])
+        assert s.x.dtype == np.float32
+        np.testing.assert_array_equal(s.x, want)
+
+
+def test_bad_row_deep_in_a_large_npy_is_reported_on_loading(tmp_path):
+    """Row 900,000 of a million is named, with the reason, by the loading pass (before any compute)."""
+    x = np.zeros((1_000_000, 8, 4), np.uint8)
+    x[:, :, 0] = 1
+    x[900_000, 5] = [1, 1, 0, 0]
+    np.save(tmp_path / "big.npy", x)
+    with pytest.raises(InputError, match="sequence 900000 position 5 is not one-hot"):
+        io.load_sequences(tmp_path / "big.npy", seq_len=8)
+    f = x[:2000].astype(np.float32)
+    f[1999, 7, 2] = np.nan
+    np.save(tmp_path / "nan.npy", f)
+    with pytest.raises(InputError, match="sequence 1999 contains NaN"):
+        io.load_sequences(tmp_path / "nan.npy")
+    raw = (tmp_path / "big.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(raw[: len(raw) - 100])
+    with pytest.raises(InputError, match="truncated"):
+        io.load_sequences(tmp_path / "cut.npy")
+
+
+def test_bad_record_deep_in_a_fasta_is_named_on_loading(tmp_path):
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 12)) for _ in range(20_000)]
+    for case, change, message in [("char", lambda s: s[:3] + "X" + s[4:], "sequence 19999 (r19999) has characters 'X'"),
+                                  ("length", lambda s: s[:-1], "sequence 19999 (r19999) is 11 bp, the ones before 12 bp")]:
+        body = seqs[:-1] + [change(seqs[-1])]
+        with gzip.open(tmp_path / f"{case}.fa.gz", "wt") as fh:
+            fh.write("".join(f">r{i} peak\n{s}\n" for i, s in enumerate(body)))
+        with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            io.load_sequences(tmp_path / f"{case}.fa.gz")
+    (tmp_path / "ok.fa").write_text(">a\nACGTN\n>b\nacgtr\n")
+    s = io.load_sequences(tmp_path / "ok.fa")
+    assert isinstance(s.source, io.CodeRows) and s.names == ["a", "b"]
+    np.testing.assert_array_equal(s.x[:, :4], np.stack([np.eye(4)] * 2))
+    assert s.x[:, 4].sum() == 0  # N and other IUPAC codes are all-zero rows
+
+
+def test_attribute_stops_on_a_bad_last_row_before_any_compute(tmp_path, capsys):
+    """The CLI answers in one line and leaves no output, partial or finished."""
+    from interpret.cli import main
+
+    simulate.seed_model(length=10, filters=2, width=3, layout="L4").save(tmp_path / "m.keras")
+    x = np.eye(4, dtype=np.uint8)[np.random.default_rng(0).integers(0, 4, (5000, 10))]
+    x[-1, 9] = [0, 2, 0, 0]
+    np.save(tmp_path / "d.npy", x)
+    code = main(["attribute", str(tmp_path / "m.keras"), str(tmp_path / "d.npy"), "--out", str(tmp_path / "a.h5"), "-q"])
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert code == 2 and len(lines) == 1 and "sequence 4999 position 9 is not one-hot" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npy", "m.keras"]

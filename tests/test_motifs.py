@@ -319,8 +319,9 @@ def test_negative_patterns_clustered_beside_the_positive_ones_equal_those_cluste
     x, hyp = trained_inputs
     s = replace(trained_run.settings, max_seqlets_per_metacluster=400)
     track_set, pos, neg = motifs.extract(x, -hyp, s)
-    _, beside = motifs._cluster_both(pos, neg, track_set, s)
-    here = motifs._cluster(neg, track_set, -1, s)
+    _, beside, _, n_neg = motifs._cluster_both(pos, neg, track_set, s, seed=0)
+    here = motifs._cluster(motifs._sample(neg, -1, s, 0), track_set, -1, s)
+    assert n_neg == min(len(neg), 400)
     assert len(beside) == len(here) >= 2
 
     def coords(p):
@@ -461,3 +462,27 @@ def test_fold_minor_by_size_and_by_effect():
     assert motifs.fold_minor(fams, significant=effect) == {
         "m_pos_family_0": "no significant effect", "m_pos_family_1": "fewer than 20 seqlets"}
     assert motifs.fold_minor(fams, 10, {"m_pos_0": True, "m_pos_1": False})["m_pos_family_1"] == "no significant effect"
+
+
+# Samples on large runs
+# ------------------------------------------------------------------------------------------
+def test_samples_are_seeded_sorted_and_only_taken_over_the_cap():
+    assert motifs.sequence_sample(100_000, 200) is None  # 2e7 bp: everything is read
+    rows = motifs.sequence_sample(1_000_000, 200, seed=1)
+    assert len(rows) == 100_000 and np.all(np.diff(rows) > 0) and rows.max() > 900_000
+    np.testing.assert_array_equal(rows, motifs.sequence_sample(1_000_000, 200, seed=1))
+    assert not np.array_equal(rows, motifs.sequence_sample(1_000_000, 200, seed=2))
+    assert len(motifs.sequence_sample(5000, 101, max_sequences=300)) == 300
+    assert motifs.seqlet_sample(50, 50, +1, 0) is None
+    pos, neg = motifs.seqlet_sample(1000, 100, +1, 0), motifs.seqlet_sample(1000, 100, -1, 0)
+    assert len(pos) == 100 and np.all(np.diff(pos) > 0) and not np.array_equal(pos, neg)
+
+
+def test_seqlets_over_the_cap_are_a_seeded_sample_from_every_sequence(handset_inputs, positives):
+    """modisco-lite keeps the first seqlets in sequence order (the start of the file only); a seeded
+    sample spans all sequences, and says how many it clustered."""
+    x, hyp = handset_inputs
+    res = motifs.discover(x[:300], hyp[:300], positives[:300], settings={"max_seqlets_per_metacluster": 120}, seed=5)
+    assert res.n_clustered["pos"] == 120 < res.n_seqlets["pos"]
+    rows = sorted({s.seq_index for p in res.patterns if p.sign > 0 for s in p.seqlets})
+    assert rows and rows[-1] > positives[200], rows[-5:]

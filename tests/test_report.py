@@ -67,14 +67,17 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
     # ---- attributions
     x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n_seqs, length))]
     index = np.sort(rng.choice(n_seqs * 3, size=n_seqs, replace=False)).astype(np.int64)
-    w = io.AttributionWriter(out / "attributions.h5", x, index, list(methods),
-                             {"explained": "logit (pre-sigmoid) of output 0", "target": 0})
+    store = io.AttributionStore.open(out / "attributions.h5", index, length, list(methods),
+                                     {"explained": "logit (pre-sigmoid) of output 0", "target": 0, "params": "{}"},
+                                     shard_size=n_seqs)
+    shard = {}
     for k, m in enumerate(methods):
         hyp = rng.normal(scale=0.05, size=(n_seqs, length, 4)).astype(np.float32)
-        contrib = hyp * x
         score = rng.normal(size=n_seqs).astype(np.float32) + k
-        w.write(m, 0, contrib, hyp, score, np.full(n_seqs, 1e-6, np.float32) if m == "deepshap" else None)
-    w.close()
+        shard[m] = {"contrib": hyp * x, "hypothetical": hyp, "score": score,
+                    "delta": np.full(n_seqs, 1e-6, np.float32) if m == "deepshap" else None}
+    store.commit(0, x, shard)
+    store.close()
 
     # ---- motifs
     mrows, mids = [], []
@@ -574,3 +577,19 @@ def test_motif_table_has_one_row_per_family_and_folds_the_minor_ones(tmp_path):
     assert page.find("svg", **{"class": "heatmap"})
     figure = (d / "figures" / "motifs.svg").read_text()
     assert "fam_a (+, 410 seqlets)" in figure and "fam_c" not in figure
+
+
+def test_report_states_the_tf_modisco_sample():
+    from interpret.report import sample_notes
+
+    s = {"motifs": {"deepshap": {"sample": {"seed": 7, "sequences": 100_000, "of_sequences": 1_000_000,
+                                            "seqlets": {"pos": 20_000, "neg": 900},
+                                            "of_seqlets": {"pos": 183_412, "neg": 900}}},
+                    "gradxinput": {"sample": {"seed": 7, "sequences": 50, "of_sequences": 50,
+                                              "seqlets": {"pos": 10, "neg": 0}, "of_seqlets": {"pos": 10, "neg": 3}}}}}
+    notes = sample_notes(s)
+    assert notes == ["TF-MoDISco on deepshap read a random sample of 100,000 of the 1,000,000 explained sequences "
+                     "and clustered a random sample of 20,000 of the 183,412 positive seqlets (seed 7); its motifs "
+                     "and seqlet counts describe that sample."]
+    s["motifs"]["deepshap"]["sample"]["seqlets"]["neg"] = 800
+    assert "20,000 of the 183,412 positive and 800 of the 900 negative seqlets (seed 7)" in sample_notes(s)[0]

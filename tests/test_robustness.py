@@ -1,5 +1,6 @@
 """Issue 6: every bad input answered in one line, outputs never half-written, runs reproducible."""
 
+import json
 import os
 import signal
 import subprocess
@@ -102,37 +103,86 @@ def test_debug_shows_the_traceback(tiny, tmp_path):
     assert code != 0 and "Traceback" in err and "InputError" in err
 
 
-def test_ctrl_c_leaves_no_output_directory(tiny, tmp_path):
-    out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-m", "interpret.cli", "run", str(tiny / "model.h5"),
-                          str(tiny / "data.npz"), "--out", str(out), "--explain", "all", "--quiet"],
-                         stderr=subprocess.PIPE, text=True)
-    # Wait until the staging directory exists, i.e. the run is under way, then interrupt.
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(c.name.startswith(".out.partial") for c in tmp_path.iterdir()):
-        time.sleep(0.2)
-    assert any(c.name.startswith(".out.partial") for c in tmp_path.iterdir()), "run never started"
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
-    assert "interrupted" in err
-    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+RUN_ARGS = ["--explain", "all", "--methods", "gradxinput,deepshap", "--motifs-from", "deepshap", "--n-references", "4",
+            "--quiet"]
 
 
-def test_same_seed_gives_identical_outputs(tiny, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tiny):
+    """One uninterrupted run: what a second run, and a resumed one, must reproduce."""
     from interpret.cli import main
 
-    args = [str(tiny / "model.h5"), str(tiny / "data.npz"), "--explain", "all", "--methods", "gradxinput,deepshap",
-            "--motifs-from", "deepshap", "--n-references", "4", "--quiet"]
-    assert main(["run", *args, "--out", str(tmp_path / "a")]) == 0
-    assert main(["run", *args, "--out", str(tmp_path / "b")]) == 0
-    a, b = io.read_attributions(tmp_path / "a" / "attributions.h5"), io.read_attributions(tmp_path / "b" / "attributions.h5")
-    for m in ("gradxinput", "deepshap"):
-        for k in ("contrib", "hypothetical", "delta", "score"):
-            assert np.array_equal(a[m][k], b[m][k], equal_nan=True), (m, k)
+    assert main(["run", str(tiny / "model.h5"), str(tiny / "data.npz"), *RUN_ARGS, "--out", str(tiny / "ref")]) == 0
+    return tiny / "ref"
+
+
+def _same_outputs(a, b):
+    assert (a / "attributions.h5").read_bytes() == (b / "attributions.h5").read_bytes()
     for name in ("filters.tsv", "filters.meme", "motifs.tsv", "motifs.meme", "seqlets.tsv", "comparison.tsv",
                  "screen.tsv"):
-        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
-    sa, sb = io.read_json(tmp_path / "a" / "summary.json"), io.read_json(tmp_path / "b" / "summary.json")
+        assert (a / name).read_text() == (b / name).read_text(), name
+
+
+def _stage_done(journal, stage):
+    try:
+        return json.loads(journal.read_text())["stages"][stage]["done"]
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _interrupt_when(tiny, tmp_path, ready, sig):
+    """Start `interpret run`, send ``sig`` once ``ready(journal)``; returns (exit code, stderr)."""
+    p = subprocess.Popen([sys.executable, "-m", "interpret.cli", "run", str(tiny / "model.h5"), str(tiny / "data.npz"),
+                          *RUN_ARGS, "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True)
+    journal = tmp_path / ".out.partial" / ".stages" / "journal.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None and not ready(journal):
+        time.sleep(0.01)
+    assert p.poll() is None, "the run ended before it could be interrupted"
+    if sig == signal.SIGKILL:
+        p.send_signal(signal.SIGSTOP)  # freeze it at this point, then kill
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=300)
+    return p.returncode, err
+
+
+def test_ctrl_c_keeps_a_hidden_resumable_run_that_resume_finishes(tiny, tmp_path, tiny_run):
+    from interpret.cli import main
+
+    code, err = _interrupt_when(tiny, tmp_path, lambda j: j.exists(), signal.SIGINT)
+    assert code == 130, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "--resume" in lines[0], err
+    assert [c.name for c in tmp_path.iterdir()] == [".out.partial"]  # nothing that looks finished
+    assert main(["run", str(tiny / "model.h5"), str(tiny / "data.npz"), *RUN_ARGS, "--out", str(tmp_path / "out"),
+                 "--resume"]) == 0
+    assert [c.name for c in tmp_path.iterdir()] == ["out"] and not (tmp_path / "out" / ".stages").exists()
+    _same_outputs(tmp_path / "out", tiny_run)
+
+
+def test_run_killed_in_tf_modisco_resumes_from_its_last_finished_stage(tiny, tmp_path, tiny_run):
+    from interpret.cli import main
+
+    code, _ = _interrupt_when(tiny, tmp_path, lambda j: _stage_done(j, "attributions"), signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert main(["run", str(tiny / "model.h5"), str(tiny / "data.npz"), *RUN_ARGS, "--out", str(tmp_path / "out"),
+                 "--resume"]) == 0
+    s = io.read_json(tmp_path / "out" / "summary.json")
+    assert s["resumed"] == ["filters", "attributions"] and s["parameters"]["resume"] is True
+    assert set(s["timings"]) == {"filters", "attributions", "screen", "motifs", "compare", "usage", "effects", "families",
+                                 "report"}
+    _same_outputs(tmp_path / "out", tiny_run)
+    ref = io.read_json(tiny_run / "summary.json")["attribution"]
+    for m in ("gradxinput", "deepshap"):  # completeness read back from the file, as in one run
+        assert {k: v for k, v in s["attribution"][m].items() if k != "seconds"} == \
+            {k: v for k, v in ref[m].items() if k != "seconds"}
+
+
+def test_same_seed_gives_identical_outputs(tiny, tmp_path, tiny_run):
+    from interpret.cli import main
+
+    assert main(["run", str(tiny / "model.h5"), str(tiny / "data.npz"), *RUN_ARGS, "--out", str(tmp_path / "b")]) == 0
+    _same_outputs(tmp_path / "b", tiny_run)
+    sa, sb = io.read_json(tiny_run / "summary.json"), io.read_json(tmp_path / "b" / "summary.json")
     assert sa["parameters"] == sb["parameters"] and sa["parameters"]["seed"] == 0
     assert set(sa["versions"]) >= {"python", "keras", "numpy", "modisco-lite", "memelite"}
