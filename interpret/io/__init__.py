@@ -1,0 +1,52 @@
+"""Every file format the package reads or writes, and nothing else.
+
+This is the loading boundary: models (``.h5``, ``.keras``, SavedModel), sequences (``.npz``,
+``.npy``, FASTA, gzipped or not, BED + genome) and motif files (MEME) come in here and leave in
+the package's conventions (one-hot ``(N, L, 4)`` float32, A C G T). Large inputs need not fit in
+memory as float32: a ``.npy`` stays on disk (memory-mapped) and FASTA is kept as one byte per
+base; both are validated in one streaming pass on loading and converted to float32 a block of
+rows at a time when read (:class:`RowReader`).
+
+Outputs are written here too: a run's directory in a staging directory that is renamed into
+place only when complete, with a record of the stages it finished so an interrupted run can
+resume (:class:`OutputDir`); attributions into a file that commits shard by shard and survives
+a kill at any moment (:class:`AttributionStore`). An interrupted run never leaves anything that
+looks finished.
+
+The package is one step of the flow, split by what is read or written:
+
+=============  ==========================================================================
+``models``     ``load_model``, ``load_custom_objects``
+``sequences``  ``Sequences``, ``RowReader`` (``NpyRows``, ``CodeRows``), ``to_nl4``, FASTA and one-hot encoding
+``peaks``      ``read_bed``, ``load_peaks`` (windows from a genome through pyfaidx), ``write_bed``
+``loading``    ``load_sequences`` (every input format, validated), ``labels_for_model``
+``formats``    MEME (``Motif``, ``read_meme``, ``load_motif_db``), JSON, TSV, text, HDF5 tables, ``modisco.h5``
+``outdir``     ``OutputDir`` (staged, resumable stages), ``partial_path``
+``store``      ``AttributionStore`` (``attributions.h5`` shard by shard), ``read_attributions`` and friends
+=============  ==========================================================================
+
+Everything public is importable from ``interpret.io`` itself.
+"""
+
+from ..errors import InputError
+from .formats import (Motif, add_tsv_columns, copy_file, format_meme, jaspar_path, json_value, load_motif_db,
+                      read_h5, read_json, read_meme, read_tsv, write_h5, write_json, write_meme, write_modisco_h5,
+                      write_text, write_tsv)
+from .loading import BED_SUFFIXES, X_KEYS, Y_KEYS, labels_for_model, load_sequences
+from .models import load_custom_objects, load_model
+from .outdir import OutputDir, partial_path
+from .peaks import load_peaks, read_bed, write_bed
+from .sequences import (ALPHABET, STREAM_BYTES, CodeRows, NpyRows, RowReader, Sequences, decode, one_hot_encode,
+                        read_fasta_codes, to_nl4)
+from .store import (AttributionStore, NotResumable, attributions_info, iter_attributions, read_attributions,
+                    read_progress, read_top_attributions)
+
+__all__ = [
+    "ALPHABET", "BED_SUFFIXES", "STREAM_BYTES", "X_KEYS", "Y_KEYS", "AttributionStore", "CodeRows", "InputError",
+    "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "Sequences", "add_tsv_columns",
+    "attributions_info", "copy_file", "decode", "format_meme", "iter_attributions", "jaspar_path", "json_value",
+    "labels_for_model", "load_custom_objects", "load_model", "load_motif_db", "load_peaks", "load_sequences",
+    "one_hot_encode", "partial_path", "read_attributions", "read_bed", "read_fasta_codes", "read_h5", "read_json",
+    "read_meme", "read_progress", "read_top_attributions", "read_tsv", "to_nl4", "write_bed", "write_h5",
+    "write_json", "write_meme", "write_modisco_h5", "write_text", "write_tsv",
+]

@@ -1,0 +1,215 @@
+"""Small files: MEME motifs (and the bundled JASPAR), JSON, TSV, text and HDF5 tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass
+class Motif:
+    """A motif: ``ppm`` of shape ``(W, 4)`` (rows sum to 1), an id and a name."""
+
+    id: str
+    ppm: np.ndarray
+    name: str = ""
+    nsites: int = 20
+
+
+def read_meme(path) -> list[Motif]:
+    """All motifs of a MEME-format file, as :class:`Motif` with ``(W, 4)`` PPMs."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"motif file {path} does not exist; give a MEME-format file.")
+    motifs: list[Motif] = []
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line.startswith("MOTIF"):
+            parts = line.split()
+            mid = parts[1] if len(parts) > 1 else f"motif{len(motifs)}"
+            name = " ".join(parts[2:])
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("letter-probability"):
+                if lines[i].strip().startswith("MOTIF"):
+                    break
+                i += 1
+            if i >= len(lines) or not lines[i].strip().startswith("letter-probability"):
+                continue
+            header = lines[i].split()
+            width = int(header[header.index("w=") + 1]) if "w=" in header else None
+            nsites = int(float(header[header.index("nsites=") + 1])) if "nsites=" in header else 20
+            rows = []
+            i += 1
+            while i < len(lines) and (width is None or len(rows) < width):
+                vals = lines[i].split()
+                if len(vals) == 4:
+                    try:
+                        rows.append([float(v) for v in vals])
+                    except ValueError:
+                        break
+                elif vals:
+                    break
+                i += 1
+            if rows:
+                ppm = np.array(rows, dtype=np.float64)
+                motifs.append(Motif(mid, ppm / ppm.sum(axis=1, keepdims=True), name, nsites))
+            continue
+        i += 1
+    if not motifs:
+        raise InputError(f"{path} holds no MEME motifs (no 'MOTIF' with a letter-probability matrix).")
+    return motifs
+
+
+def format_meme(motifs: list[Motif]) -> str:
+    """MEME minimal-format text for ``motifs`` (uniform background)."""
+    out = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
+           "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
+    for m in motifs:
+        ppm = np.asarray(m.ppm, dtype=np.float64)
+        out.append(f"MOTIF {m.id} {m.name}".rstrip())
+        out.append(f"letter-probability matrix: alength= 4 w= {len(ppm)} nsites= {int(m.nsites)} E= 0")
+        out.extend(" ".join(f"{v:.6f}" for v in row) for row in ppm)
+        out.append("")
+    return "\n".join(out)
+
+
+def jaspar_path() -> Path:
+    """Path of the bundled JASPAR CORE vertebrates (non-redundant) MEME file."""
+    return Path(str(resources.files("interpret") / "data" / "JASPAR2026_CORE_vertebrates_nr.meme"))
+
+
+def load_motif_db(path=None) -> list[Motif]:
+    """Motif database: the bundled JASPAR file, or any MEME file the user gives."""
+    return read_meme(path if path is not None else jaspar_path())
+
+
+def json_value(o):
+    """``json.dumps`` default: numpy scalars and arrays, and paths, as plain JSON values."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_json(path, obj) -> None:
+    """JSON with numpy scalars and arrays converted; indented for humans."""
+    Path(path).write_text(json.dumps(obj, indent=2, default=json_value) + "\n")
+
+
+def read_json(path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def write_tsv(path, rows: list[dict], columns: list[str]) -> None:
+    """Tab-separated table with a header line; floats in ``%.6g``."""
+    def fmt(v):
+        if v is None:
+            return ""
+        if isinstance(v, (float, np.floating)):
+            return "" if np.isnan(v) else f"{v:.6g}"
+        return str(v)
+
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(columns)
+        for row in rows:
+            w.writerow([fmt(row.get(c)) for c in columns])
+
+
+def read_tsv(path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def add_tsv_columns(path, key: str, values: dict, columns: list[str]) -> None:
+    """Add ``columns`` to the table at ``path``: the row whose ``key`` column is ``k`` gets
+    ``values[k]`` (a dict by column; empty cells where a row or a value is missing).
+
+    Existing columns keep their order and their text; a column that exists is overwritten.
+    """
+    with open(path, newline="") as fh:
+        header = next(csv.reader(fh, delimiter="\t"), [])
+    rows = read_tsv(path)
+    for row in rows:
+        row.update({c: None for c in columns})
+        row.update(values.get(row.get(key), {}))
+    write_tsv(path, rows, header + [c for c in columns if c not in header])
+
+
+def write_meme(path, motifs: list[Motif]) -> None:
+    Path(path).write_text(format_meme(motifs))
+
+
+def write_text(path, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def copy_file(src, dst) -> None:
+    """``dst`` becomes a copy of ``src``: a hard link when both are on one file system (outputs are
+    never modified in place, so sharing the bytes is safe and a multi-GB file costs nothing)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def write_h5(path, groups: dict, attrs: dict | None = None, mode: str = "w") -> None:
+    """Write ``{group: {name: array}}`` (and file attributes) to an HDF5 file, gzip-compressed.
+
+    ``mode="a"`` adds the groups to an existing file (created if absent) instead of replacing it.
+    """
+    import h5py
+
+    with h5py.File(path, mode) as f:
+        for k, v in (attrs or {}).items():
+            f.attrs[k] = v
+        for gname, arrays in groups.items():
+            g = f.require_group(gname) if gname else f
+            for name, arr in arrays.items():
+                arr = np.asarray(arr)
+                kw = {"compression": "gzip", "compression_opts": 4} if arr.size > 1024 and arr.dtype.kind != "U" else {}
+                if arr.dtype.kind == "U":
+                    arr = arr.astype("S")
+                g.create_dataset(name, data=arr, **kw)
+
+
+def read_h5(path) -> tuple[dict, dict]:
+    """``({path: array}, attrs)`` of every dataset in an HDF5 file (bytes decoded to str)."""
+    import h5py
+
+    out = {}
+    if not Path(path).exists():
+        raise InputError(f"{path} does not exist; run `interpret run` first or give the right file.")
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                arr = obj[()]
+                if isinstance(arr, np.ndarray) and arr.dtype.kind == "S":
+                    arr = arr.astype(str)
+                out[name] = arr
+        f.visititems(visit)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    return out, attrs
+
+
+def write_modisco_h5(path, pos_patterns, neg_patterns, window_size: int) -> None:
+    """Save TF-MoDISco patterns in modisco-lite's own layout (``modisco report`` reads it)."""
+    from modiscolite.io import save_hdf5
+
+    save_hdf5(str(path), pos_patterns, neg_patterns, window_size)
