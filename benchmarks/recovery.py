@@ -339,7 +339,7 @@ def main() -> None:
         all_auc += aucs
         sec.add(f"### ({LABELS.get(name, name)}) `{name}`: {ds['arch']}\n\n"
                 f"{ds['n']:,} sequences of {ds['length']} bp"
-                + (f", one sigmoid output per motif (run with `--target all`)" if ds["multitask"] else ", binary")
+                + (", one sigmoid output per motif (run with `--target all`)" if ds["multitask"] else ", binary")
                 + f"; trained {ds['epochs']} epochs in {ds['train_seconds']:.0f} s, validation AUROC "
                 f"{ds['val_auroc']:.3f}. `{run['command']}` took {run['seconds']:.0f} s "
                 f"(peak RSS {run['peak_rss'] / 2**30:.2f} GiB).\n\n"

@@ -84,11 +84,10 @@ def test_worker_killed_while_holding_shards_gives_the_same_file(small, cluster):
     killed = {}
 
     def kill_a_busy_worker():
-        busy = [w for w, keys in monitor.processing().items() if keys and w in pids]
+        busy = [(w, len(keys)) for w, keys in monitor.processing().items() if keys and w in pids]
         if busy:
-            os.kill(pids[busy[0]], signal.SIGKILL)
-            killed.update(worker=busy[0], shards=len(monitor.processing()[busy[0]]),
-                          done=io.read_progress(io.partial_path(out))[0])
+            os.kill(pids[busy[0][0]], signal.SIGKILL)
+            killed.update(worker=busy[0][0], shards=busy[0][1], done=io.read_progress(io.partial_path(out))[0])
         return bool(busy)
 
     watcher = _watch(io.partial_path(out), 1, kill_a_busy_worker)

@@ -37,9 +37,14 @@ def _same_file(a, b) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_until(cmd, partial, n_done, sig):
     """Start ``cmd``, send ``sig`` once ``partial`` holds at least ``n_done`` shards; returns (code, stderr, done)."""
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal sends it, also when this process runs with it ignored (a background job)
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.time() + 300
     done = 0
     while p.poll() is None and time.time() < deadline:

@@ -1,5 +1,6 @@
 """Issue 6: every bad input answered in one line, outputs never half-written, runs reproducible."""
 
+import contextlib
 import json
 import os
 import signal
@@ -13,9 +14,17 @@ import pytest
 from interpret import io
 
 
-def _cli(args, **kw):
-    p = subprocess.run([sys.executable, "-m", "interpret.cli", *args], capture_output=True, text=True, **kw)
-    return p.returncode, p.stderr
+def _cli(args):
+    """Run the CLI in this process (a fresh process costs a TensorFlow import): exit code and stderr.
+    test_debug_shows_the_traceback and test_cli's first bad input run it as a user does."""
+    from io import StringIO
+
+    from interpret.cli import main
+
+    err = StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +108,9 @@ def test_unwritable_output(tiny, tmp_path):
 
 
 def test_debug_shows_the_traceback(tiny, tmp_path):
-    code, err = _cli(["run", str(tiny / "model.h5"), str(tmp_path / "missing.npz"), "--debug"])
-    assert code != 0 and "Traceback" in err and "InputError" in err
+    p = subprocess.run([sys.executable, "-m", "interpret.cli", "run", str(tiny / "model.h5"),
+                        str(tmp_path / "missing.npz"), "--debug"], capture_output=True, text=True)
+    assert p.returncode != 0 and "Traceback" in p.stderr and "InputError" in p.stderr
 
 
 RUN_ARGS = ["--explain", "all", "--methods", "gradxinput,deepshap", "--motifs-from", "deepshap", "--n-references", "4",
@@ -132,8 +142,10 @@ def _stage_done(journal, stage):
 
 def _interrupt_when(tiny, tmp_path, ready, sig):
     """Start `interpret run`, send ``sig`` once ``ready(journal)``; returns (exit code, stderr)."""
+    # SIGINT as a terminal sends it, also when this process runs with it ignored (a background job)
     p = subprocess.Popen([sys.executable, "-m", "interpret.cli", "run", str(tiny / "model.h5"), str(tiny / "data.npz"),
-                          *RUN_ARGS, "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True)
+                          *RUN_ARGS, "--out", str(tmp_path / "out")], stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     journal = tmp_path / ".out.partial" / ".stages" / "journal.json"
     deadline = time.time() + 300
     while time.time() < deadline and p.poll() is None and not ready(journal):
