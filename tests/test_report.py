@@ -24,10 +24,12 @@ SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", 
 # --------------------------------------------------------------------------------------
 def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 20, length: int = 101,
                       width: int = 19, methods=("gradxinput", "deepshap"), n_never: int = 1, seed: int = 0,
-                      with_summary: bool = True) -> dict:
+                      with_summary: bool = True, wide_motif: int | None = None) -> dict:
     """Write a small valid output directory (random PPMs); return the summary dict.
 
     Filters ``filter_{F-n_never}`` .. ``filter_{F-1}`` never fire (n_sites 0, NaN-free zero PPM).
+    ``wide_motif``: width (bp) of the first motif instead of a random 8-15 (e.g. an untrimmed 50-bp
+    pattern). :func:`add_findings` adds what later stages write (effects, composition, families, screen).
     """
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -83,7 +85,7 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
         sign = "+" if k % 3 != 2 else "-"
         method = methods[-1]
         mid = f"{method}_{'pos' if sign == '+' else 'neg'}_{k}"
-        mw = int(rng.integers(8, 16))
+        mw = wide_motif if (k == 0 and wide_motif) else int(rng.integers(8, 16))
         mppm = rng.dirichlet(np.full(4, 0.3), size=mw)
         cwm = mppm * rng.uniform(0.1, 1.0, size=(mw, 1)) * (1 if sign == "+" else -1)
         mids.append(mid)
@@ -188,6 +190,120 @@ def _write_fake_usage(out, rng, ids, mrows, comp, frows, method) -> dict:
                                                  "n_seqlets": 40, "n_references": 20, "max_abs_gap": 1e-7,
                                                  "seconds": 0.8}},
             "motifs": building, "not_decomposed": []}
+
+
+def add_findings(out, summary: dict, seed: int = 0) -> dict:
+    """Add to a :func:`write_fake_output` directory what the later stages write, every piece the
+    report shows filled in: effect and composition columns (``motifs.tsv``, ``filters.tsv``), group
+    names, ``families.tsv`` with pooled matrices (pairs of patterns, a tenth minor), ``screen.tsv``
+    over the bundled JASPAR (the run's own GATA1 and FOXA2 matches ignored), and the summary's
+    ``screen``, ``effects`` and ``families``. Rewrites ``summary.json`` when it exists; returns the summary.
+    """
+    from interpret import composition, effects, screen, stats
+    from interpret.pipeline import FAMILY_COLUMNS
+
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    floor = stats.min_effect("logit")
+
+    def effect(responds: bool, ablation: bool) -> dict:
+        ins = float(rng.uniform(0.5, 3.0)) if responds else float(rng.normal(0, 0.05))
+        row = {"insertion_effect": ins, "insertion_se": 0.08, "insertion_q": 1e-6 if responds else 0.6,
+               "insertion_raw": ins + (1.6 if not responds else 0.1), "effect_significant": responds}
+        if ablation:
+            row.update(ablation_effect=ins * 0.7, ablation_se=0.1, ablation_q=1e-5 if responds else 0.7,
+                       ablation_n=int(rng.integers(20, 400)))
+        return row
+
+    def flags(k: int) -> dict:
+        if k % 4 == 1:      # an unnamed G/C run
+            return {"gc": 0.86, "cpg": 0.04, "complexity": 1.3, "composition": "GC-rich,low complexity"}
+        if k % 9 == 5:
+            return {"gc": 0.74, "cpg": 0.13, "complexity": 2.6, "composition": "GC-rich,CpG"}
+        return {"gc": float(rng.uniform(0.35, 0.6)), "cpg": 0.02, "complexity": 3.2, "composition": ""}
+
+    motifs = io.read_tsv(out / "motifs.tsv")
+    ids = [r["motif"] for r in motifs]
+    respond = {m: k % 4 != 1 for k, m in enumerate(ids)}          # the G/C runs do not move the score
+    # families: every seventh pattern pooled with the next one; a family is minor without a response
+    fams, k = [], 0
+    while k < len(ids):
+        members = ids[k:k + 2] if k % 7 == 0 and k + 1 < len(ids) and motifs[k]["sign"] == motifs[k + 1]["sign"] \
+            else ids[k:k + 1]
+        fams.append(members)
+        k += len(members)
+    family_of = {m: f"deepshap_{'pos' if motifs[ids.index(f[0])]['sign'] == '+' else 'neg'}_family_{j}"
+                 for j, f in enumerate(fams) for m in f}
+    io.add_tsv_columns(out / "motifs.tsv", "motif",
+                       {m: {**flags(k), "family": family_of[m], **effect(respond[m], True)} for k, m in enumerate(ids)},
+                       list(composition.COLUMNS) + ["family"] + effects.MOTIF_COLUMNS)
+    by_id = {r["motif"]: r for r in motifs}
+    arrays, _ = io.read_h5(out / "motifs.h5") if ids else ({}, {})
+    rows, groups = [], {}
+    for members in fams:
+        fid, rep = family_of[members[0]], by_id[members[0]]
+        n = sum(int(by_id[m]["n_seqlets"]) for m in members)
+        minor = "" if any(respond[m] for m in members) else "no significant effect"
+        rows.append({"family": fid, "method": rep["method"], "sign": rep["sign"], "n_patterns": len(members),
+                     "members": ",".join(members), "n_seqlets": n, "width": rep["width"],
+                     "jaspar_id": rep["jaspar_id"], "jaspar_name": rep["jaspar_name"], "jaspar_q": rep["jaspar_q"],
+                     "minor": minor})
+        groups[f"families/{fid}"] = {k: arrays[f"{members[0]}/{k}"] for k in ("ppm", "cwm", "hcwm")}
+    if ids:
+        io.write_tsv(out / "families.tsv", rows, FAMILY_COLUMNS)
+        io.write_h5(out / "motifs.h5", groups, mode="a")
+
+    filters = io.read_tsv(out / "filters.tsv")
+    names = {"g0": "SOX-like", "g2": "CTCF-like"}
+    values = {}
+    for k, r in enumerate(filters):
+        fires = int(r["n_sites"]) > 0
+        values[r["filter"]] = {**flags(k), "group_name": names.get(r["group"], ""),
+                               **(effect(k % 3 != 1, False) if fires else {})}
+    io.add_tsv_columns(out / "filters.tsv", "filter", values,
+                       ["group_name"] + list(composition.COLUMNS) + effects.FILTER_COLUMNS)
+
+    own = {jid for r in motifs + filters for jid in [r["jaspar_id"]] if jid}
+    ignored = {"MA0035.5", "MA0047.4"}                             # GATA1, FOXA2: resembled, not used
+    srows = []
+    for m in io.load_motif_db():
+        if m.id in own:
+            mean = 0.02 if m.id in ignored else float(rng.uniform(1.0, 2.5))
+        else:
+            mean = float(rng.choice([rng.normal(0, 0.1), rng.uniform(0.3, 3.5), -rng.uniform(0.3, 1.5)],
+                                    p=[0.94, 0.04, 0.02]))
+        se = 0.06
+        sig = bool(abs(mean) >= floor and abs(mean) / se > 4)
+        srows.append({"id": m.id, "name": m.name, "width": len(m.ppm), "mean_delta": mean, "se": se, "z": mean / se,
+                      "p": 1e-6 if sig else 0.5, "q": 1e-5 if sig else 0.8, "effect_significant": sig,
+                      "delta_forward": mean, "delta_reverse": mean, "consensus_delta": mean * 1.1,
+                      "raw_delta": mean + 0.3})
+    srows.sort(key=lambda r: -r["mean_delta"])
+    io.write_tsv(out / "screen.tsv", srows, screen.COLUMNS)
+    explained = summary.get("explained", "")
+    summary["screen"] = {"database": "bundled JASPAR 2026 CORE vertebrates", "n_motifs": len(srows),
+                         "backgrounds": 100, "positions": 1, "explained": explained, "rule": stats.rule("logit"),
+                         "min_effect": floor, "n_raise": sum(r["effect_significant"] and r["mean_delta"] > 0 for r in srows),
+                         "n_lower": sum(r["effect_significant"] and r["mean_delta"] < 0 for r in srows)}
+    summary["effects"] = {"explained": explained, "rule": stats.rule("logit"), "min_effect": floor,
+                          "motifs_responding": [m for m in ids if respond[m]],
+                          "motifs_not_responding": [m for m in ids if not respond[m]]}
+    summary["families"] = {"n_families": len(fams), "n_minor_families": sum(bool(r["minor"]) for r in rows),
+                           "n_minor_patterns": sum(r["n_patterns"] for r in rows if r["minor"]),
+                           "minor_seqlets": 20, "minor_by_effect": True}
+    summary.setdefault("timings", {}).update(screen=30.0, effects=12.0, families=0.5)
+    if (out / "summary.json").exists():
+        io.write_json(out / "summary.json", summary)
+    return summary
+
+
+def write_layout_output(out) -> dict:
+    """The layout stress case of ``make browser-test``: 512 filters (24 bp, 40 never fire), 60
+    motifs of which the first is 50 bp wide, hundreds of filters per motif, 1,000-bp sequences,
+    every later stage's columns and sections filled in (:func:`add_findings`)."""
+    summary = write_fake_output(out, n_filters=512, n_motifs=60, n_seqs=200, length=1000, width=24, n_never=40,
+                                seed=3, wide_motif=50)
+    return add_findings(out, summary, seed=3)
 
 
 # --------------------------------------------------------------------------------------
