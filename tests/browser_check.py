@@ -27,6 +27,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,9 +42,10 @@ WIDTHS = (1280, 1024)
 #: Window height (px) of the first screen.
 SCREEN_HEIGHT = 860
 #: Tallest row allowed per table class at 1,280 px: a motif row holds two logos, up to
-#: :data:`interpret.report.MAX_LISTED` filters in each list and its effect; anything taller is a
-#: list or a logo out of bounds.
-ROW_BUDGET = {"motifs": 220, "minor": 80, "filters": 90, "screen": 70}
+#: :data:`interpret.report.MAX_FILTERS_PER_MOTIF` filters in each list and its effect; a filter row
+#: its logos and a JASPAR logo over the name, q and composition badges (91 px measured). Anything
+#: taller is a list or a logo out of bounds.
+ROW_BUDGET = {"motifs": 220, "minor": 80, "filters": 100, "screen": 70}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]
@@ -118,12 +120,18 @@ class Chromium:
         self._res, from_chrome = os.pipe()
 
         def fds():
-            os.dup2(to_chrome, 3)
-            os.dup2(from_chrome, 4)
+            # Chromium wants the pipe on fds 3 and 4, whatever fds this process happens to hold
+            # (pass_fds=(3, 4) fails when 3 or 4 is not open here). os.dup returns fds >= 3, so the
+            # second copy is never 3 and neither dup2 clobbers the other; dup2 onto itself keeps
+            # close-on-exec, hence set_inheritable.
+            a, b = os.dup(to_chrome), os.dup(from_chrome)
+            for src, dst in ((a, 3), (b, 4)):
+                os.dup2(src, dst)
+                os.set_inheritable(dst, True)
 
         self.proc = subprocess.Popen([chrome, *FLAGS, f"--user-data-dir={self.profile.name}",
                                       "--remote-debugging-pipe", "about:blank"],
-                                     pass_fds=(3, 4), preexec_fn=fds, stdin=subprocess.DEVNULL,
+                                     close_fds=False, preexec_fn=fds, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_chrome)
         os.close(from_chrome)
@@ -291,10 +299,10 @@ def main(argv=None) -> int:
                 counts = browser.evaluate(session, COUNT)
                 missing = [s for s in SECTIONS if s not in counts["sections"]]
                 failures += [f"section {s} missing from the page" for s in missing]
-                for what, key, pat in (("filter rows", "filter_rows", 'class="filter-row'),
-                                       ("motif rows", "motif_rows", 'class="motif-row"'),
-                                       ("logos", "logos", 'class="logo'), ("letters", "letters", "<use ")):
-                    want = source.count(pat)
+                for what, key, pat in (("filter rows", "filter_rows", r'<tr class="filter-row'),
+                                       ("motif rows", "motif_rows", r'<tr class="motif-row"'),
+                                       ("logos", "logos", r'<svg [^>]*class="logo[ "]'), ("letters", "letters", r"<use ")):
+                    want = len(re.findall(pat, source))
                     print(f"  {what}: {counts[key]:,} in the page (source {want:,})")
                     if counts[key] != want:
                         failures.append(f"{what}: {counts[key]} in the page, {want} in the file")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from interpret import io
+from interpret.report import MAX_FILTERS_PER_MOTIF
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
 SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "howto"]
@@ -340,7 +341,7 @@ class _Page(HTMLParser):
 
 def parse(path) -> _Page:
     p = _Page()
-    p.feed(Path(path).read_text(encoding="utf-8"))
+    p.feed(Path(path).read_text(encoding="utf-8").replace("<wbr>", ""))     # a line-break hint inside ids
     return p
 
 
@@ -409,9 +410,12 @@ def test_motif_rows_match_motifs_tsv(rendered, fake_dir):
     n_jaspar_motifs = sum(bool(r["jaspar_id"]) for r in rows)
     n_jaspar_filters = sum(bool(r["jaspar_id"]) for r in io.read_tsv(fake_dir / "filters.tsv"))
     assert len(page.find("svg", data_kind="jaspar")) == n_jaspar_motifs + n_jaspar_filters
-    n_listed = sum(min(len([f for f in r["filters"].split(",") if f]), 6) for r in rows)
-    assert len(page.find("svg", data_kind="motif-filter")) + len(
-        [1 for r in rows for f in r["filters"].split(",")[:6] if f == "filter_7"]) == n_listed
+    # resemblers: the MAX_FILTERS_PER_MOTIF most similar (lowest q), filter_7 never fires (no logo)
+    q = {(r["filter"], r["motif"]): float(r["tomtom_q"]) for r in io.read_tsv(fake_dir / "comparison.tsv")}
+    expected = [f for r in rows for f in sorted((f for f in r["filters"].split(",") if f),
+                                                key=lambda f: q[f, r["motif"]])[:MAX_FILTERS_PER_MOTIF]
+                if f != "filter_7"]
+    assert [a["data-filter"] for a in page.find("svg", data_kind="motif-filter")] == expected and expected
 
 
 def test_motif_rows_show_the_filters_that_build_them_capped_with_a_count(rendered, fake_dir):
@@ -421,19 +425,20 @@ def test_motif_rows_show_the_filters_that_build_them_capped_with_a_count(rendere
     never = {r["filter"] for r in io.read_tsv(fake_dir / "filters.tsv") if int(r["n_sites"]) == 0}
     shown = [a["data-filter"] for a in page.find("svg", data_kind="motif-builder")]
     expected = [f for m in (r["motif"] for r in io.read_tsv(fake_dir / "motifs.tsv"))
-                for f in summary[m]["filters"][:6] if f not in never]
+                for f in summary[m]["filters"][:MAX_FILTERS_PER_MOTIF] if f not in never]
     assert shown == expected and shown
     text = " ".join(page.text)
-    for m, entry in summary.items():
-        if len(entry["filters"]) > 6:
-            assert f"+{len(entry['filters']) - 6} more" in text
+    capped = [(m, e) for m, e in summary.items() if len(e["filters"]) > MAX_FILTERS_PER_MOTIF]
+    assert capped
+    for m, entry in capped:
+        assert f"+{len(entry['filters']) - MAX_FILTERS_PER_MOTIF} more; all {len(entry['filters'])} carry" in text
     top_motif, top = next(iter(summary.items()))
     assert f"{100 * float(share[top_motif, top['filters'][0]]['share']):.0f}%" in text
 
 
 def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fake_dir):
     path, page = rendered
-    html = path.read_text()
+    html = path.read_text().replace("<wbr>", "")
     assert html.count('class="heatmap"') == 2 and "share of the motif" in html
     cells = [a for a in page.find("td", data_kind="main-motif")]
     assert len(cells) == 8
@@ -442,7 +447,7 @@ def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fak
              if r["main_motif"] and r["filter"] in build[r["main_motif"]]["filters"]}
     rows = page.with_class("filter-row", "tr")
     assert 0 < len(shown) < 8
-    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)">(.*?)</tr>', html, re.S)
+    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)"[^>]*>(.*?)</tr>', html, re.S)
     for fid, body in html_rows:
         cell = re.search(r'data-kind="main-motif">(.*?)</td>', body, re.S).group(1)
         assert (f"<b>{shown[fid]}</b>" in cell) if fid in shown else ("—" in cell and "<b>" not in cell)
@@ -566,6 +571,38 @@ def test_512_filters_50_motifs_under_20_mb(tmp_path):
     assert len(page.with_class("filter-row", "tr")) == 512
     assert len(page.with_class("motif-row", "tr")) == 50
     assert seconds < 60, seconds
+
+
+def test_layout_sizes_logo_widths_caps_and_effect_precision():
+    from interpret.report import _fmt_pm, capped, logo_px
+
+    assert logo_px(50, 210) == 210.0            # a 50-bp pattern takes the column, 4.2 px a position
+    assert logo_px(8, 210) == 8 * 14            # a short one stops at 14 px a position
+    assert logo_px(15, 210) == 210.0 and logo_px(0, 210) == 14.0
+    assert logo_px(24, 56, max_bp_px=4) == 56.0
+    assert capped(list(range(57)), 4) == ([0, 1, 2, 3], 53)
+    assert capped(["a"], 4) == (["a"], 0)
+    # the SE's first digit sets the decimals
+    assert _fmt_pm(0.0684, 0.08) == "0.07 ± 0.08" and _fmt_pm(1.96, 0.08) == "1.96 ± 0.08"
+    assert _fmt_pm(0.764, 0.1) == "0.8 ± 0.1" and _fmt_pm(12.3, 1.5) == "12 ± 2"
+
+
+def test_a_50_bp_motif_is_drawn_at_the_column_width_with_its_bp_count(tmp_path):
+    from interpret import logo
+    from interpret.report import LOGO_MAX_BP_PX, MOTIF_LOGO_PX, render_report
+
+    write_fake_output(tmp_path, n_motifs=3, wide_motif=50)
+    page = parse(render_report(tmp_path, figures=False))
+    axis = float(re.search(r'width="([\d.]+)"', logo.logo_svg(np.full((1, 4), 0.25), "bits", width=10)).group(1)) - 10
+    widths = {}
+    for a in page.find("svg", data_kind="cwm"):
+        widths[a["data-motif"]] = float(a["width"]) - axis
+    motifs = io.read_tsv(tmp_path / "motifs.tsv")
+    assert int(motifs[0]["width"]) == 50 and widths[motifs[0]["motif"]] == MOTIF_LOGO_PX
+    for r in motifs[1:]:                        # 8-15 bp
+        assert widths[r["motif"]] == min(MOTIF_LOGO_PX, int(r["width"]) * LOGO_MAX_BP_PX)
+    text = " ".join(page.text)
+    assert "50 bp" in text and all(f"{r['width']} bp" in text for r in motifs)
 
 
 def test_group_names_and_composition_badges_shown(tmp_path):
