@@ -59,6 +59,8 @@ LOGO_MAX_BP_PX = 14
 MAX_MEMBERS = 3
 #: Filters in the kernel-logo table by influence; the others are folded below it, still listed.
 MAX_FILTER_ROWS = 48
+#: Motifs named per line of the findings at the top of the page (the rest are counted).
+MAX_FINDINGS = 5
 
 
 def logo_px(n_positions: int, column_px: float, max_bp_px: float = LOGO_MAX_BP_PX) -> float:
@@ -390,6 +392,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "max_filter_rows": MAX_FILTER_ROWS,
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
+    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"])
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
@@ -771,10 +774,41 @@ def _effect(r: dict, floor) -> dict:
     # what the pattern's GC content alone does (raw insertion minus the GC-matched one), worth a
     # word when it is at least the rule's floor: GC-rich patterns of a model that learned GC content
     composition = (raw - ins) if raw is not None and ins is not None else None
+    if composition is None or floor is None or abs(composition) < floor:
+        composition = None
     return {"has": ins is not None or abl is not None, "responds": responds, "insertion": ins,
             "insertion_se": ins_se, "ablation": abl, "ablation_se": abl_se, "ablation_n": _int(r.get("ablation_n")),
-            "composition": composition if composition is not None and floor is not None
-            and abs(composition) >= floor else None}
+            "composition": composition,
+            # its GC content moves the score more than its base order does
+            "gc_driven": composition is not None and abs(composition) > abs(ins)}
+
+
+def _findings(families: list, screen: dict) -> dict:
+    """The page's first lines: the main motif families by what the model does with them (raises the
+    score, lowers it, no response), each named by JASPAR; unnamed ones are counted, GC-rich ones
+    apart; then the screen's strongest known motifs. Lists are capped at :data:`MAX_FINDINGS`."""
+    out = {}
+    for key, rows in (("raise", [r for r in families if _responds(r) and r.get("sign") != "-"]),
+                      ("lower", [r for r in families if _responds(r) and r.get("sign") == "-"]),
+                      ("ignored", [r for r in families if not _responds(r)])):
+        named = [r for r in rows if r.get("jaspar_name")]
+        gc = [r for r in rows if not r.get("jaspar_name") and "GC-rich" in (r.get("composition") or "")]
+        other = [r for r in rows if not r.get("jaspar_name") and r not in gc]
+        out[key] = {"named": capped(named, MAX_FINDINGS), "gc": capped(gc, MAX_FINDINGS),
+                    "gc_driven": sum(r["effect"]["gc_driven"] for r in gc), "other": capped(other, MAX_FINDINGS),
+                    "n": len(rows)}
+    out["n_families"] = len(families)
+    out["measured"] = any(r["effect"]["has"] for r in families)
+    if screen.get("available"):
+        out["screen_raise"] = screen["positive"][:3]
+        out["screen_lower"] = screen["negative"][:3]
+    return out
+
+
+def _responds(row: dict) -> bool:
+    """Whether the model responds to a motif row; a run without effect sizes counts every motif."""
+    e = row["effect"]
+    return e["responds"] or not e["has"]
 
 
 def _floor(d: OutputData):

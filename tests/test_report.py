@@ -673,6 +673,43 @@ def test_screen_section_and_effect_columns(tmp_path):
     assert text.count("its GC content alone") == 1             # motif 0: raw 2.6 against 2.5, below the floor
 
 
+def test_findings_at_the_top_name_what_the_model_responds_to(tmp_path):
+    """The first lines of the page: named motifs that raise the score, an unnamed GC-rich one said
+    to act by its GC content, a negative one, one the model ignores; and that GC note in its row."""
+    from interpret import effects
+    from interpret.report import render_report
+
+    summary = write_fake_output(tmp_path, n_filters=6, n_motifs=4, with_summary=False)
+    rows = io.read_tsv(tmp_path / "motifs.tsv")
+    ids = [r["motif"] for r in rows]
+    assert [r["sign"] for r in rows] == ["+", "+", "-", "+"]
+    for k, r in enumerate(rows):
+        r.update(jaspar_id="MA0139.2" if k == 0 else "", jaspar_name="CTCF" if k == 0 else "",
+                 jaspar_q=1e-4 if k == 0 else "")
+    io.write_tsv(tmp_path / "motifs.tsv", rows, list(rows[0]))
+
+    def eff(ins, raw, sig):
+        return {"insertion_effect": ins, "insertion_se": 0.1, "insertion_q": 1e-6 if sig else 0.7, "insertion_raw": raw,
+                "effect_significant": sig}
+    values = {ids[0]: {**eff(2.5, 2.6, True), "composition": ""},
+              ids[1]: {**eff(0.1, 1.5, True), "composition": "GC-rich,CpG"},     # GC content 1.4 > base order 0.1
+              ids[2]: {**eff(-0.8, -0.8, True), "composition": ""},
+              ids[3]: {**eff(0.01, 0.0, False), "composition": ""}}
+    io.add_tsv_columns(tmp_path / "motifs.tsv", "motif", values, ["composition"] + effects.MOTIF_COLUMNS)
+    summary["effects"] = {"min_effect": 0.2}
+    html = render_report(tmp_path, summary, figures=False).read_text().replace("<wbr>", "")
+
+    def line(kind):
+        m = re.search(rf'<li data-kind="finding-{kind}">(.*?)</li>', html, re.S)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m.group(1))) if m else None
+
+    assert line("raise").startswith("Raise the score (2 of 4 motif families): CTCF")
+    assert f"1 unnamed GC-rich pattern ({ids[1]}), 1 of them moving the score by their GC content" in line("raise")
+    assert line("lower") == f"Lower the score (1): 1 unnamed pattern ({ids[2]})."
+    assert ids[3] in line("ignored") and line("screen") is None
+    assert html.count('data-kind="gc-driven"') == 1
+
+
 def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
     from interpret.report import render_report
 
