@@ -14,7 +14,8 @@ its own, so the measurements are expressions evaluated by the protocol in the lo
   ``file:`` and ``data:`` URLs, and logs no console message or exception;
 - the loaded DOM holds every section, the filter and motif rows and the logos of the source file;
 - at :data:`WIDTHS` px (1,280 and 1,024) nothing scrolls horizontally: neither the page nor any
-  scroll box, no table or logo reaches past the window's right edge;
+  scroll box, no table or logo reaches past the window's right edge, and no element that hides its
+  overflow cuts off content;
 - the tallest row of each table, measured, is within :data:`ROW_BUDGET` (printed for every table);
 - screenshots (the first screen and each section at 1,280 px) are not blank.
 
@@ -64,6 +65,12 @@ MEASURE = r"""
     const ox = getComputedStyle(el).overflowX;
     if ((ox === 'auto' || ox === 'scroll') && el.scrollWidth - el.clientWidth > 1)
       out.boxes.push({el: name(el), section: where(el), overflow: el.scrollWidth - el.clientWidth});
+  }
+  out.clipped = [];
+  for (const el of document.querySelectorAll('main *')) {
+    if (getComputedStyle(el).overflowX === 'hidden' && el.scrollWidth - el.clientWidth > 1 && out.clipped.length < 10)
+      out.clipped.push({el: name(el), section: where(el), text: el.innerText.slice(0, 40),
+                        hidden: el.scrollWidth - el.clientWidth});
   }
   for (const el of document.querySelectorAll('main table, main svg, main img')) {
     const r = el.getBoundingClientRect();
@@ -256,6 +263,8 @@ def layout_failures(m: dict, strict_rows: bool) -> list[str]:
         bad.append(f"{w} px: the page scrolls sideways by {m['page_overflow']} px")
     bad += [f"{w} px: {b['el']} in {b['section']} scrolls sideways by {b['overflow']} px" for b in m["boxes"]]
     bad += [f"{w} px: {o['el']} in {o['section']} ends at {o['right']} px" for o in m["outside"]]
+    bad += [f"{w} px: {c['el']} in {c['section']} hides {c['hidden']} px of its content ({c['text']!r})"
+            for c in m["clipped"]]
     if strict_rows:
         for t in m["tables"]:
             budget = next((v for k, v in ROW_BUDGET.items() if k in t["cls"].split()), None)
