@@ -833,12 +833,15 @@ def _screen_context(d: OutputData) -> dict:
         r["bar"] = _effect_bar(r["mean_delta"], r["se"], scale)
     by_id = {r["id"]: r for r in d.screen}
     found: dict = {}
-    for r in d.motifs + d.filters:
-        jid = r.get("jaspar_id") or ""
-        if jid in by_id and not by_id[jid]["effect_significant"]:
-            found.setdefault(jid, []).append(r.get("motif") or r.get("filter"))
+    for kind, rows in (("motifs", d.motifs), ("filters", d.filters)):
+        for r in rows:
+            jid = r.get("jaspar_id") or ""
+            if jid in by_id and not by_id[jid]["effect_significant"]:
+                found.setdefault(jid, {"motifs": [], "filters": []})[kind].append(r.get("motif") or r.get("filter"))
+    # the resemblers named, the first MAX_MEMBERS of each kind (motifs by seqlets, filters by influence)
     ignored = [{"id": j, "name": by_id[j]["name"], "mean_delta": by_id[j]["mean_delta"], "se": by_id[j]["se"],
-                "by": ids} for j, ids in found.items()]
+                "motifs": capped(by["motifs"], MAX_MEMBERS), "filters": capped(by["filters"], MAX_MEMBERS),
+                "n_motifs": len(by["motifs"]), "n_filters": len(by["filters"])} for j, by in found.items()]
     return {"available": True, "positive": pos, "negative": neg, "ignored": ignored, "n": len(d.screen),
             "n_raise": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] > 0),
             "n_lower": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] < 0),

@@ -629,7 +629,7 @@ def test_screen_section_and_effect_columns(tmp_path):
     """Known-motif screen: strongest responses of each sign with logos and bars, the run's own
     JASPAR matches the model ignores named, and patterns without a response said to be so."""
     from interpret import effects, screen
-    from interpret.report import N_SCREEN, NO_RESPONSE, render_report
+    from interpret.report import MAX_MEMBERS, N_SCREEN, NO_RESPONSE, render_report
 
     summary = write_fake_output(tmp_path, n_filters=6, n_motifs=3, with_summary=False)
     own = {r["jaspar_id"]: r["jaspar_name"] for r in io.read_tsv(tmp_path / "filters.tsv") + io.read_tsv(tmp_path / "motifs.tsv")
@@ -667,6 +667,13 @@ def test_screen_section_and_effect_columns(tmp_path):
     assert len(page.find("svg", data_kind="screen")) == 2 * N_SCREEN
     text = " ".join(page.text)
     assert "Expected but ignored" in text and own and all(n in text for n in own.values())
+    # each ignored motif counts its resemblers, naming at most MAX_MEMBERS of each kind
+    for jid in own:
+        n_f = sum(r["jaspar_id"] == jid for r in io.read_tsv(tmp_path / "filters.tsv"))
+        n_m = sum(r["jaspar_id"] == jid for r in io.read_tsv(tmp_path / "motifs.tsv"))
+        said = re.search(rf"\({re.escape(jid)}, effect [^)]*\), resembled by([^;.]*)", text).group(1)
+        assert (f"{n_m} motif" in said) == (n_m > 0) and (f"{n_f} filter" in said) == (n_f > 0)
+        assert said.count("filter_") == min(n_f, MAX_MEMBERS) and (f"+{n_f - MAX_MEMBERS})" in said) == (n_f > MAX_MEMBERS)
     nulls = page.with_class("null", "span")                     # motif 1 and filter_0; motif 0 responds
     assert len(nulls) == 2 and NO_RESPONSE in text
     assert "its GC content alone: 1.1" in text                 # motif 1: raw 1.1 against 0.02 arranged
