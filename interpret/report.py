@@ -389,10 +389,10 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "examples": _examples(d, methods, n_examples),
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
-        "max_filter_rows": MAX_FILTER_ROWS,
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
     ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"])
+    ctx["max_filter_rows"] = MAX_FILTER_ROWS
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
