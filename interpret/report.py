@@ -34,14 +34,45 @@ logger = logging.getLogger(__name__)
 N_EXAMPLES = 5
 #: Longer explained sequences are shown as a window of this many bp around the strongest signal.
 EXAMPLE_WINDOW = 200
-#: Filter logos shown per motif row (the rest are counted).
-MAX_FILTERS_PER_MOTIF = 6
+#: Filters listed per motif row in each list, builders by share, resemblers by q (the rest are counted).
+MAX_FILTERS_PER_MOTIF = 4
 #: Panels in the journal figures (the report shows everything).
 FIGURE_FILTERS = 40
 FIGURE_MOTIFS = 12
 #: Journal page: 180 mm wide, at most 240 mm high.
 PAGE_WIDTH_IN = 7.09
 PAGE_MAX_HEIGHT_IN = 9.45
+
+# Layout: every logo's plot area is drawn to a fixed width whatever the number of positions, so
+# a 50-bp pattern takes the same column as an 8-bp one (the bp count is written beside it);
+# short matrices stop at LOGO_MAX_BP_PX per position rather than being stretched. The page's CSS
+# also lets each logo shrink with its column (max-width: 100%), so tables fit narrow windows.
+#: Plot widths (px): motif logos (CWM, PPM), filter logos in the kernel-logo table, JASPAR matches,
+#: and the small filter logos listed beside each motif.
+MOTIF_LOGO_PX = 210
+FILTER_LOGO_PX = 130
+JASPAR_LOGO_PX = 110
+LIST_LOGO_PX = 56
+#: Widest a position is drawn (px).
+LOGO_MAX_BP_PX = 14
+#: Patterns of a family named in its row (the rest are counted).
+MAX_MEMBERS = 3
+#: Filters in the kernel-logo table by influence; the others are folded below it, still listed.
+MAX_FILTER_ROWS = 48
+#: Motifs named per line of the findings at the top of the page (the rest are counted).
+MAX_FINDINGS = 5
+
+
+def logo_px(n_positions: int, column_px: float, max_bp_px: float = LOGO_MAX_BP_PX) -> float:
+    """Plot width (px) of a logo of ``n_positions`` in a column ``column_px`` wide: the column's
+    width, or ``max_bp_px`` per position when that is narrower (short matrices)."""
+    return float(min(column_px, max(n_positions, 1) * max_bp_px))
+
+
+def capped(items: list, n: int) -> tuple[list, int]:
+    """The first ``n`` of ``items`` and how many are left out."""
+    return list(items[:n]), max(0, len(items) - n)
+
 
 METHOD_NOTES = {
     "deepshap": "DeepSHAP (DeepLIFT rescale rule averaged over dinucleotide-shuffled references); "
@@ -325,6 +356,8 @@ def _env():
     env.filters["q"] = _fmt_q
     env.filters["secs"] = _fmt_secs
     env.filters["share"] = _fmt_share
+    env.filters["breakable"] = _breakable
+    env.filters["pm"] = _fmt_pm
     return env
 
 
@@ -360,6 +393,8 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "resumed": list(s.get("resumed") or []),
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
+    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"])
+    ctx["max_filter_rows"] = MAX_FILTER_ROWS
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
     ctx["has_motifs_file"] = (d.out / "motifs.tsv").exists()
@@ -425,20 +460,22 @@ def _filter_rows(d: OutputData) -> list:
         never = not _fires(d, fid)
         act = None
         if ppm is not None and not never:
-            act = logo.logo_svg(ppm, "bits", height=44, col_width=8, defs=False,
+            act = logo.logo_svg(ppm, "bits", height=36, width=logo_px(len(ppm), FILTER_LOGO_PX), defs=False,
                                 attrs={"data-kind": "activation", "data-filter": fid},
                                 title=f"{fid}: activation PPM (bits)")
         wl = None
         if w is not None:
             centred = w - w.mean(axis=1, keepdims=True)
-            wl = logo.logo_svg(centred, "contrib", height=44, col_width=8, defs=False, faded=never,
+            wl = logo.logo_svg(centred, "contrib", height=36, width=logo_px(len(w), FILTER_LOGO_PX), defs=False,
+                               faded=never,
                                attrs={"data-kind": "weight", "data-filter": fid},
                                title=f"{fid}: kernel weights, mean-centred per position")
         jid = r.get("jaspar_id") or ""
         out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
                     "effect": _effect(r, _floor(d)),
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
-                    "jaspar_logo": _jaspar_logo(d, jid, height=30, col_width=5, max_width=100)})
+                    "width_bp": len(ppm) if ppm is not None else (len(w) if w is not None else None),
+                    "jaspar_logo": _jaspar_logo(d, jid, height=22, column_px=JASPAR_LOGO_PX - 30)})
     return out
 
 
@@ -451,14 +488,19 @@ def _fires(d: OutputData, fid: str) -> bool:
     return ppm is None or (bool(np.isfinite(ppm).all()) and float(ppm.sum()) > 0)
 
 
-def _jaspar_logo(d: OutputData, jid: str, height=44, col_width=8, max_width=None):
+def _jaspar_logo(d: OutputData, jid: str, height=36, column_px=JASPAR_LOGO_PX):
     m = d.jaspar.get(jid) if jid else None
     if m is None:
         return None
-    if max_width:
-        col_width = min(col_width, max_width / max(len(m.ppm), 1))
-    return logo.logo_svg(m.ppm, "bits", height=height, col_width=col_width, defs=False,
-                         attrs={"data-kind": "jaspar"}, title=f"{m.id} {m.name}")
+    return logo.logo_svg(m.ppm, "bits", height=height, width=logo_px(len(m.ppm), column_px), defs=False,
+                         attrs={"data-kind": "jaspar"}, title=f"{m.id} {m.name} ({len(m.ppm)} bp)")
+
+
+def _list_logo(ppm, rc: bool, kind: str, fid: str, title: str) -> str:
+    """A filter's small logo in a motif row's lists, in the motif's orientation."""
+    return logo.logo_svg(logo.reverse_complement(ppm) if rc else ppm, "bits", height=18,
+                         width=logo_px(len(ppm), LIST_LOGO_PX, max_bp_px=4), defs=False, axis=False,
+                         attrs={"data-kind": kind, "data-filter": fid}, title=title)
 
 
 def _motif_rows(d: OutputData, cmp_index: dict) -> list:
@@ -466,17 +508,18 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
     for r in d.motifs:
         mid = r["motif"]
         ppm, cwm = d.motif_ppm.get(mid), d.motif_cwm.get(mid)
-        cwm_logo = logo.logo_svg(cwm, "contrib", height=50, col_width=10, defs=False,
-                                 attrs={"data-kind": "cwm", "data-motif": mid},
-                                 title=f"{mid}: contribution weight matrix") if cwm is not None else None
-        ppm_logo = logo.logo_svg(ppm, "bits", height=50, col_width=10, defs=False,
-                                 attrs={"data-kind": "ppm", "data-motif": mid},
-                                 title=f"{mid}: position probability matrix (bits)") if ppm is not None else None
+        cwm_logo = _motif_logo(cwm, "contrib", {"data-kind": "cwm", "data-motif": mid},
+                               f"{mid}: contribution weight matrix")
+        ppm_logo = _motif_logo(ppm, "bits", {"data-kind": "ppm", "data-motif": mid},
+                               f"{mid}: position probability matrix (bits)")
         fids = [f for f in re.split(r"[,;\s|]+", r.get("filters") or "") if f]
         if not fids and r.get("best_filter"):
             fids = [r["best_filter"]]
+        # most similar first (motifs.tsv lists them so; older runs may not)
+        fids = sorted(fids, key=lambda f: _float((cmp_index.get((f, mid)) or {}).get("tomtom_q")) or 0.0)
         flogos = []
-        for fid in fids[:MAX_FILTERS_PER_MOTIF]:
+        shown, n_more = capped(fids, MAX_FILTERS_PER_MOTIF)
+        for fid in shown:
             c = cmp_index.get((fid, mid)) or {}
             q = _float(c.get("tomtom_q"))
             if q is None and fid == r.get("best_filter"):
@@ -485,18 +528,29 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
             rc = (c.get("strand") or "+") == "-"
             svg = None
             if fppm is not None and _fires(d, fid):
-                svg = logo.logo_svg(logo.reverse_complement(fppm) if rc else fppm, "bits", height=34,
-                                    col_width=6, defs=False, axis=False,
-                                    attrs={"data-kind": "motif-filter", "data-filter": fid},
-                                    title=f"{fid}{' (reverse complement)' if rc else ''}, q = {_fmt_q(q)}")
+                svg = _list_logo(fppm, rc, "motif-filter", fid,
+                                 f"{fid}{' (reverse complement)' if rc else ''}, q = {_fmt_q(q)}")
             flogos.append({"id": fid, "q": q, "rc": rc, "logo": svg})
         jid = r.get("jaspar_id") or ""
         rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid, "effect": _effect(r, _floor(d)),
                      "jaspar_name": r.get("jaspar_name") or "",
-                     "jaspar_logo": _jaspar_logo(d, jid, height=50, col_width=8, max_width=200),
-                     "filter_logos": flogos, "n_more_filters": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
+                     "jaspar_logo": _jaspar_logo(d, jid), "width_bp": _width(cwm, ppm),
+                     "filter_logos": flogos, "n_more_filters": n_more,
                      **_builders(d, mid), "sign_word": {"+": "positive", "-": "negative"}.get(str(r.get("sign")), str(r.get("sign") or ""))})
     return rows
+
+
+def _motif_logo(values, kind: str, attrs: dict, title: str) -> str | None:
+    """A CWM or PPM of the motif table, :data:`MOTIF_LOGO_PX` wide whatever its width."""
+    if values is None:
+        return None
+    return logo.logo_svg(values, kind, height=40, width=logo_px(len(values), MOTIF_LOGO_PX), defs=False,
+                         attrs=attrs, title=f"{title}, {len(values)} bp")
+
+
+def _width(*matrices):
+    """Positions of the first matrix given (None if none is)."""
+    return next((len(m) for m in matrices if m is not None), None)
 
 
 def _builders(d: OutputData, mid: str) -> dict:
@@ -505,25 +559,24 @@ def _builders(d: OutputData, mid: str) -> dict:
     when the run has no per-filter decomposition of the motif."""
     entry = d.building.get(mid)
     if entry is None:
-        return {"build_logos": None, "n_more_build": 0, "build_cover": None}
+        return {"build_logos": None, "n_more_build": 0, "n_build": 0, "build_cover": None}
     alpha = _float((d.summary.get("comparison") or {}).get("q_threshold")) or 0.05
     usage = d.usage_by_motif.get(mid, {})
     fids = list(entry.get("filters") or [])
     out = []
-    for fid in fids[:MAX_FILTERS_PER_MOTIF]:
+    shown, n_more = capped(fids, MAX_FILTERS_PER_MOTIF)
+    for fid in shown:
         u = usage.get(fid) or {}
         rc, share, q = u.get("strand") == "-", u.get("share"), u.get("tomtom_q")
         fppm = d.filter_ppm.get(fid)
         svg = None
         if fppm is not None and _fires(d, fid):
-            svg = logo.logo_svg(logo.reverse_complement(fppm) if rc else fppm, "bits", height=34, col_width=6,
-                                defs=False, axis=False, attrs={"data-kind": "motif-builder", "data-filter": fid},
-                                title=f"{fid}{' (reverse complement)' if rc else ''}: carries "
-                                      f"{_fmt_share(share)} of {mid}")
+            svg = _list_logo(fppm, rc, "motif-builder", fid,
+                             f"{fid}{' (reverse complement)' if rc else ''}: carries {_fmt_share(share)} of {mid}")
         out.append({"id": fid, "share": share, "rc": rc, "q": q, "logo": svg,
                     "resembles": q is not None and q < alpha})
     shares = [s for s in (usage.get(f, {}).get("share") for f in fids) if s is not None]
-    return {"build_logos": out, "n_more_build": max(0, len(fids) - MAX_FILTERS_PER_MOTIF),
+    return {"build_logos": out, "n_more_build": n_more, "n_build": len(fids),
             "build_cover": sum(shares) if shares else None}
 
 
@@ -556,21 +609,23 @@ def _family_rows(d: OutputData, motif_rows: list) -> dict:
                "minor": f.get("minor") or "", "jaspar_id": f.get("jaspar_id") or "",
                "jaspar_name": f.get("jaspar_name") or "", "jaspar_q": _float(f.get("jaspar_q")),
                "pooled": len(members) > 1 and cwm is not None}
+        row["members_shown"], row["n_more_members"] = capped(members, MAX_MEMBERS)
         if row["minor"]:
             small = cwm if cwm is not None else d.motif_cwm.get(rep["motif"])
             row["cwm_logo"] = None if small is None else logo.logo_svg(
-                small, "contrib", height=30, col_width=6, defs=False, axis=False,
+                small, "contrib", height=24, width=logo_px(len(small), 120, max_bp_px=8), defs=False, axis=False,
                 attrs={"data-kind": "minor-cwm", "data-family": fid}, title=f"{fid}: contribution weight matrix")
             minor.append(row)
             continue
         if cwm is not None and ppm is not None:
-            row["cwm_logo"] = logo.logo_svg(cwm, "contrib", height=50, col_width=10, defs=False,
-                                            attrs={"data-kind": "cwm", "data-motif": rep["motif"], "data-family": fid},
-                                            title=f"{fid}: contribution weight matrix, seqlets pooled")
-            row["ppm_logo"] = logo.logo_svg(ppm, "bits", height=50, col_width=10, defs=False,
-                                            attrs={"data-kind": "ppm", "data-motif": rep["motif"], "data-family": fid},
-                                            title=f"{fid}: position probability matrix (bits), seqlets pooled")
-        row["jaspar_logo"] = _jaspar_logo(d, row["jaspar_id"], height=50, col_width=8, max_width=200)
+            row["cwm_logo"] = _motif_logo(cwm, "contrib", {"data-kind": "cwm", "data-motif": rep["motif"],
+                                                           "data-family": fid},
+                                          f"{fid}: contribution weight matrix, seqlets pooled")
+            row["ppm_logo"] = _motif_logo(ppm, "bits", {"data-kind": "ppm", "data-motif": rep["motif"],
+                                                        "data-family": fid},
+                                          f"{fid}: position probability matrix (bits), seqlets pooled")
+            row["width_bp"] = _width(cwm, ppm)
+        row["jaspar_logo"] = _jaspar_logo(d, row["jaspar_id"])
         main.append(row)
     summary = d.summary.get("families") or {}
     return {"main": main, "minor": minor, "grouped": bool(d.families),
@@ -744,10 +799,41 @@ def _effect(r: dict, floor) -> dict:
     # what the pattern's GC content alone does (raw insertion minus the GC-matched one), worth a
     # word when it is at least the rule's floor: GC-rich patterns of a model that learned GC content
     composition = (raw - ins) if raw is not None and ins is not None else None
+    if composition is None or floor is None or abs(composition) < floor:
+        composition = None
     return {"has": ins is not None or abl is not None, "responds": responds, "insertion": ins,
             "insertion_se": ins_se, "ablation": abl, "ablation_se": abl_se, "ablation_n": _int(r.get("ablation_n")),
-            "composition": composition if composition is not None and floor is not None
-            and abs(composition) >= floor else None}
+            "composition": composition,
+            # its GC content moves the score more than its base order does
+            "gc_driven": composition is not None and abs(composition) > abs(ins)}
+
+
+def _findings(families: list, screen: dict) -> dict:
+    """The page's first lines: the main motif families by what the model does with them (raises the
+    score, lowers it, no response), each named by JASPAR; unnamed ones are counted, GC-rich ones
+    apart; then the screen's strongest known motifs. Lists are capped at :data:`MAX_FINDINGS`."""
+    out = {}
+    for key, rows in (("raise", [r for r in families if _responds(r) and r.get("sign") != "-"]),
+                      ("lower", [r for r in families if _responds(r) and r.get("sign") == "-"]),
+                      ("ignored", [r for r in families if not _responds(r)])):
+        named = [r for r in rows if r.get("jaspar_name")]
+        gc = [r for r in rows if not r.get("jaspar_name") and "GC-rich" in (r.get("composition") or "")]
+        other = [r for r in rows if not r.get("jaspar_name") and r not in gc]
+        out[key] = {"named": capped(named, MAX_FINDINGS), "gc": capped(gc, MAX_FINDINGS),
+                    "gc_driven": sum(r["effect"]["gc_driven"] for r in gc), "other": capped(other, MAX_FINDINGS),
+                    "n": len(rows)}
+    out["n_families"] = len(families)
+    out["measured"] = any(r["effect"]["has"] for r in families)
+    if screen.get("available"):
+        out["screen_raise"] = screen["positive"][:3]
+        out["screen_lower"] = screen["negative"][:3]
+    return out
+
+
+def _responds(row: dict) -> bool:
+    """Whether the model responds to a motif row; a run without effect sizes counts every motif."""
+    e = row["effect"]
+    return e["responds"] or not e["has"]
 
 
 def _floor(d: OutputData):
@@ -766,17 +852,21 @@ def _screen_context(d: OutputData) -> dict:
     scale = max([abs(r["mean_delta"]) + 1.96 * (r["se"] or 0) for r in shown] or [1.0])
     for r in shown:
         m = d.jaspar.get(r["id"])
-        r["logo"] = None if m is None else logo.logo_svg(m.ppm, "bits", height=30, col_width=5, defs=False,
-                                                         attrs={"data-kind": "screen"}, title=f"{m.id} {m.name}")
+        r["logo"] = None if m is None else logo.logo_svg(m.ppm, "bits", height=26, width=logo_px(len(m.ppm), 100, 6),
+                                                         defs=False, attrs={"data-kind": "screen"},
+                                                         title=f"{m.id} {m.name} ({len(m.ppm)} bp)")
         r["bar"] = _effect_bar(r["mean_delta"], r["se"], scale)
     by_id = {r["id"]: r for r in d.screen}
     found: dict = {}
-    for r in d.motifs + d.filters:
-        jid = r.get("jaspar_id") or ""
-        if jid in by_id and not by_id[jid]["effect_significant"]:
-            found.setdefault(jid, []).append(r.get("motif") or r.get("filter"))
+    for kind, rows in (("motifs", d.motifs), ("filters", d.filters)):
+        for r in rows:
+            jid = r.get("jaspar_id") or ""
+            if jid in by_id and not by_id[jid]["effect_significant"]:
+                found.setdefault(jid, {"motifs": [], "filters": []})[kind].append(r.get("motif") or r.get("filter"))
+    # the resemblers named, the first MAX_MEMBERS of each kind (motifs by seqlets, filters by influence)
     ignored = [{"id": j, "name": by_id[j]["name"], "mean_delta": by_id[j]["mean_delta"], "se": by_id[j]["se"],
-                "by": ids} for j, ids in found.items()]
+                "motifs": capped(by["motifs"], MAX_MEMBERS), "filters": capped(by["filters"], MAX_MEMBERS),
+                "n_motifs": len(by["motifs"]), "n_filters": len(by["filters"])} for j, by in found.items()]
     return {"available": True, "positive": pos, "negative": neg, "ignored": ignored, "n": len(d.screen),
             "n_raise": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] > 0),
             "n_lower": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] < 0),
@@ -994,12 +1084,30 @@ def _fmt_q(v) -> str:
     return f"{v:.3f}" if v < 0.1 else f"{v:.2f}"
 
 
+def _fmt_pm(v, se) -> str:
+    """``v ± se`` to the decimal of the standard error's first digit (0.0684, 0.08 -> "0.07 ± 0.08")."""
+    v, se = _float(v), _float(se)
+    if v is None:
+        return "—"
+    if se is None or se <= 0 or not math.isfinite(se):
+        return _fmt_num(v)
+    decimals = min(4, max(0, -math.floor(math.log10(se))))
+    return f"{v:.{decimals}f} ± {se:.{decimals}f}"
+
+
 def _fmt_share(v) -> str:
     """A share (fraction) as a percentage: ``0.613 -> "61%"``, ``0.004 -> "0.4%"``."""
     v = _float(v)
     if v is None:
         return "—"
     return f"{100 * v:.0f}%" if abs(v) >= 0.095 else f"{100 * v:.1f}%"
+
+
+def _breakable(s):
+    """Escaped text with a line-break opportunity after each ``_`` (long ids in narrow columns)."""
+    from markupsafe import Markup
+
+    return Markup(_esc(s).replace("_", "_<wbr>"))
 
 
 def _fmt_secs(v) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from interpret import io
+from interpret.report import MAX_FILTERS_PER_MOTIF
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
 SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "howto"]
@@ -24,10 +25,12 @@ SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", 
 # --------------------------------------------------------------------------------------
 def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 20, length: int = 101,
                       width: int = 19, methods=("gradxinput", "deepshap"), n_never: int = 1, seed: int = 0,
-                      with_summary: bool = True) -> dict:
+                      with_summary: bool = True, wide_motif: int | None = None) -> dict:
     """Write a small valid output directory (random PPMs); return the summary dict.
 
     Filters ``filter_{F-n_never}`` .. ``filter_{F-1}`` never fire (n_sites 0, NaN-free zero PPM).
+    ``wide_motif``: width (bp) of the first motif instead of a random 8-15 (e.g. an untrimmed 50-bp
+    pattern). :func:`add_findings` adds what later stages write (effects, composition, families, screen).
     """
     rng = np.random.default_rng(seed)
     out = Path(out)
@@ -86,7 +89,7 @@ def write_fake_output(out, n_filters: int = 8, n_motifs: int = 3, n_seqs: int = 
         sign = "+" if k % 3 != 2 else "-"
         method = methods[-1]
         mid = f"{method}_{'pos' if sign == '+' else 'neg'}_{k}"
-        mw = int(rng.integers(8, 16))
+        mw = wide_motif if (k == 0 and wide_motif) else int(rng.integers(8, 16))
         mppm = rng.dirichlet(np.full(4, 0.3), size=mw)
         cwm = mppm * rng.uniform(0.1, 1.0, size=(mw, 1)) * (1 if sign == "+" else -1)
         mids.append(mid)
@@ -193,6 +196,120 @@ def _write_fake_usage(out, rng, ids, mrows, comp, frows, method) -> dict:
             "motifs": building, "not_decomposed": []}
 
 
+def add_findings(out, summary: dict, seed: int = 0) -> dict:
+    """Add to a :func:`write_fake_output` directory what the later stages write, every piece the
+    report shows filled in: effect and composition columns (``motifs.tsv``, ``filters.tsv``), group
+    names, ``families.tsv`` with pooled matrices (pairs of patterns, a tenth minor), ``screen.tsv``
+    over the bundled JASPAR (the run's own GATA1 and FOXA2 matches ignored), and the summary's
+    ``screen``, ``effects`` and ``families``. Rewrites ``summary.json`` when it exists; returns the summary.
+    """
+    from interpret import composition, effects, screen, stats
+    from interpret.pipeline import FAMILY_COLUMNS
+
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    floor = stats.min_effect("logit")
+
+    def effect(responds: bool, ablation: bool) -> dict:
+        ins = float(rng.uniform(0.5, 3.0)) if responds else float(rng.normal(0, 0.05))
+        row = {"insertion_effect": ins, "insertion_se": 0.08, "insertion_q": 1e-6 if responds else 0.6,
+               "insertion_raw": ins + (1.6 if not responds else 0.1), "effect_significant": responds}
+        if ablation:
+            row.update(ablation_effect=ins * 0.7, ablation_se=0.1, ablation_q=1e-5 if responds else 0.7,
+                       ablation_n=int(rng.integers(20, 400)))
+        return row
+
+    def flags(k: int) -> dict:
+        if k % 4 == 1:      # an unnamed G/C run
+            return {"gc": 0.86, "cpg": 0.04, "complexity": 1.3, "composition": "GC-rich,low complexity"}
+        if k % 9 == 5:
+            return {"gc": 0.74, "cpg": 0.13, "complexity": 2.6, "composition": "GC-rich,CpG"}
+        return {"gc": float(rng.uniform(0.35, 0.6)), "cpg": 0.02, "complexity": 3.2, "composition": ""}
+
+    motifs = io.read_tsv(out / "motifs.tsv")
+    ids = [r["motif"] for r in motifs]
+    respond = {m: k % 4 != 1 for k, m in enumerate(ids)}          # the G/C runs do not move the score
+    # families: every seventh pattern pooled with the next one; a family is minor without a response
+    fams, k = [], 0
+    while k < len(ids):
+        members = ids[k:k + 2] if k % 7 == 0 and k + 1 < len(ids) and motifs[k]["sign"] == motifs[k + 1]["sign"] \
+            else ids[k:k + 1]
+        fams.append(members)
+        k += len(members)
+    family_of = {m: f"deepshap_{'pos' if motifs[ids.index(f[0])]['sign'] == '+' else 'neg'}_family_{j}"
+                 for j, f in enumerate(fams) for m in f}
+    io.add_tsv_columns(out / "motifs.tsv", "motif",
+                       {m: {**flags(k), "family": family_of[m], **effect(respond[m], True)} for k, m in enumerate(ids)},
+                       list(composition.COLUMNS) + ["family"] + effects.MOTIF_COLUMNS)
+    by_id = {r["motif"]: r for r in motifs}
+    arrays, _ = io.read_h5(out / "motifs.h5") if ids else ({}, {})
+    rows, groups = [], {}
+    for members in fams:
+        fid, rep = family_of[members[0]], by_id[members[0]]
+        n = sum(int(by_id[m]["n_seqlets"]) for m in members)
+        minor = "" if any(respond[m] for m in members) else "no significant effect"
+        rows.append({"family": fid, "method": rep["method"], "sign": rep["sign"], "n_patterns": len(members),
+                     "members": ",".join(members), "n_seqlets": n, "width": rep["width"],
+                     "jaspar_id": rep["jaspar_id"], "jaspar_name": rep["jaspar_name"], "jaspar_q": rep["jaspar_q"],
+                     "minor": minor})
+        groups[f"families/{fid}"] = {k: arrays[f"{members[0]}/{k}"] for k in ("ppm", "cwm", "hcwm")}
+    if ids:
+        io.write_tsv(out / "families.tsv", rows, FAMILY_COLUMNS)
+        io.write_h5(out / "motifs.h5", groups, mode="a")
+
+    filters = io.read_tsv(out / "filters.tsv")
+    names = {"g0": "SOX-like", "g2": "CTCF-like"}
+    values = {}
+    for k, r in enumerate(filters):
+        fires = int(r["n_sites"]) > 0
+        values[r["filter"]] = {**flags(k), "group_name": names.get(r["group"], ""),
+                               **(effect(k % 3 != 1, False) if fires else {})}
+    io.add_tsv_columns(out / "filters.tsv", "filter", values,
+                       ["group_name"] + list(composition.COLUMNS) + effects.FILTER_COLUMNS)
+
+    own = {jid for r in motifs + filters for jid in [r["jaspar_id"]] if jid}
+    ignored = {"MA0035.5", "MA0047.4"}                             # GATA1, FOXA2: resembled, not used
+    srows = []
+    for m in io.load_motif_db():
+        if m.id in own:
+            mean = 0.02 if m.id in ignored else float(rng.uniform(1.0, 2.5))
+        else:
+            mean = float(rng.choice([rng.normal(0, 0.1), rng.uniform(0.3, 3.5), -rng.uniform(0.3, 1.5)],
+                                    p=[0.94, 0.04, 0.02]))
+        se = 0.06
+        sig = bool(abs(mean) >= floor and abs(mean) / se > 4)
+        srows.append({"id": m.id, "name": m.name, "width": len(m.ppm), "mean_delta": mean, "se": se, "z": mean / se,
+                      "p": 1e-6 if sig else 0.5, "q": 1e-5 if sig else 0.8, "effect_significant": sig,
+                      "delta_forward": mean, "delta_reverse": mean, "consensus_delta": mean * 1.1,
+                      "raw_delta": mean + 0.3})
+    srows.sort(key=lambda r: -r["mean_delta"])
+    io.write_tsv(out / "screen.tsv", srows, screen.COLUMNS)
+    explained = summary.get("explained", "")
+    summary["screen"] = {"database": "bundled JASPAR 2026 CORE vertebrates", "n_motifs": len(srows),
+                         "backgrounds": 100, "positions": 1, "explained": explained, "rule": stats.rule("logit"),
+                         "min_effect": floor, "n_raise": sum(r["effect_significant"] and r["mean_delta"] > 0 for r in srows),
+                         "n_lower": sum(r["effect_significant"] and r["mean_delta"] < 0 for r in srows)}
+    summary["effects"] = {"explained": explained, "rule": stats.rule("logit"), "min_effect": floor,
+                          "motifs_responding": [m for m in ids if respond[m]],
+                          "motifs_not_responding": [m for m in ids if not respond[m]]}
+    summary["families"] = {"n_families": len(fams), "n_minor_families": sum(bool(r["minor"]) for r in rows),
+                           "n_minor_patterns": sum(r["n_patterns"] for r in rows if r["minor"]),
+                           "minor_seqlets": 20, "minor_by_effect": True}
+    summary.setdefault("timings", {}).update(screen=30.0, effects=12.0, families=0.5)
+    if (out / "summary.json").exists():
+        io.write_json(out / "summary.json", summary)
+    return summary
+
+
+def write_layout_output(out) -> dict:
+    """The layout stress case of ``make browser-test``: 512 filters (24 bp, 40 never fire), 60
+    motifs of which the first is 50 bp wide, hundreds of filters per motif, 1,000-bp sequences,
+    every later stage's columns and sections filled in (:func:`add_findings`)."""
+    summary = write_fake_output(out, n_filters=512, n_motifs=60, n_seqs=200, length=1000, width=24, n_never=40,
+                                seed=3, wide_motif=50)
+    return add_findings(out, summary, seed=3)
+
+
 # --------------------------------------------------------------------------------------
 # HTML parsing
 # --------------------------------------------------------------------------------------
@@ -227,7 +344,7 @@ class _Page(HTMLParser):
 
 def parse(path) -> _Page:
     p = _Page()
-    p.feed(Path(path).read_text(encoding="utf-8"))
+    p.feed(Path(path).read_text(encoding="utf-8").replace("<wbr>", ""))     # a line-break hint inside ids
     return p
 
 
@@ -296,9 +413,12 @@ def test_motif_rows_match_motifs_tsv(rendered, fake_dir):
     n_jaspar_motifs = sum(bool(r["jaspar_id"]) for r in rows)
     n_jaspar_filters = sum(bool(r["jaspar_id"]) for r in io.read_tsv(fake_dir / "filters.tsv"))
     assert len(page.find("svg", data_kind="jaspar")) == n_jaspar_motifs + n_jaspar_filters
-    n_listed = sum(min(len([f for f in r["filters"].split(",") if f]), 6) for r in rows)
-    assert len(page.find("svg", data_kind="motif-filter")) + len(
-        [1 for r in rows for f in r["filters"].split(",")[:6] if f == "filter_7"]) == n_listed
+    # resemblers: the MAX_FILTERS_PER_MOTIF most similar (lowest q), filter_7 never fires (no logo)
+    q = {(r["filter"], r["motif"]): float(r["tomtom_q"]) for r in io.read_tsv(fake_dir / "comparison.tsv")}
+    expected = [f for r in rows for f in sorted((f for f in r["filters"].split(",") if f),
+                                                key=lambda f: q[f, r["motif"]])[:MAX_FILTERS_PER_MOTIF]
+                if f != "filter_7"]
+    assert [a["data-filter"] for a in page.find("svg", data_kind="motif-filter")] == expected and expected
 
 
 def test_motif_rows_show_the_filters_that_build_them_capped_with_a_count(rendered, fake_dir):
@@ -308,19 +428,20 @@ def test_motif_rows_show_the_filters_that_build_them_capped_with_a_count(rendere
     never = {r["filter"] for r in io.read_tsv(fake_dir / "filters.tsv") if int(r["n_sites"]) == 0}
     shown = [a["data-filter"] for a in page.find("svg", data_kind="motif-builder")]
     expected = [f for m in (r["motif"] for r in io.read_tsv(fake_dir / "motifs.tsv"))
-                for f in summary[m]["filters"][:6] if f not in never]
+                for f in summary[m]["filters"][:MAX_FILTERS_PER_MOTIF] if f not in never]
     assert shown == expected and shown
     text = " ".join(page.text)
-    for m, entry in summary.items():
-        if len(entry["filters"]) > 6:
-            assert f"+{len(entry['filters']) - 6} more" in text
+    capped = [(m, e) for m, e in summary.items() if len(e["filters"]) > MAX_FILTERS_PER_MOTIF]
+    assert capped
+    for m, entry in capped:
+        assert f"+{len(entry['filters']) - MAX_FILTERS_PER_MOTIF} more; all {len(entry['filters'])} carry" in text
     top_motif, top = next(iter(summary.items()))
     assert f"{100 * float(share[top_motif, top['filters'][0]]['share']):.0f}%" in text
 
 
 def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fake_dir):
     path, page = rendered
-    html = path.read_text()
+    html = path.read_text().replace("<wbr>", "")
     assert html.count('class="heatmap"') == 2 and "share of the motif" in html
     cells = [a for a in page.find("td", data_kind="main-motif")]
     assert len(cells) == 8
@@ -329,7 +450,7 @@ def test_usage_heatmap_beside_similarity_and_main_motif_per_filter(rendered, fak
              if r["main_motif"] and r["filter"] in build[r["main_motif"]]["filters"]}
     rows = page.with_class("filter-row", "tr")
     assert 0 < len(shown) < 8
-    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)">(.*?)</tr>', html, re.S)
+    html_rows = re.findall(r'<tr class="filter-row[^"]*" data-filter="([^"]+)"[^>]*>(.*?)</tr>', html, re.S)
     for fid, body in html_rows:
         cell = re.search(r'data-kind="main-motif">(.*?)</td>', body, re.S).group(1)
         assert (f"<b>{shown[fid]}</b>" in cell) if fid in shown else ("—" in cell and "<b>" not in cell)
@@ -455,6 +576,38 @@ def test_512_filters_50_motifs_under_20_mb(tmp_path):
     assert seconds < 60, seconds
 
 
+def test_layout_sizes_logo_widths_caps_and_effect_precision():
+    from interpret.report import _fmt_pm, capped, logo_px
+
+    assert logo_px(50, 210) == 210.0            # a 50-bp pattern takes the column, 4.2 px a position
+    assert logo_px(8, 210) == 8 * 14            # a short one stops at 14 px a position
+    assert logo_px(15, 210) == 210.0 and logo_px(0, 210) == 14.0
+    assert logo_px(24, 56, max_bp_px=4) == 56.0
+    assert capped(list(range(57)), 4) == ([0, 1, 2, 3], 53)
+    assert capped(["a"], 4) == (["a"], 0)
+    # the SE's first digit sets the decimals
+    assert _fmt_pm(0.0684, 0.08) == "0.07 ± 0.08" and _fmt_pm(1.96, 0.08) == "1.96 ± 0.08"
+    assert _fmt_pm(0.764, 0.1) == "0.8 ± 0.1" and _fmt_pm(12.3, 1.5) == "12 ± 2"
+
+
+def test_a_50_bp_motif_is_drawn_at_the_column_width_with_its_bp_count(tmp_path):
+    from interpret import logo
+    from interpret.report import LOGO_MAX_BP_PX, MOTIF_LOGO_PX, render_report
+
+    write_fake_output(tmp_path, n_motifs=3, wide_motif=50)
+    page = parse(render_report(tmp_path, figures=False))
+    axis = float(re.search(r'width="([\d.]+)"', logo.logo_svg(np.full((1, 4), 0.25), "bits", width=10)).group(1)) - 10
+    widths = {}
+    for a in page.find("svg", data_kind="cwm"):
+        widths[a["data-motif"]] = float(a["width"]) - axis
+    motifs = io.read_tsv(tmp_path / "motifs.tsv")
+    assert int(motifs[0]["width"]) == 50 and widths[motifs[0]["motif"]] == MOTIF_LOGO_PX
+    for r in motifs[1:]:                        # 8-15 bp
+        assert widths[r["motif"]] == min(MOTIF_LOGO_PX, int(r["width"]) * LOGO_MAX_BP_PX)
+    text = " ".join(page.text)
+    assert "50 bp" in text and all(f"{r['width']} bp" in text for r in motifs)
+
+
 def test_group_names_and_composition_badges_shown(tmp_path):
     from interpret.report import render_report
 
@@ -479,7 +632,7 @@ def test_screen_section_and_effect_columns(tmp_path):
     """Known-motif screen: strongest responses of each sign with logos and bars, the run's own
     JASPAR matches the model ignores named, and patterns without a response said to be so."""
     from interpret import effects, screen
-    from interpret.report import N_SCREEN, NO_RESPONSE, render_report
+    from interpret.report import MAX_MEMBERS, N_SCREEN, NO_RESPONSE, render_report
 
     summary = write_fake_output(tmp_path, n_filters=6, n_motifs=3, with_summary=False)
     own = {r["jaspar_id"]: r["jaspar_name"] for r in io.read_tsv(tmp_path / "filters.tsv") + io.read_tsv(tmp_path / "motifs.tsv")
@@ -517,10 +670,54 @@ def test_screen_section_and_effect_columns(tmp_path):
     assert len(page.find("svg", data_kind="screen")) == 2 * N_SCREEN
     text = " ".join(page.text)
     assert "Expected but ignored" in text and own and all(n in text for n in own.values())
+    # each ignored motif counts its resemblers, naming at most MAX_MEMBERS of each kind
+    for jid in own:
+        n_f = sum(r["jaspar_id"] == jid for r in io.read_tsv(tmp_path / "filters.tsv"))
+        n_m = sum(r["jaspar_id"] == jid for r in io.read_tsv(tmp_path / "motifs.tsv"))
+        said = re.search(rf"\({re.escape(jid)}, effect [^)]*\), resembled by([^;.]*)", text).group(1)
+        assert (f"{n_m} motif" in said) == (n_m > 0) and (f"{n_f} filter" in said) == (n_f > 0)
+        assert said.count("filter_") == min(n_f, MAX_MEMBERS) and (f"+{n_f - MAX_MEMBERS})" in said) == (n_f > MAX_MEMBERS)
     nulls = page.with_class("null", "span")                     # motif 1 and filter_0; motif 0 responds
     assert len(nulls) == 2 and NO_RESPONSE in text
     assert "its GC content alone: 1.1" in text                 # motif 1: raw 1.1 against 0.02 arranged
     assert text.count("its GC content alone") == 1             # motif 0: raw 2.6 against 2.5, below the floor
+
+
+def test_findings_at_the_top_name_what_the_model_responds_to(tmp_path):
+    """The first lines of the page: named motifs that raise the score, an unnamed GC-rich one said
+    to act by its GC content, a negative one, one the model ignores; and that GC note in its row."""
+    from interpret import effects
+    from interpret.report import render_report
+
+    summary = write_fake_output(tmp_path, n_filters=6, n_motifs=4, with_summary=False)
+    rows = io.read_tsv(tmp_path / "motifs.tsv")
+    ids = [r["motif"] for r in rows]
+    assert [r["sign"] for r in rows] == ["+", "+", "-", "+"]
+    for k, r in enumerate(rows):
+        r.update(jaspar_id="MA0139.2" if k == 0 else "", jaspar_name="CTCF" if k == 0 else "",
+                 jaspar_q=1e-4 if k == 0 else "")
+    io.write_tsv(tmp_path / "motifs.tsv", rows, list(rows[0]))
+
+    def eff(ins, raw, sig):
+        return {"insertion_effect": ins, "insertion_se": 0.1, "insertion_q": 1e-6 if sig else 0.7, "insertion_raw": raw,
+                "effect_significant": sig}
+    values = {ids[0]: {**eff(2.5, 2.6, True), "composition": ""},
+              ids[1]: {**eff(0.1, 1.5, True), "composition": "GC-rich,CpG"},     # GC content 1.4 > base order 0.1
+              ids[2]: {**eff(-0.8, -0.8, True), "composition": ""},
+              ids[3]: {**eff(0.01, 0.0, False), "composition": ""}}
+    io.add_tsv_columns(tmp_path / "motifs.tsv", "motif", values, ["composition"] + effects.MOTIF_COLUMNS)
+    summary["effects"] = {"min_effect": 0.2}
+    html = render_report(tmp_path, summary, figures=False).read_text().replace("<wbr>", "")
+
+    def line(kind):
+        m = re.search(rf'<li data-kind="finding-{kind}">(.*?)</li>', html, re.S)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m.group(1))) if m else None
+
+    assert line("raise").startswith("Raise the score (2 of 4 motif families): CTCF")
+    assert f"1 unnamed GC-rich pattern ({ids[1]}), 1 of them moving the score by their GC content" in line("raise")
+    assert line("lower") == f"Lower the score (1): 1 unnamed pattern ({ids[2]})."
+    assert ids[3] in line("ignored") and line("screen") is None
+    assert html.count('data-kind="gc-driven"') == 1
 
 
 def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
