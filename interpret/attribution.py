@@ -27,7 +27,8 @@ Conventions for every method (``x`` is ``(N, L, 4)`` one-hot, A C G T):
 
 Large inputs: :func:`iter_attribute` (or ``method.attribute_chunks``) yields ``(start, result)``
 chunks so the pipeline can stream them to ``attributions.h5``. All TensorFlow work is in
-``tf.function`` s with a fixed input signature (no retracing from one batch to the next).
+``tf.function`` s with a fixed input signature (no retracing from one batch to the next), except
+DeepSHAP's, which is traced once per batch shape (see ``DeepShap._deeplift_fn``).
 
 DeepSHAP implementation
 -----------------------
@@ -535,17 +536,21 @@ class DeepShap(_Method):
     def _deeplift_fn(self, hypothetical: bool = False):
         """Compiled pass: ``x`` (n, L, 4), ``refs`` (n*k, L, 4) -> f(x) (n,), f(refs) (n*k,) and the
         multipliers (n*k, L, 4), or with ``hypothetical=True`` the hypothetical contributions (n, L, 4)
-        (averaged over the k references in the graph: the multipliers never reach the host)."""
+        (averaged over the k references in the graph: the multipliers never reach the host).
+
+        Traced once per batch shape (:meth:`_batches` pads batches to a few shapes): with static
+        shapes every shape the replay's gradients ask for is a constant, so TensorFlow prunes the
+        replay's forward pass, which would otherwise cost as much as the forward of all references.
+        """
         fns = self.__dict__.setdefault("_deeplift_fns", {})
         if hypothetical not in fns:
             tf = _tf()
             model, target, output = self.model, self.target, self.output
-            spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
 
-            @tf.function(input_signature=[spec, spec])
+            @tf.function
             def deeplift(x, refs):
-                n = tf.shape(x)[0]
-                k = tf.shape(refs)[0] // n
+                n = x.shape[0]
+                k = refs.shape[0] // n
                 rec = Recorder()
                 y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 rec.replay = (n, k)
