@@ -213,17 +213,26 @@ def _conv_input_grad(up, kernel, length_in, padding):
     tf = _tf()
     j, c_in, c_out = kernel.shape
     b = tf.shape(up)[0]
-    w = tf.reshape(tf.transpose(kernel, [2, 0, 1]), [c_out, j * c_in])
-    p = tf.reshape(tf.matmul(tf.reshape(up, [-1, c_out]), w), [b, -1, j, c_in])  # (B, L_out, J, C_in)
-    return _overlap_add(p, length_in, (j - 1) // 2 if padding == "same" else 0, j)
+    w = tf.reshape(kernel, [j * c_in, c_out])
+    p = tf.reshape(tf.matmul(tf.reshape(up, [-1, c_out]), w, transpose_b=True), [b, -1, j, c_in])  # (B, L_out, J, C_in)
+    pad_left = (j - 1) // 2 if padding == "same" else 0
+    return _overlap_add(p, length_in, length_in if padding == "same" else length_in - j + 1, pad_left, j)
 
 
 @_xla
-def _overlap_add(p, length_in, pad_left, j):
-    """``out[:, l] = sum_i p[:, l + pad_left - i, i]`` (zero outside); p (B, L_out, J, C) -> (B, L_in, C)."""
+def _overlap_add(p, length_in, length_out, pad_left, j):
+    """``out[:, l] = sum_i p[:, l + pad_left - i, i]`` (zero outside); p (B, L_out, J, C) -> (B, L_in, C).
+
+    Each tap's rows are sliced to the valid range and padded on their own: one pad of ``p`` for
+    all taps is a copy XLA does not fuse into the sum.
+    """
     tf = _tf()
-    p = tf.pad(p, [[0, 0], [j, j], [0, 0], [0, 0]])
-    return tf.add_n([p[:, j + pad_left - i: j + pad_left - i + length_in, i] for i in range(j)])
+    terms = []
+    for i in range(j):
+        r0, r1 = max(0, pad_left - i), min(length_out, length_in + pad_left - i)  # rows of p tap i reads
+        l0 = r0 + i - pad_left  # where they land
+        terms.append(tf.pad(p[:, r0:r1, i], [[0, 0], [l0, length_in - l0 - (r1 - r0)], [0, 0]]))
+    return tf.add_n(terms)
 
 
 def _fast_conv(layer, default, *args, **kwargs):

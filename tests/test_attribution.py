@@ -225,6 +225,28 @@ def test_deepshap_hand_set_filter_gives_known_values():
 
 
 # ------------------------------------------------------------------------------------------
+# The fast paths of the rules against independent implementations
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_gemm_conv_input_gradient_equals_tensorflows(padding):
+    """The first-layer input gradient as one GEMM and an overlap-add, against TensorFlow's own."""
+    import tensorflow as tf
+
+    from interpret.deeplift import _conv_input_grad
+
+    rng = np.random.default_rng(27)
+    kernel = tf.constant(rng.normal(size=(6, 4, 24)).astype(np.float32))
+    x = tf.constant(_onehot(3, 20, seed=27))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        z = tf.nn.conv1d(x, kernel, 1, padding.upper())
+    up = tf.constant(rng.normal(size=z.shape).astype(np.float32))
+    expected = tape.gradient(z, x, output_gradients=up).numpy()
+    assert np.abs(expected).max() > 1
+    np.testing.assert_allclose(_conv_input_grad(up, kernel, 20, padding).numpy(), expected, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------
 # Batch and chunk invariance
 # ------------------------------------------------------------------------------------------
 def test_deepshap_same_result_at_any_batch_size_and_chunking():
