@@ -40,15 +40,18 @@ Two passes per batch, so ``x`` and its references are never stacked through the 
    operation is a ``tf.custom_gradient`` whose gradient is the DeepLIFT multiplier computed
    from the recorded activations of ``x`` (broadcast over the ``K`` references) and of its
    references. Linear layers back-propagate their ordinary gradient. The replay's forward
-   values are never used, so TensorFlow prunes them from the graph.
+   values are never used, and with static batch shapes TensorFlow prunes them from the graph.
 
-Speed-ups in the replay (same numbers as the plain rules, checked against the unfused path):
-max pooling over non-overlapping windows (and global max pooling) uses one fused XLA rule that
-finds each window's argmaxes (x's once per sequence, shared by its K references), fused with the
-rescale rule of the activation feeding the pool; first-layer convolutions whose
-``kernel width * input channels <= filters`` get their input gradient as one GEMM and an
-overlap-add; the hypothetical contributions are averaged over the references in the graph.
-The gradient methods use the same GEMM input gradient and centre in the graph.
+Speed-ups (same numbers as the plain rules, checked against the general path in the tests):
+max pooling over non-overlapping windows (and global max pooling) records each window's first
+argmax in pass 1 (global pooling of a ReLU: one numba pass; small windows of a ReLU:
+TensorFlow's max pool of the pre-activation, the argmaxes found in the replay) and reduces the
+cross-max rule, fused with the rescale rule of the activation feeding the pool, to two
+multipliers per window and channel (x's once per sequence, shared by its K references);
+first-layer convolutions whose ``kernel width * input channels <= filters`` get their input
+gradient as one GEMM and an overlap-add; the hypothetical contributions are averaged over the
+references in the graph. The gradient methods use the same GEMM input gradient and centre in
+the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
 :data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,
@@ -552,8 +555,8 @@ class DeepShap(_Method):
                 n = x.shape[0]
                 k = refs.shape[0] // n
                 rec = Recorder()
-                y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 rec.replay = (n, k)
+                y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 u = tf.repeat(x, k, axis=0)  # forward values of the replay are unused and pruned
                 with tf.GradientTape() as tape:
                     tape.watch(u)
