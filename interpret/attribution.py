@@ -49,9 +49,10 @@ TensorFlow's max pool of the pre-activation, the argmaxes found in the replay) a
 cross-max rule, fused with the rescale rule of the activation feeding the pool, to two
 multipliers per window and channel (x's once per sequence, shared by its K references);
 first-layer convolutions whose ``kernel width * input channels <= filters`` get their input
-gradient as one GEMM and an overlap-add; the hypothetical contributions are averaged over the
-references in the graph. The gradient methods use the same GEMM input gradient and centre in
-the graph.
+gradient as one GEMM and an overlap-add, or, below a global max pool, by scattering each
+channel's kernel at its (at most two) argmaxes; the hypothetical contributions are averaged
+over the references in the graph. The gradient methods use the same GEMM input gradient and
+centre in the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
 :data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,

@@ -8,10 +8,12 @@ inputs and outputs of every nonlinear operation on ``[x; refs]``, pass 2 replays
 (fused and compiled with XLA where that is measured faster), and the GEMM input gradient of
 stride-1 first-layer convolutions that the gradient methods share.
 
-The maximum and first argmax of global max pooling of a ReLU (or of no activation) run as a
-numba kernel inside the graph (``tf.numpy_function``), where XLA measured 3-6x slower. It
-returns small arrays; a kernel that returned arrays the size of a layer's output would pay for
-fresh memory pages on every batch (measured: 20% of the time in page faults).
+Two loops run as numba kernels inside the graph (``tf.numpy_function``), where XLA measured
+3-6x slower: the maximum and first argmax of global max pooling of a ReLU (or of no
+activation), and the input gradient of a first-layer convolution below a global max pool,
+which has at most two non-zeros per channel (a scatter of kernels instead of a GEMM over every
+position). Both return small arrays; a kernel that returned arrays the size of a layer's output
+would pay for fresh memory pages on every batch (measured: 20% of the time in page faults).
 
 Nothing here knows about sequences, references or batches; :mod:`interpret.attribution` does.
 """
@@ -125,6 +127,7 @@ class Recorder:
         self.rescaled = {}  # id(rescale op output) -> (output, its input, record)
         self.activated = {}  # id(output of a recorded elementwise operation) -> its record index (pass 1)
         self.pools = {}  # record index of a max pool over whole windows -> _Pool (pass 1)
+        self.sparse = {}  # id(gradient of a global max pool's input) -> (gradient, its non-zeros) (pass 2)
         self.compiled = {}  # (helper, activation) -> helper compiled for that activation
 
     # pass 1: plain forward on [x; refs], remembering inputs/outputs of nonlinear operations
@@ -191,10 +194,10 @@ class Recorder:
     def replay_hook(self, layer, default, *args, **kwargs):
         kind = _kind(layer)
         if kind == "linear":
-            return _fast_conv(layer, default, *args, **kwargs)
+            return _fast_conv(layer, default, *args, sparse=self.sparse, **kwargs)
         if kind == "act":
             with linear_activation(layer):
-                z = _fast_conv(layer, default, *args, **kwargs)
+                z = _fast_conv(layer, default, *args, sparse=self.sparse, **kwargs)
         else:
             z = args[0]
         rec = self.records[self.i]
@@ -219,7 +222,7 @@ class Recorder:
         def multipliers(*args):
             return helper(*args, fused)
 
-        return _window_crossmax_op(src[1] if fused else z, rec, pool, multipliers, *self.replay)
+        return _window_crossmax_op(src[1] if fused else z, rec, pool, multipliers, *self.replay, self.sparse)
 
 
 def gradient_hook(layer, default, *args, **kwargs):
@@ -408,8 +411,57 @@ def _overlap_add(p, length_in, length_out, pad_left, j):
     return tf.add_n(terms)
 
 
-def _fast_conv(layer, default, *args, **kwargs):
-    """Run a linear layer in the replay pass; stride-1 convolutions get the GEMM input gradient."""
+def _sparse_conv_input_grad(nonzeros, kernel, length_in, padding):
+    """:func:`_conv_input_grad` of the gradient a global max pool sends back: at most two non-zeros
+    per (pair, channel), ``nonzeros = (px (n, 1, 1, C), val_x, pr, val_r (n, k, 1, C))`` (positions
+    in the convolution's output). Each non-zero adds its value times the channel's kernel at its
+    position (a scatter of ``2 C`` kernels per pair instead of a GEMM over every position)."""
+    tf = _tf()
+    px, val_x, pr, val_r = nonzeros
+    j, c_in, c_out = kernel.shape
+    pos = tf.reshape(tf.stack([tf.broadcast_to(px, tf.shape(pr)), pr], 2), [-1, 2, c_out])  # (n * k, 2, C)
+    val = tf.reshape(tf.stack([val_x, val_r], 2), [-1, 2, c_out])
+    pad_left = (j - 1) // 2 if padding == "same" else 0
+
+    def scatter(p, v, kern):  # the kernel as (C, J * C_in) rows, transposed here (a few thousand floats)
+        rows = np.ascontiguousarray(kern.reshape(j * c_in, c_out).T)
+        return _scatter_kernels(p, v, rows, length_in, pad_left, j)
+
+    g = tf.numpy_function(scatter, [pos, val, kernel], tf.float32, stateful=False)
+    g.set_shape([pos.shape[0], length_in, c_in])
+    return g
+
+
+@njit(cache=True, nogil=True)
+def _scatter_kernels(pos, val, w, length_in, pad_left, j):
+    """``out[b, l] = sum_{s, c} val[b, s, c] * w[c].reshape(j, C_in)[l - pos[b, s, c] + pad_left]``
+    (kernel rows outside ``0 <= l < length_in`` dropped): pos, val (B, S, C), w (C, j * C_in) ->
+    (B, length_in, C_in)."""
+    b_, s_, c_ = pos.shape
+    c_in = w.shape[1] // j
+    buf = np.empty((length_in + 2 * j) * c_in, np.float32)  # one pair's input gradient, j rows of margin
+    out = np.empty((b_, length_in, c_in), np.float32)
+    for b in range(b_):
+        buf[:] = 0
+        for s in range(s_):
+            for c in range(c_):
+                v = val[b, s, c]
+                if v != 0:
+                    o = (pos[b, s, c] - pad_left + j) * c_in
+                    for t in range(j * c_in):
+                        buf[o + t] += v * w[c, t]
+        for l in range(length_in):
+            for i in range(c_in):
+                out[b, l, i] = buf[(l + j) * c_in + i]
+    return out
+
+
+def _fast_conv(layer, default, *args, sparse=None, **kwargs):
+    """Run a linear layer in the replay pass; stride-1 convolutions get the GEMM input gradient.
+
+    ``sparse``: :attr:`Recorder.sparse`, from which a gradient that a global max pool left there
+    is taken in its sparse form.
+    """
     tf = _tf()
     if kwargs or len(args) != 1 or not _gemm_conv_ok(layer, args[0]):
         return default(*args, **kwargs)
@@ -423,11 +475,13 @@ def _fast_conv(layer, default, *args, **kwargs):
 
         def grad(up, variables=None):
             kernel = tf.convert_to_tensor(layer.kernel)
-            if two_d:
-                g = _conv_input_grad(up[:, 0], kernel[0], length_in, layer.padding)[:, None]
+            kernel = kernel[0] if two_d else kernel
+            hit = sparse.get(id(up)) if sparse is not None else None
+            if hit is not None and hit[0] is up:
+                g = _sparse_conv_input_grad(hit[1], kernel, length_in, layer.padding)
             else:
-                g = _conv_input_grad(up, kernel, length_in, layer.padding)
-            return g, [None] * len(variables or [])
+                g = _conv_input_grad(up[:, 0] if two_d else up, kernel, length_in, layer.padding)
+            return (g[:, None] if two_d else g), [None] * len(variables or [])
 
         return out, grad
 
@@ -648,11 +702,13 @@ def _shape(dims, t):
     return tf.concat([tf.shape(t)[:1], tf.constant(list(dims[1:]), tf.int32)], 0)
 
 
-def _window_crossmax_op(z, rec, pool, multipliers, n, k):
+def _window_crossmax_op(z, rec, pool, multipliers, n, k, sparse):
     """Max pooling over whole windows with the cross-max rule as its gradient: ``multipliers(px,
     pr, ax_px, ar_pr, ar_px, ax_pr)`` is :func:`_window_multipliers` for the pool (the gradient is
     with respect to ``z``, the pooled values or, when the multipliers include the activation's
-    rescale rule, the activation's pre-activation).
+    rescale rule, the activation's pre-activation). For global pooling the gradient's two
+    non-zeros per channel are also left in ``sparse`` (keyed by the gradient's id) for a
+    convolution below that can use them.
     """
     tf = _tf()
     length, w = pool.length, pool.w
@@ -686,7 +742,10 @@ def _window_crossmax_op(z, rec, pool, multipliers, n, k):
             g = tf.reshape(_densify(up, px, m_x, pr, m_r, w), [n * k, p * w, c])
             if p * w < length:  # valid padding: the positions after the last window get nothing
                 g = tf.pad(g, [[0, 0], [0, length - p * w], [0, 0]])
-            return tf.reshape(g, _shape(v.shape, v))
+            g = tf.reshape(g, _shape(v.shape, v))
+            if p == 1:
+                sparse[id(g)] = (g, (px, up * m_x, pr, up * m_r))
+            return g
 
         return fn(v), grad  # forward values of the replay are unused (same shape either way)
 

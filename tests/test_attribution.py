@@ -67,7 +67,7 @@ def _model_1l4_softmax():
 
 def _model_1l4_global():
     """(1, L, 4): the seed's shape, small: Conv2D(24, (1, 5)) with relu -> global max pool -> 2 outputs
-    (24 filters >= 5 x 4: the first layer gets the GEMM input gradient)."""
+    (24 filters >= 5 x 4: the first-layer gradient is scattered from the pool's argmaxes)."""
     import keras
 
     keras.utils.set_random_seed(6)
@@ -331,6 +331,36 @@ def test_window_max_kernel_gives_first_argmax_and_cross_values():
         np.testing.assert_array_equal(ar_px, np.take_along_axis(win[n:], ref_idx[seq][:, :, None], 2)[:, :, 0])
         np.testing.assert_array_equal(ax_pr, np.take_along_axis(win[seq], ref_idx[n:][:, :, None], 2)[:, :, 0])
     assert (h.max(2) == 0).any() and (ref_idx > 0).any()  # all-zero windows and later argmaxes both occur
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_scattered_first_layer_gradient_equals_the_gemm(padding):
+    """Below a global max pool the first convolution's input gradient is scattered from the
+    pool's two non-zeros per channel; it must equal the GEMM of the dense gradient."""
+    import tensorflow as tf
+
+    from interpret.deeplift import _conv_input_grad, _sparse_conv_input_grad
+
+    rng = np.random.default_rng(25)
+    n, k, c, j, length = 3, 4, 16, 5, 20
+    l_out = length if padding == "same" else length - j + 1
+    kernel = rng.normal(size=(j, 4, c)).astype(np.float32)
+    px = rng.integers(0, l_out, (n, 1, 1, c)).astype(np.int32)
+    pr = rng.integers(0, l_out, (n, k, 1, c)).astype(np.int32)
+    pr[0, 0, 0] = px[0, 0, 0]  # same argmax: both values land on one position
+    px[1, 0, 0, :2], pr[1, 0, 0, 2:4] = 0, l_out - 1  # the edges
+    val_x, val_r = (rng.normal(size=(n, k, 1, c)).astype(np.float32) for _ in range(2))
+    val_r[2] = 0
+    dense = np.zeros((n, k, l_out, c), np.float32)
+    np.put_along_axis(dense, np.broadcast_to(px, pr.shape), val_x, 2)
+    dense_r = np.zeros_like(dense)
+    np.put_along_axis(dense_r, pr, val_r, 2)
+    up = (dense + dense_r).reshape(n * k, l_out, c)
+    gemm = _conv_input_grad(tf.constant(up), tf.constant(kernel), length, padding).numpy()
+    sparse = _sparse_conv_input_grad(tuple(map(tf.constant, (px, val_x, pr, val_r))), tf.constant(kernel),
+                                     length, padding).numpy()
+    assert np.abs(gemm).max() > 1
+    np.testing.assert_allclose(sparse, gemm, atol=1e-5)
 
 
 def test_recorder_replay_set_after_pass_one_gives_the_same_multipliers():
