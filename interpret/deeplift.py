@@ -120,8 +120,8 @@ class Recorder:
 
     def __init__(self):
         self.records = []
-        # (n, k): sequences and references per sequence, needed by the replay; set before pass 1,
-        # max pooling also records there the values the replay would otherwise read back
+        # (n, k): sequences and references per sequence, needed by the replay; set to ints before
+        # pass 1, global max pooling also records there the values the replay would otherwise read back
         self.replay = None
         self.i = 0
         self.rescaled = {}  # id(rescale op output) -> (output, its input, record)
@@ -176,7 +176,8 @@ class Recorder:
             top_a = default(a)
             top = top_a if act is None else tf.nn.relu(top_a)
         elif relu:
-            top, argmax, a_top, *cross = _window_max_numba(a3, length // w, w, act is not None, self.replay)
+            pairs = self.replay if self.replay and all(isinstance(v, int) for v in self.replay) else None
+            top, argmax, a_top, *cross = _window_max_numba(a3, length // w, w, act is not None, pairs)
         else:
             top, argmax, a_top = self._compiled(_window_max, act)(a3, length // w, w)
         self.pools[len(self.records)] = _Pool(argmax, a_top, tuple(cross) or None, top_a, a, act,
@@ -342,8 +343,9 @@ def _window_max_numba(a, p, w, relu, pairs):
     out = tf.numpy_function(lambda t: _window_max_kernel(t, p, w, relu, n, k), [a],
                             [tf.float32, tf.int32, tf.float32, tf.float32, tf.float32], stateful=False)
     out = out if n else out[:3]
+    rows = a.shape[0]
     for i, t in enumerate(out):
-        t.set_shape([a.shape[0] - (n if i > 2 else 0), p, a.shape[-1]])
+        t.set_shape([None if rows is None else rows - (n if i > 2 else 0), p, a.shape[-1]])
     return out
 
 

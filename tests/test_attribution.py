@@ -290,7 +290,7 @@ def _with_ties(n, length, seed):
     """One-hot sequences with stretches of N: constant activations there, so windows tie."""
     x = _onehot(n, length, seed)
     x[:, 10:22] = 0
-    x[0, 30:] = 0
+    x[0, length - 18:] = 0
     return x
 
 
@@ -363,27 +363,37 @@ def test_scattered_first_layer_gradient_equals_the_gemm(padding):
     np.testing.assert_allclose(sparse, gemm, atol=1e-5)
 
 
-def test_recorder_replay_set_after_pass_one_gives_the_same_multipliers():
-    """Pass 1 records the cross-max values only when it knows (n, k) (``Recorder.replay``); a
-    recorder told only before the replay (as layer-level passes may do) reads them in the replay."""
+@pytest.mark.parametrize("builder", [lambda: _pooled_relu_model("L4", False), _model_1l4_global])
+def test_recorder_replay_set_after_pass_one_gives_the_same_multipliers(builder):
+    """Pass 1 records the cross-max values only when it knows (n, k) as ints (``Recorder.replay``); a
+    recorder told only before the replay, with (n, k) as tensors of a graph without static batch
+    shapes (as layer-level passes do), reads them in the replay (and scatters the first layer's
+    gradient with dynamic shapes, second model)."""
     import tensorflow as tf
 
     from interpret.deeplift import Recorder
 
-    km = _pooled_relu_model("L4", False)
-    model = Model.from_keras(km)
-    x = _with_ties(3, 48, seed=26)
+    model = Model.from_keras(builder())
+    length = model.seq_len
+    x = _with_ties(3, length, seed=26)
     refs = dinucleotide_shuffle(x, 4, seed=4)
-    n, k = refs.shape[:2]
-    rec = Recorder()
-    model.forward(tf.concat([x, refs.reshape(n * k, 48, 4)], 0), "logit", rec.record)
-    rec.replay = (n, k)
-    u = tf.constant(np.repeat(x, k, axis=0))
-    with tf.GradientTape() as tape:
-        tape.watch(u)
-        out = model.forward(u, "logit", rec.replay_hook)
-    late = tape.gradient(out, u).numpy().reshape(refs.shape)
-    np.testing.assert_allclose(late, DeepShap(model).multipliers(x, refs)[0], atol=1e-5)
+    spec = tf.TensorSpec((None, length, 4), tf.float32)
+
+    @tf.function(input_signature=[spec, spec])
+    def late(x, refs):
+        n = tf.shape(x)[0]
+        k = tf.shape(refs)[0] // n
+        rec = Recorder()
+        model.forward(tf.concat([x, refs], 0), "logit", rec.record)
+        rec.replay = (n, k)
+        u = tf.repeat(x, k, axis=0)
+        with tf.GradientTape() as tape:
+            tape.watch(u)
+            out = model.forward(u, "logit", rec.replay_hook)[:, 0]  # target 0, as DeepShap's default
+        return tape.gradient(out, u)
+
+    m = late(x, refs.reshape(-1, length, 4)).numpy().reshape(refs.shape)
+    np.testing.assert_allclose(m, DeepShap(model).multipliers(x, refs)[0], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------
