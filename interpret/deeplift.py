@@ -172,16 +172,21 @@ class Recorder:
         relu = act is None or act.relu
         argmax = a_top = top_a = None
         cross = ()
-        if relu and w <= _SELECT_WINDOW:
+        pairs = self.replay if self.replay and all(isinstance(v, int) for v in self.replay) else None
+        rule = None
+        if relu and w <= _SELECT_WINDOW and pairs is not None:
+            top_a, *rule = self._compiled(_window_max_rule, act)(a3, *pairs, length // w, w, act is not None)
+            top = top_a if act is None else tf.nn.relu(top_a)
+        elif relu and w <= _SELECT_WINDOW:
             top_a = default(a)
             top = top_a if act is None else tf.nn.relu(top_a)
         elif relu:
-            pairs = self.replay if self.replay and all(isinstance(v, int) for v in self.replay) else None
             top, argmax, a_top, *cross = _window_max_numba(a3, length // w, w, act is not None, pairs)
         else:
             top, argmax, a_top = self._compiled(_window_max, act)(a3, length // w, w)
         self.pools[len(self.records)] = _Pool(argmax, a_top, tuple(cross) or None, top_a, a, act,
-                                              src if act_rec is not None else None, length, w)
+                                              src if act_rec is not None else None, length, w,
+                                              None if rule is None else (*rule, act is not None))
         return tf.reshape(top, out_shape)
 
     def _compiled(self, helper, act):
@@ -222,6 +227,8 @@ class Recorder:
             """``helper`` (:func:`_window_multipliers` or :func:`_window_rule`) for this pool."""
             return self._compiled(helper, pool.act)(*args, fused)
 
+        if pool.rule is not None and pool.rule[4] != fused:
+            pool = pool._replace(rule=None)
         return _window_crossmax_op(src[1] if fused else z, rec, pool, multipliers, *self.replay, self.sparse)
 
 
@@ -360,6 +367,9 @@ class _Pool(NamedTuple):
     act_record: object  # index of the activation's record, or None
     length: int  # positions pooled
     w: int  # positions per window
+    # (px, pr, m_x, m_r, rescale): the argmaxes and multipliers of :func:`_window_rule`, the rescale
+    # rule of ``act`` included if ``rescale``, when pass 1 knew (n, k); or None
+    rule: object = None
 
 
 def _gemm_conv_ok(layer, inp) -> bool:
@@ -632,6 +642,27 @@ def _window_rule(act, ax, ar, mx, mr, w, relu, rescale):
 
 
 @_xla
+def _window_max_rule(act, a, n, k, p, w, rescale):
+    """Pass 1 of a small-window max pool of ReLU(a) (``act``) or of ``a`` (``act`` None) when the
+    rows are known to be ``[x; refs]``: the windows' maximum of ``a`` (B, p, C), and
+    :func:`_window_rule`'s ``(px, pr, m_x, m_r)``, from one read of ``a`` (B, L, C)."""
+    tf = _tf()
+    c = a.shape[-1]
+    zw = tf.reshape(a[:, :p * w], [-1, p, w, c])
+    ax, ar = tf.reshape(zw[:n], [n, 1, p, w, c]), tf.reshape(zw[n:], [n, k, p, w, c])
+
+    def window_max(t):  # elementwise over the window's positions: XLA fuses it with the rule
+        m = t[:, :, :, 0]
+        for i in range(1, w):
+            m = tf.maximum(m, t[:, :, :, i])
+        return m
+
+    mx, mr = window_max(ax), window_max(ar)
+    rule = _window_rule.fn(act, ax, ar, mx, mr, w, act is not None, rescale)
+    return (tf.concat([tf.reshape(mx, [n, p, c]), tf.reshape(mr, [n * k, p, c])], 0), *rule)
+
+
+@_xla
 def _window_cross(ax, ar, px, pr, select):
     """The values :func:`_window_multipliers` needs that pass 1 did not record: a reference's value
     at its sequence's argmax and the sequence's at the reference's, from the windows ``ax`` (n, 1,
@@ -729,7 +760,9 @@ def _window_crossmax_op(z, rec, pool, multipliers, n, k, sparse):
     def win(t, rows):  # (n, rows, ..., L, C) -> (n, rows, P, w, C), the windows' positions
         return tf.reshape(tf.reshape(t, [n, rows, length, c])[:, :, :p * w], [n, rows, p, w, c])
 
-    if pool.top_a is not None:
+    if pool.rule is not None:
+        px, pr, m_x, m_r = pool.rule[:4]
+    elif pool.top_a is not None:
         ax, ar = _split(pool.a, n, k)
         mx, mr = _split(pool.top_a, n, k)
         px, pr, m_x, m_r = multipliers(_window_rule, win(ax, 1), win(ar, k), tf.reshape(mx, [n, 1, p, c]),
