@@ -44,8 +44,8 @@ Two passes per batch, so ``x`` and its references are never stacked through the 
 
 Speed-ups (same numbers as the plain rules, checked against the general path in the tests):
 max pooling over non-overlapping windows (and global max pooling) records each window's first
-argmax in pass 1 (global pooling of a ReLU: one numba pass; small windows of a ReLU:
-TensorFlow's max pool of the pre-activation, the argmaxes found in the replay) and reduces the
+argmax in pass 1 (global pooling of a ReLU: one numba pass; small windows of a ReLU: one
+compiled pass over the pre-activation that also computes the multipliers) and reduces the
 cross-max rule, fused with the rescale rule of the activation feeding the pool, to two
 multipliers per window and channel (x's once per sequence, shared by its K references);
 first-layer convolutions whose ``kernel width * input channels <= filters`` get their input

@@ -159,9 +159,10 @@ class Recorder:
         """Pass 1 of a max pool over whole windows. A pool of a recorded activation's output reads
         the pre-activation ``a`` and applies the activation on the fly (its output is then not
         needed). Global pooling of a ReLU (or of no activation): maximum, first argmax and the
-        cross-max rule's values in one numba pass. Small windows of a ReLU: TensorFlow's max pool of
-        ``a`` (max ReLU(a) = ReLU(max a)); the replay finds the argmaxes in the pass over the
-        windows it makes anyway. Other activations: maximum and argmax compiled with XLA."""
+        cross-max rule's values in one numba pass. Small windows of a ReLU: with (n, k) known
+        (ints in :attr:`replay`), maximum, argmaxes and the cross-max multipliers in one XLA pass
+        (:func:`_window_max_rule`); without, TensorFlow's max pool of ``a`` (max ReLU(a) = ReLU(max
+        a)), the replay finding the argmaxes. Other activations: maximum and argmax compiled with XLA."""
         tf = _tf()
         src = self.activated.get(id(z))
         act_rec = self.records[src] if src is not None and self.records[src][2] is z else None
