@@ -27,7 +27,8 @@ Conventions for every method (``x`` is ``(N, L, 4)`` one-hot, A C G T):
 
 Large inputs: :func:`iter_attribute` (or ``method.attribute_chunks``) yields ``(start, result)``
 chunks so the pipeline can stream them to ``attributions.h5``. All TensorFlow work is in
-``tf.function`` s with a fixed input signature (no retracing from one batch to the next).
+``tf.function`` s with a fixed input signature (no retracing from one batch to the next), except
+DeepSHAP's, which is traced once per batch shape (see ``DeepShap._deeplift_fn``).
 
 DeepSHAP implementation
 -----------------------
@@ -39,15 +40,19 @@ Two passes per batch, so ``x`` and its references are never stacked through the 
    operation is a ``tf.custom_gradient`` whose gradient is the DeepLIFT multiplier computed
    from the recorded activations of ``x`` (broadcast over the ``K`` references) and of its
    references. Linear layers back-propagate their ordinary gradient. The replay's forward
-   values are never used, so TensorFlow prunes them from the graph.
+   values are never used, and with static batch shapes TensorFlow prunes them from the graph.
 
-Speed-ups in the replay (same numbers as the plain rules, checked against the unfused path):
-max pooling over non-overlapping windows (and global max pooling) uses one fused XLA rule that
-finds each window's argmaxes (x's once per sequence, shared by its K references), fused with the
-rescale rule of the activation feeding the pool; first-layer convolutions whose
-``kernel width * input channels <= filters`` get their input gradient as one GEMM and an
-overlap-add; the hypothetical contributions are averaged over the references in the graph.
-The gradient methods use the same GEMM input gradient and centre in the graph.
+Speed-ups (same numbers as the plain rules, checked against the general path in the tests):
+max pooling over non-overlapping windows (and global max pooling) records each window's first
+argmax in pass 1 (global pooling of a ReLU: one numba pass; small windows of a ReLU: one
+compiled pass over the pre-activation that also computes the multipliers) and reduces the
+cross-max rule, fused with the rescale rule of the activation feeding the pool, to two
+multipliers per window and channel (x's once per sequence, shared by its K references);
+first-layer convolutions whose ``kernel width * input channels <= filters`` get their input
+gradient as one GEMM and an overlap-add, or, below a global max pool, by scattering each
+channel's kernel at its (at most two) argmaxes; the hypothetical contributions are averaged
+over the references in the graph. The gradient methods use the same GEMM input gradient and
+centre in the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
 :data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,
@@ -569,20 +574,24 @@ class DeepShap(_Method):
     def _deeplift_fn(self, hypothetical: bool = False):
         """Compiled pass: ``x`` (n, L, 4), ``refs`` (n*k, L, 4) -> f(x) (n,), f(refs) (n*k,) and the
         multipliers (n*k, L, 4), or with ``hypothetical=True`` the hypothetical contributions (n, L, 4)
-        (averaged over the k references in the graph: the multipliers never reach the host)."""
+        (averaged over the k references in the graph: the multipliers never reach the host).
+
+        Traced once per batch shape (:meth:`_batches` pads batches to a few shapes): with static
+        shapes every shape the replay's gradients ask for is a constant, so TensorFlow prunes the
+        replay's forward pass, which would otherwise cost as much as the forward of all references.
+        """
         fns = self.__dict__.setdefault("_deeplift_fns", {})
         if hypothetical not in fns:
             tf = _tf()
             model, target, output = self.model, self.target, self.output
-            spec = tf.TensorSpec((None, model.seq_len, 4), tf.float32)
 
-            @tf.function(input_signature=[spec, spec])
+            @tf.function
             def deeplift(x, refs):
-                n = tf.shape(x)[0]
-                k = tf.shape(refs)[0] // n
+                n = x.shape[0]
+                k = refs.shape[0] // n
                 rec = Recorder()
-                y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 rec.replay = (n, k)
+                y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 u = tf.repeat(x, k, axis=0)  # forward values of the replay are unused and pruned
                 with tf.GradientTape() as tape:
                     tape.watch(u)

@@ -65,6 +65,18 @@ def _model_1l4_softmax():
     return keras.Model(inp, out)
 
 
+def _model_1l4_global():
+    """(1, L, 4): the seed's shape, small: Conv2D(24, (1, 5)) with relu -> global max pool -> 2 outputs
+    (24 filters >= 5 x 4: the first-layer gradient is scattered from the pool's argmaxes)."""
+    import keras
+
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((1, L, 4))
+    h = keras.layers.Conv2D(24, (1, 5), padding="same", activation="relu")(inp)
+    h = keras.layers.GlobalMaxPooling2D()(h)
+    return keras.Model(inp, keras.layers.Dense(2)(h))
+
+
 def _model_functional_branches():
     """Functional graph: ReLU/LeakyReLU/PReLU layers, exponential, padding, cropping, add, concatenate,
     global average and global max pooling, reshape, permute."""
@@ -140,6 +152,7 @@ def test_deepshap_reproduces_tangermeme_crosscheck_values(shared_dir):
     (_model_l4_multitask, [0, 2], "logit"),
     (_model_l4_multitask, [1], "probability"),
     (_model_1l4_softmax, [0, 3], "logit"),
+    (_model_1l4_global, [1], "logit"),
     (_model_functional_branches, [1], "logit"),
     (_sequential_model, [0], "probability"),
 ])
@@ -222,6 +235,165 @@ def test_deepshap_hand_set_filter_gives_known_values():
     # the all-zero reference gives z=0; relu rescale: A -> (2-0)/(2-0) = 1; C -> 0; multiplier of A is 2
     expected = np.where(x[..., 0] == 1, 2.0, 0.0)
     np.testing.assert_allclose(res.contrib.sum(-1), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# The fast paths of the rules against independent implementations
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_gemm_conv_input_gradient_equals_tensorflows(padding):
+    """The first-layer input gradient as one GEMM and an overlap-add, against TensorFlow's own."""
+    import tensorflow as tf
+
+    from interpret.deeplift import _conv_input_grad
+
+    rng = np.random.default_rng(27)
+    kernel = tf.constant(rng.normal(size=(6, 4, 24)).astype(np.float32))
+    x = tf.constant(_onehot(3, 20, seed=27))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        z = tf.nn.conv1d(x, kernel, 1, padding.upper())
+    up = tf.constant(rng.normal(size=z.shape).astype(np.float32))
+    expected = tape.gradient(z, x, output_gradients=up).numpy()
+    assert np.abs(expected).max() > 1
+    np.testing.assert_allclose(_conv_input_grad(up, kernel, 20, padding).numpy(), expected, atol=1e-5)
+
+
+def _pooled_relu_model(layout, relu_layers, seed=22, length=48):
+    """Conv (8 filters) -> ReLU -> max pool of 4 -> conv (6) -> ReLU -> global max pool (12 positions)
+    -> Dense(1). ``relu_layers``: the ReLUs as ``ReLU(max_value=1e9)`` layers, the same function for
+    these activations but not an exact ReLU to the engine, which then takes its general path."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    two_d = layout == "1L4"
+    bias = keras.initializers.Constant(0.05)  # N stretches then tie above 0, where the first argmax matters
+
+    def conv(filters, width, act):
+        if two_d:
+            return keras.layers.Conv2D(filters, (1, width), padding="same", activation=act, bias_initializer=bias)
+        return keras.layers.Conv1D(filters, width, padding="same", activation=act, bias_initializer=bias)
+
+    inp = keras.Input((1, length, 4) if two_d else (length, 4))
+    h = inp
+    for filters, width in ((8, 5), (6, 3)):
+        h = conv(filters, width, None if relu_layers else "relu")(h)
+        if relu_layers:
+            h = keras.layers.ReLU(max_value=1e9)(h)
+        if filters == 8:
+            h = (keras.layers.MaxPooling2D((1, 4)) if two_d else keras.layers.MaxPooling1D(4))(h)
+    h = (keras.layers.GlobalMaxPooling2D() if two_d else keras.layers.GlobalMaxPooling1D())(h)
+    return keras.Model(inp, keras.layers.Dense(1)(h))
+
+
+def _with_ties(n, length, seed):
+    """One-hot sequences with stretches of N: constant activations there, so windows tie."""
+    x = _onehot(n, length, seed)
+    x[:, 10:22] = 0
+    x[0, length - 18:] = 0
+    return x
+
+
+@pytest.mark.parametrize("layout", ["L4", "1L4"])
+def test_deepshap_relu_pooling_kernels_match_the_general_rule(layout):
+    """Exact ReLUs take the fast paths (global pool: numba max/argmax; windows of 4: TensorFlow's
+    max pool of the pre-activation, argmaxes in the replay); ReLU(max_value=1e9) the general
+    compiled path. Same weights, so the multipliers of every pair must agree, ties included."""
+    fast, general = _pooled_relu_model(layout, False), _pooled_relu_model(layout, True)
+    general.set_weights(fast.get_weights())
+    x = _with_ties(4, 48, seed=23)
+    refs = dinucleotide_shuffle(x, 5, seed=3)
+    m_fast, fx, fr = DeepShap(fast).multipliers(x, refs)
+    m_general, gx, gr = DeepShap(general).multipliers(x, refs)
+    assert np.abs(m_fast).max() > 0.1
+    np.testing.assert_allclose(m_fast, m_general, atol=1e-5)
+    np.testing.assert_allclose(fx, gx, atol=1e-5)
+    np.testing.assert_allclose(fr, gr, atol=1e-5)
+    per_pair = (m_fast * (x[:, None] - refs)).sum((2, 3))
+    np.testing.assert_allclose(per_pair, fx[:, None] - fr, atol=1e-4)
+
+
+def test_window_max_kernel_gives_first_argmax_and_cross_values():
+    from interpret.deeplift import _window_max_kernel
+
+    rng = np.random.default_rng(24)
+    n, k, p, w, c = 3, 4, 5, 7, 6
+    a = rng.integers(-3, 3, (n + n * k, p * w + 2, c)).astype(np.float32)  # ties; 2 positions after the last window
+    for relu in (True, False):
+        top, idx, a_top, ar_px, ax_pr = _window_max_kernel(a, p, w, relu, n, k)
+        win = a[:, :p * w].reshape(len(a), p, w, c)
+        h = np.maximum(win, 0) if relu else win
+        ref_idx = h.argmax(2)  # numpy: the first of tied maxima
+        np.testing.assert_array_equal(top, h.max(2))
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(a_top, np.take_along_axis(win, ref_idx[:, :, None], 2)[:, :, 0])
+        seq = np.repeat(np.arange(n), k)  # reference row -> its sequence
+        np.testing.assert_array_equal(ar_px, np.take_along_axis(win[n:], ref_idx[seq][:, :, None], 2)[:, :, 0])
+        np.testing.assert_array_equal(ax_pr, np.take_along_axis(win[seq], ref_idx[n:][:, :, None], 2)[:, :, 0])
+    assert (h.max(2) == 0).any() and (ref_idx > 0).any()  # all-zero windows and later argmaxes both occur
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_scattered_first_layer_gradient_equals_the_gemm(padding):
+    """Below a global max pool the first convolution's input gradient is scattered from the
+    pool's two non-zeros per channel; it must equal the GEMM of the dense gradient."""
+    import tensorflow as tf
+
+    from interpret.deeplift import _conv_input_grad, _sparse_conv_input_grad
+
+    rng = np.random.default_rng(25)
+    n, k, c, j, length = 3, 4, 16, 5, 20
+    l_out = length if padding == "same" else length - j + 1
+    kernel = rng.normal(size=(j, 4, c)).astype(np.float32)
+    px = rng.integers(0, l_out, (n, 1, 1, c)).astype(np.int32)
+    pr = rng.integers(0, l_out, (n, k, 1, c)).astype(np.int32)
+    pr[0, 0, 0] = px[0, 0, 0]  # same argmax: both values land on one position
+    px[1, 0, 0, :2], pr[1, 0, 0, 2:4] = 0, l_out - 1  # the edges
+    val_x, val_r = (rng.normal(size=(n, k, 1, c)).astype(np.float32) for _ in range(2))
+    val_r[2] = 0
+    dense = np.zeros((n, k, l_out, c), np.float32)
+    np.put_along_axis(dense, np.broadcast_to(px, pr.shape), val_x, 2)
+    dense_r = np.zeros_like(dense)
+    np.put_along_axis(dense_r, pr, val_r, 2)
+    up = (dense + dense_r).reshape(n * k, l_out, c)
+    gemm = _conv_input_grad(tf.constant(up), tf.constant(kernel), length, padding).numpy()
+    sparse = _sparse_conv_input_grad(tuple(map(tf.constant, (px, val_x, pr, val_r))), tf.constant(kernel),
+                                     length, padding).numpy()
+    assert np.abs(gemm).max() > 1
+    np.testing.assert_allclose(sparse, gemm, atol=1e-5)
+
+
+@pytest.mark.parametrize("builder", [lambda: _pooled_relu_model("L4", False), _model_1l4_global])
+def test_recorder_replay_set_after_pass_one_gives_the_same_multipliers(builder):
+    """Pass 1 records the cross-max values only when it knows (n, k) as ints (``Recorder.replay``); a
+    recorder told only before the replay, with (n, k) as tensors of a graph without static batch
+    shapes (as layer-level passes do), reads them in the replay (and scatters the first layer's
+    gradient with dynamic shapes, second model)."""
+    import tensorflow as tf
+
+    from interpret.deeplift import Recorder
+
+    model = Model.from_keras(builder())
+    length = model.seq_len
+    x = _with_ties(3, length, seed=26)
+    refs = dinucleotide_shuffle(x, 4, seed=4)
+    spec = tf.TensorSpec((None, length, 4), tf.float32)
+
+    @tf.function(input_signature=[spec, spec])
+    def late(x, refs):
+        n = tf.shape(x)[0]
+        k = tf.shape(refs)[0] // n
+        rec = Recorder()
+        model.forward(tf.concat([x, refs], 0), "logit", rec.record)
+        rec.replay = (n, k)
+        u = tf.repeat(x, k, axis=0)
+        with tf.GradientTape() as tape:
+            tape.watch(u)
+            out = model.forward(u, "logit", rec.replay_hook)[:, 0]  # target 0, as DeepShap's default
+        return tape.gradient(out, u)
+
+    m = late(x, refs.reshape(-1, length, 4)).numpy().reshape(refs.shape)
+    np.testing.assert_allclose(m, DeepShap(model).multipliers(x, refs)[0], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------
