@@ -1,0 +1,354 @@
+"""TOMTOM motif comparison (Gupta et al. 2007, "complete score") in vectorised NumPy.
+
+The statistic is the one memelite 0.5 implements, step by step, so the two give the same
+integer scores, offsets and overlaps and p-values equal to float round-off
+(``benchmarks/tomtom_speed.py`` measures it); nothing here is compiled at run time, so the first
+call of a process costs what every later call costs.
+
+For one query of ``nq`` columns against a database of target columns (both strands):
+
+1. **Target columns** are hashed (``n_target_bins`` levels per letter, range per letter over the
+   whole database): columns that agree in every letter's level are merged into one, counted with
+   their multiplicity. Every target column is then represented by the first column of its class.
+2. **Column score**: ``-sqrt(|x - y|^2)`` between a query column ``x`` and a target column ``y``.
+3. **Null per query column**: its scores against every (merged, counted) target column. Each
+   row is centred on its median (a binned approximation over ``n_median_bins`` bins: the mean of
+   the bin holding the middle count), so an unaligned column scores 0 ("complete score").
+4. **Binning**: one scale per query maps all its centred scores onto ``0 .. n_score_bins``
+   integers; ``f[i]`` is the histogram of column ``i``'s binned scores over the target columns.
+5. **Alignment score** of an offset: the sum of the aligned columns' binned scores (unaligned
+   columns add their median, 0). The best offset of each target is the one with the highest sum.
+6. **p-value**: the aligned spans of the query are independent sums of their columns' null
+   (convolutions of ``f``); the best of the ``nq + nt - 1`` alignments with a target of length
+   ``nt`` is the maximum of independent span scores, and p = P(that maximum >= observed best).
+   Both strands: the smaller p of the two, corrected as ``1 - (1 - p)^2``.
+
+What this module does differently from memelite, with the same result: the span distributions
+are built by blocked matrix products (all values are non-negative, so the tails keep their
+relative precision), and the maximum over spans is taken through the survival functions,
+``P(max >= s) = -expm1(sum log1p(-P(span >= s)))``, evaluated only at the observed scores,
+instead of building the distribution of the maximum bin by bin.
+
+What it does not do: the "incomplete score" variant, E-values, or q-values (``stats.bh``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+N_SCORE_BINS = 100     # integer score levels per query (TOMTOM's t)
+N_MEDIAN_BINS = 1000   # bins of the approximate median of a query column's scores
+N_TARGET_BINS = 100    # levels per letter when merging near-identical target columns
+ROWS = 192             # query columns processed together (memory ~ ROWS x target columns x 8 B x 4)
+
+
+def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: int = N_MEDIAN_BINS,
+           n_target_bins: int | None = N_TARGET_BINS, reverse_complement: bool = True):
+    """TOMTOM p-value, score, offset, overlap and strand of every query against every target.
+
+    Parameters
+    ----------
+    queries, targets : list of ndarray, each (W, A)
+        Motifs as position x letter matrices (A = 4 for A C G T); widths may differ. The null
+        distribution of every query column is built from all target columns, so give a whole
+        database (with fewer than ~25 targets the p-values depend on which are given).
+    n_score_bins : int
+        Integer score levels of one query's columns.
+    n_median_bins : int
+        Bins of the approximate median of a query column's scores against the target columns.
+    n_target_bins : int or None
+        Levels per letter for merging near-identical target columns (``None``: no merging).
+    reverse_complement : bool
+        Also align every query to each target's reverse complement (``t[::-1, ::-1]``) and keep
+        the better strand.
+
+    Returns
+    -------
+    p : ndarray, shape (n_queries, n_targets), float64
+        p-value of the best alignment (both strands: ``1 - (1 - min p)^2``).
+    score : ndarray, shape (n_queries, n_targets), int64
+        Best alignment's integer score, on the scale of step 4 shifted by ``nq x`` the query's
+        zero level (comparable within one query only).
+    offset : ndarray, shape (n_queries, n_targets), int64
+        Query column ``j`` aligns with target column ``j + offset`` (of the reverse complement
+        when ``strand`` is 1).
+    overlap : ndarray, shape (n_queries, n_targets), int64
+        Number of aligned columns.
+    strand : ndarray, shape (n_queries, n_targets), int64
+        1 when the best alignment is with the reverse complement (ties go to it).
+    """
+    qs = [_as_matrix(q, "query", i) for i, q in enumerate(queries)]
+    ts = [_as_matrix(t, "target", i) for i, t in enumerate(targets)]
+    n_q, n_t = len(qs), len(ts)
+    out = (np.ones((n_q, n_t)), *(np.zeros((n_q, n_t), np.int64) for _ in range(4)))
+    if n_q == 0 or n_t == 0:
+        return out
+    if len({m.shape[1] for m in qs + ts}) != 1:
+        raise InputError("queries and targets must have the same number of letters (columns).")
+    if reverse_complement:
+        ts = ts + [t[::-1, ::-1] for t in ts]
+    db = _Targets(ts, n_target_bins)
+    p2, s2, o2, v2 = (np.empty((n_q, len(ts)), dt) for dt in (np.float64, np.int64, np.int64, np.int64))
+    widths = np.array([len(q) for q in qs])
+    for nq in np.unique(widths):
+        idx = np.flatnonzero(widths == nq)
+        step = max(1, ROWS // int(nq))
+        for c in range(0, len(idx), step):
+            rows = idx[c:c + step]
+            p2[rows], s2[rows], o2[rows], v2[rows] = _batch(np.stack([qs[i] for i in rows]), db,
+                                                            n_score_bins, n_median_bins)
+    if not reverse_complement:
+        return p2, s2, o2, v2, np.zeros((n_q, n_t), np.int64)
+    pf, pr = p2[:, :n_t], p2[:, n_t:]
+    p = np.minimum(pf, pr)
+    rc = s2[:, n_t:] >= s2[:, :n_t]
+    pick = lambda a: np.where(rc, a[:, n_t:], a[:, :n_t])  # noqa: E731
+    return p * (2 - p), pick(s2), pick(o2), pick(v2), rc.astype(np.int64)
+
+
+def _as_matrix(m, what: str, i: int) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim != 2 or m.shape[0] == 0 or m.shape[1] == 0:
+        raise InputError(f"{what} {i} has shape {m.shape}; motifs must be (W, A) matrices, position x letter.")
+    if not np.isfinite(m).all() or not (m ** 2).sum() > 0:
+        raise InputError(f"{what} {i} is all zero or not finite; give a probability matrix.")
+    return m
+
+
+def _sq_norm(x: np.ndarray) -> np.ndarray:
+    """Squared norm of every row of ``x`` (n, A), the letters added in order."""
+    s = x[:, 0] ** 2
+    for k in range(1, x.shape[1]):
+        s = s + x[:, k] ** 2
+    return s
+
+
+class _Targets:
+    """The target columns of a call: merged classes, their counts and the score layout.
+
+    ``cols`` (U, A) holds one column per class (its first member), ``norm`` their squared norms,
+    ``counts`` (U,) the class sizes, ``inv`` (N,) the class of every target column in order.
+    """
+
+    def __init__(self, ts: list[np.ndarray], n_target_bins: int | None):
+        T = np.concatenate(ts)
+        norm = _sq_norm(T)
+        self.lens = np.array([len(t) for t in ts])
+        if n_target_bins is None:
+            self.cols, self.norm = T, norm
+            self.inv, self.counts = np.arange(len(T)), np.ones(len(T), np.int64)
+        else:
+            lo, hi = T.min(axis=0), T.max(axis=0)
+            hi = np.where(hi == lo, lo + 1, hi)
+            levels = np.round((T - lo) / (hi - lo) * (n_target_bins - 1)).astype(np.int64)
+            key = levels @ (np.int64(n_target_bins) ** np.arange(T.shape[1], dtype=np.int64))
+            _, first, inv, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+            self.cols, self.norm, self.inv, self.counts = T[first], norm[first], inv.ravel(), counts
+        self.halfway = self.counts.sum() / 2
+        self.weights = self.counts / self.counts.sum()
+        self._layouts: dict[int, tuple] = {}
+
+    def layout(self, nq: int):
+        """Column classes laid out for ``nq``-column queries: ``nq - 1`` gap columns (class U, a
+        zero score) before every target and after the last, so alignment ``k`` of target ``t``
+        (query column ``i`` on target column ``k - nq + 1 + i``) sums the query rows at
+        ``start[t] + k + i``. Returns (layout (Lz,), start (n,), block lengths (n,))."""
+        if nq not in self._layouts:
+            gap = nq - 1
+            U = len(self.cols)
+            blocks = self.lens + gap
+            lay = np.full(int(blocks.sum()) + gap, U, np.int64)
+            start = np.concatenate([[0], np.cumsum(blocks)[:-1]])
+            pos = np.repeat(start + gap, self.lens) + _ragged_arange(self.lens)
+            lay[pos] = self.inv
+            self._layouts[nq] = (lay, start, blocks)
+        return self._layouts[nq]
+
+
+def _ragged_arange(lens: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(n) for n in lens])``."""
+    ends = np.cumsum(lens)
+    return np.arange(int(ends[-1])) - np.repeat(ends - lens, lens)
+
+
+def _distances(X: np.ndarray, db: _Targets) -> np.ndarray:
+    """Column scores ``-sqrt(|x - y|^2)`` (R, U) of query columns ``X`` (R, A) against the target
+    classes, the squared distance expanded as ``|x|^2 + |y|^2 - 2 x.y`` term by term."""
+    z = _sq_norm(X)[:, None] + db.norm[None, :]
+    for k in range(X.shape[1]):
+        z -= (2 * X[:, k])[:, None] * db.cols[None, :, k]
+    pos = z > 0
+    return -np.sqrt(np.where(pos, z, 0.0))
+
+
+def _binned_median(D: np.ndarray, db: _Targets, n_bins: int):
+    """Min, max and approximate median of every row of ``D`` (R, U), target classes weighted by
+    their counts: rows are binned into ``n_bins`` equal bins over their range, the median is the
+    (count-weighted) mean of the bin where the running count first reaches half the total."""
+    R = len(D)
+    mn, mx = D.min(axis=1), D.max(axis=1)
+    rng = mx - mn
+    flat = rng == 0
+    z = ((D - mn[:, None]) / np.where(flat, 1.0, rng)[:, None] * (n_bins - 1)).astype(np.int64)
+    z[flat] = 0
+    z += (np.arange(R) * n_bins)[:, None]
+    cnt = np.bincount(z.ravel(), np.broadcast_to(db.counts, D.shape).ravel(), R * n_bins).reshape(R, n_bins)
+    b = np.argmax(np.cumsum(cnt, axis=1) >= db.halfway, axis=1)
+    # The bin's sum in target order (a running sum, as a scalar loop adds it).
+    s = np.cumsum(np.where(z == (b + np.arange(R) * n_bins)[:, None], D * db.counts, 0.0), axis=1)[:, -1]
+    med = s / cnt[np.arange(R), b]
+    return mn, mx, np.where(flat, mn, med)
+
+
+def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int):
+    """p, score, offset and overlap (B, n_targets) of B queries of one width, Q (B, nq, A)."""
+    B, nq, A = Q.shape
+    cols, col_of = np.unique(Q.reshape(B * nq, A), axis=0, return_inverse=True)
+    col_of = col_of.reshape(B, nq)
+    D = _distances(cols, db)
+    mn, mx, med = _binned_median(D, db, n_median_bins)
+
+    # One integer scale per query over all its columns' centred scores.
+    z_min = (mn - med)[col_of].min(axis=1)
+    z_max = (mx - med)[col_of].max(axis=1)
+    i_min = np.floor(z_min).astype(np.int64)
+    scale = np.floor(n_bins / np.maximum(z_max - i_min, 1.0)).astype(np.int64)
+    zero = -i_min * scale
+
+    # Binned rows depend on (column, i_min, scale) only: shuffled copies of a query share them.
+    key = np.stack([col_of, np.broadcast_to(i_min[:, None], col_of.shape),
+                    np.broadcast_to(scale[:, None], col_of.shape)], axis=-1).reshape(-1, 3)
+    ukey, row_of = np.unique(key, axis=0, return_inverse=True)
+    row_of = row_of.reshape(B, nq)
+    c, im, sc = ukey.T
+    mi = med[c] + im
+    zb = np.floor((D[c] - mi[:, None]) * sc[:, None] + 0.5).astype(np.int64)
+    n_r = len(ukey)
+    f = np.bincount((zb + (np.arange(n_r) * (n_bins + 1))[:, None]).ravel(),
+                    np.broadcast_to(db.weights, zb.shape).ravel(), n_r * (n_bins + 1)).reshape(n_r, n_bins + 1)
+    f_q = f[row_of]                                       # (B, nq, n_bins + 1)
+
+    # Alignment sums: query column i of alignment k sits at layout position start + k + i.
+    dt = np.int16 if nq * n_bins < 2 ** 15 else np.int32
+    gam = np.zeros((n_r, len(db.cols) + 1), dt)           # last class: the gaps, score 0
+    gam[:, :-1] = zb - (-im * sc)[:, None]
+    lay, start, blocks = db.layout(nq)
+    G = gam[:, lay]                                       # (n_r, Lz)
+    Ls = G.shape[1] - (nq - 1)
+    S = np.zeros((B, Ls), dt)
+    for i in range(nq):
+        S += G[row_of[:, i], i:i + Ls]
+    return _best(S, start, blocks, zero, f_q, db.lens, nq, n_bins)
+
+
+def _best(S, start, blocks, zero, f_q, lens, nq, n_bins):
+    """Best alignment per target from the alignment sums S (B, Ls), then its p-value."""
+    B = len(S)
+    n_t = len(start)
+    M = np.maximum.reduceat(S, start, axis=1)             # (B, n_t)
+    eq = S == np.repeat(M, blocks, axis=1)
+    k_local = _ragged_arange(blocks)
+    big = np.iinfo(np.int64).max
+    kf = np.minimum.reduceat(np.where(eq, k_local, big), start, axis=1)
+    n_ties = np.add.reduceat(eq, start, axis=1)
+    nt = lens[None, :]
+    k = kf.copy()
+    # Ties (equal sums at several offsets) follow memelite's rule so offsets agree: scanning
+    # left to right, a later tie replaces the kept one unless the kept offset >= its overlap.
+    for b, t in zip(*np.nonzero(n_ties > 1)):
+        ks = np.flatnonzero(eq[b, start[t]:start[t] + blocks[t]])
+        cur = ks[0]
+        for kk in ks[1:]:
+            if not cur - nq + 1 >= min(kk + 1, nq) - max(0, kk - lens[t] + 1):
+                cur = kk
+        k[b, t] = cur
+    offset = k - nq + 1
+    overlap = np.minimum(k + 1, nq) - np.maximum(0, k - nt + 1)
+    score = M.astype(np.int64) + nq * zero[:, None]
+    p = _p_values(score, zero, f_q, lens, nq, n_bins)
+    return np.where(score > 0, p, 1.0), score, offset, overlap
+
+
+def _span_survivals(f_q: np.ndarray, n_bins: int):
+    """Survival functions of the sums of every span of query columns.
+
+    ``f_q`` (B, nq, K) holds the columns' score distributions (K = n_bins + 1 levels). Span
+    ``[i, i + m - 1]`` has a sum in ``0 .. m * n_bins``; its survival ``P(sum >= y)`` is stored at
+    ``flat[b, base[m] + i * (m * n_bins + 2) + y]``, with one trailing 0 (``y`` above the range).
+    Returns (flat (B, total), base (nq + 1,)).
+
+    The convolution of a span with its next column is a product of ``K``-wide blocks of the span
+    with the column's two Toeplitz halves (one BLAS call for all spans and queries); sums of
+    non-negative products, so small tail probabilities keep their relative precision.
+    """
+    B, nq, K = f_q.shape
+    u = np.arange(K)[:, None]
+    r = np.arange(2 * K)[None, :]
+    # Left half T1[u, r] = k[r - u] (r >= u); right half T2[u, r - K] = k[r - u] (r - K < u).
+    ok = np.where(r < K, r >= u, r - K < u)
+    kext = np.concatenate([f_q, np.zeros((B, nq, 1))], axis=2)
+    T = kext[:, :, np.where(ok, r - u, K)]                  # (B, nq, K, 2K)
+    parts, base = [], [0, 0]
+    pdf = f_q                                             # spans of length 1: (B, nq, K)
+    for m in range(1, nq + 1):
+        if m > 1:
+            R = nq - m + 1
+            prev = pdf[:, :R]                             # spans [i, i + m - 2], width (m - 1) n_bins + 1
+            w_prev = prev.shape[2]
+            q = -(-w_prev // K)
+            Ab = np.zeros((B, R, q + 1, K))
+            Ab.reshape(B, R, -1)[:, :, :w_prev] = prev
+            P = Ab @ T[:, m - 1:]                         # (B, R, q + 1, 2K)
+            out = P[..., :K].copy()
+            out[:, :, 1:] += P[:, :, :-1, K:]
+            pdf = out.reshape(B, R, -1)[:, :, :(m * (K - 1) + 1)]
+        surv = np.minimum(np.cumsum(pdf[..., ::-1], axis=-1)[..., ::-1], 1.0)
+        parts.append(np.concatenate([surv, np.zeros(surv.shape[:2] + (1,))], axis=2).reshape(B, -1))
+        base.append(base[-1] + parts[-1].shape[1])
+    return np.concatenate(parts, axis=1), np.array(base[:-1])
+
+
+def _span_table(nq: int, t_lens: np.ndarray, n_bins: int, base: np.ndarray):
+    """For each target length, the spans its alignments cover and how often.
+
+    An ``nq``-column query against a length-``t`` target has ``nq + t - 1`` alignments: overhangs
+    covering the query's prefixes and suffixes of 1 .. min(t, nq) - 1 columns, and either every
+    span of ``t`` columns once (``t < nq``) or the whole query ``t - nq + 1`` times.
+    Returns (position of each span's survival row, span length, row width, multiplicity), each
+    (n_lengths, 2 nq - 1), padded with a zero-survival slot of multiplicity 0.
+    """
+    width = lambda m: m * n_bins + 2  # noqa: E731
+    P = 2 * nq - 1
+    pad = (base[1] + width(1) - 1, nq, 1, 0)              # the trailing 0 of span [0, 0]
+    rows = []
+    for t in t_lens:
+        spans = []
+        for m in range(1, min(t, nq)):
+            spans += [(base[m], m, 1), (base[m] + (nq - m) * width(m), m, 1)]
+        if t < nq:
+            spans += [(base[t] + i * width(t), t, 1) for i in range(nq - t + 1)]
+        else:
+            spans.append((base[nq], nq, t - nq + 1))
+        rows.append([(s, m, width(m), c) for s, m, c in spans] + [pad] * (P - len(spans)))
+    tab = np.array(rows, np.int64)
+    return tab[..., 0], tab[..., 1], tab[..., 2], tab[..., 3]
+
+
+def _p_values(score, zero, f_q, lens, nq, n_bins):
+    """P(best of the alignments with each target >= its best score), shape (B, n_targets)."""
+    flat, base = _span_survivals(f_q, n_bins)
+    t_len, t_cls = np.unique(lens, return_inverse=True)
+    pos, m, width, mult = (a[t_cls] for a in _span_table(nq, t_len, n_bins, base))
+    # A span of m columns has the sum score - zero * (nq - m) when the alignment scores `score`.
+    y = score[:, :, None] - zero[:, None, None] * (nq - m)[None]
+    idx = pos[None] + np.clip(y, 0, width[None] - 1)
+    S = np.take_along_axis(flat, idx.reshape(len(score), -1), axis=1).reshape(idx.shape)
+    with np.errstate(divide="ignore"):
+        log_below = np.log1p(-S) * mult[None]
+    return -np.expm1(log_below.sum(axis=2))
