@@ -179,12 +179,16 @@ def _ragged_arange(lens: np.ndarray) -> np.ndarray:
 
 def _distances(X: np.ndarray, db: _Targets) -> np.ndarray:
     """Column scores ``-sqrt(|x - y|^2)`` (R, U) of query columns ``X`` (R, A) against the target
-    classes, the squared distance expanded as ``|x|^2 + |y|^2 - 2 x.y`` term by term."""
-    z = _sq_norm(X)[:, None] + db.norm[None, :]
+    classes, the squared distance expanded as ``|x|^2 + |y|^2 - 2 x.y`` and summed term by term
+    in memelite's order (so the values, and the bins they fall in, are the same)."""
+    z = np.add.outer(_sq_norm(X), db.norm)
+    tmp = np.empty_like(z)
     for k in range(X.shape[1]):
-        z -= (2 * X[:, k])[:, None] * db.cols[None, :, k]
-    pos = z > 0
-    return -np.sqrt(np.where(pos, z, 0.0))
+        np.multiply.outer(2 * X[:, k], db.cols[:, k], out=tmp)
+        z -= tmp
+    np.maximum(z, 0.0, out=z)
+    np.sqrt(z, out=z)
+    return np.negative(z, out=z)
 
 
 def _binned_median(D: np.ndarray, db: _Targets, n_bins: int):
@@ -195,13 +199,17 @@ def _binned_median(D: np.ndarray, db: _Targets, n_bins: int):
     mn, mx = D.min(axis=1), D.max(axis=1)
     rng = mx - mn
     flat = rng == 0
-    z = ((D - mn[:, None]) / np.where(flat, 1.0, rng)[:, None] * (n_bins - 1)).astype(np.int64)
+    z = D - mn[:, None]
+    z /= np.where(flat, 1.0, rng)[:, None]
+    z *= n_bins - 1
+    z = z.astype(np.intp)
     z[flat] = 0
     z += (np.arange(R) * n_bins)[:, None]
-    cnt = np.bincount(z.ravel(), np.broadcast_to(db.counts, D.shape).ravel(), R * n_bins).reshape(R, n_bins)
+    cnt = np.bincount(z.ravel(), np.tile(db.counts.astype(np.float64), R), R * n_bins).reshape(R, n_bins)
     b = np.argmax(np.cumsum(cnt, axis=1) >= db.halfway, axis=1)
-    # The bin's sum in target order (a running sum, as a scalar loop adds it).
-    s = np.cumsum(np.where(z == (b + np.arange(R) * n_bins)[:, None], D * db.counts, 0.0), axis=1)[:, -1]
+    # The bin's sum in target order, from 0.0 (bincount adds its weights in order).
+    row, j = np.nonzero(z == (b + np.arange(R) * n_bins)[:, None])
+    s = np.bincount(row, D[row, j] * db.counts[j], R)
     med = s / cnt[np.arange(R), b]
     return mn, mx, np.where(flat, mn, med)
 
@@ -226,129 +234,160 @@ def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int):
                     np.broadcast_to(scale[:, None], col_of.shape)], axis=-1).reshape(-1, 3)
     ukey, row_of = np.unique(key, axis=0, return_inverse=True)
     row_of = row_of.reshape(B, nq)
-    c, im, sc = ukey.T
-    mi = med[c] + im
-    zb = np.floor((D[c] - mi[:, None]) * sc[:, None] + 0.5).astype(np.int64)
-    n_r = len(ukey)
-    f = np.bincount((zb + (np.arange(n_r) * (n_bins + 1))[:, None]).ravel(),
-                    np.broadcast_to(db.weights, zb.shape).ravel(), n_r * (n_bins + 1)).reshape(n_r, n_bins + 1)
-    f_q = f[row_of]                                       # (B, nq, n_bins + 1)
-
-    # Alignment sums: query column i of alignment k sits at layout position start + k + i.
-    dt = np.int16 if nq * n_bins < 2 ** 15 else np.int32
-    gam = np.zeros((n_r, len(db.cols) + 1), dt)           # last class: the gaps, score 0
-    gam[:, :-1] = zb - (-im * sc)[:, None]
+    gam, f = _binned_rows(D, med, ukey, db, n_bins, nq)
+    S = _alignment_sums(gam, row_of, db.layout(nq)[0])
     lay, start, blocks = db.layout(nq)
-    G = gam[:, lay]                                       # (n_r, Lz)
+    return _best(S, start, blocks, zero, f[row_of], db.lens, nq)
+
+
+def _binned_rows(D, med, ukey, db: _Targets, n_bins: int, nq: int):
+    """Integer scores (R, U + 1) and their histograms ``f`` (R, n_bins + 1) of the query columns
+    ``ukey[:, 0]`` (rows of ``D``) on the integer scale ``(i_min, scale) = ukey[:, 1:]``.
+
+    The scores are shifted so that a column's median is 0; the extra last class (the gaps of
+    the layout) scores 0. ``f`` counts the levels 0 .. n_bins (before the shift), target classes
+    weighted by their share of the target columns.
+    """
+    c, im, sc = ukey.T
+    n_r = len(ukey)
+    x = D[c]
+    x -= (med[c] + im)[:, None]
+    x *= sc[:, None]
+    x += 0.5
+    np.floor(x, out=x)                                    # levels 0 .. n_bins
+    gam = np.zeros((n_r, x.shape[1] + 1), np.int16 if nq * n_bins < 2 ** 15 else np.int32)
+    gam[:, :-1] = x
+    gam[:, :-1] -= (-im * sc)[:, None].astype(gam.dtype)
+    x += (np.arange(n_r) * (n_bins + 1))[:, None]
+    f = np.bincount(x.astype(np.intp).ravel(), np.tile(db.weights, n_r),
+                    n_r * (n_bins + 1)).reshape(n_r, n_bins + 1)
+    return gam, f
+
+
+def _alignment_sums(gam, row_of, lay):
+    """Sum of the aligned columns' scores at every layout position: (B, Lz - nq + 1), query
+    column i of alignment k of target t at layout position ``start[t] + k + i``."""
+    B, nq = row_of.shape
+    G = np.take(gam, lay, axis=1)
     Ls = G.shape[1] - (nq - 1)
-    S = np.zeros((B, Ls), dt)
-    for i in range(nq):
-        S += G[row_of[:, i], i:i + Ls]
-    return _best(S, start, blocks, zero, f_q, db.lens, nq, n_bins)
+    S = np.zeros((B, Ls), gam.dtype)
+    for b in range(B):
+        for i in range(nq):
+            S[b] += G[row_of[b, i], i:i + Ls]
+    return S
 
 
-def _best(S, start, blocks, zero, f_q, lens, nq, n_bins):
+def _best(S, start, blocks, zero, f_q, lens, nq):
     """Best alignment per target from the alignment sums S (B, Ls), then its p-value."""
     B = len(S)
     n_t = len(start)
     M = np.maximum.reduceat(S, start, axis=1)             # (B, n_t)
-    eq = S == np.repeat(M, blocks, axis=1)
-    k_local = _ragged_arange(blocks)
-    big = np.iinfo(np.int64).max
-    kf = np.minimum.reduceat(np.where(eq, k_local, big), start, axis=1)
-    n_ties = np.add.reduceat(eq, start, axis=1)
+    bb, x = np.nonzero(S == np.repeat(M, blocks, axis=1))
+    t = np.searchsorted(start, x, side="right") - 1
+    first = np.ones(len(x), bool)
+    first[1:] = (bb[1:] != bb[:-1]) | (t[1:] != t[:-1])
+    k = np.empty((B, n_t), np.int64)
+    k[bb[first], t[first]] = x[first] - start[t[first]]
     nt = lens[None, :]
-    k = kf.copy()
     # Ties (equal sums at several offsets) follow memelite's rule so offsets agree: scanning
     # left to right, a later tie replaces the kept one unless the kept offset >= its overlap.
-    for b, t in zip(*np.nonzero(n_ties > 1)):
-        ks = np.flatnonzero(eq[b, start[t]:start[t] + blocks[t]])
-        cur = ks[0]
-        for kk in ks[1:]:
-            if not cur - nq + 1 >= min(kk + 1, nq) - max(0, kk - lens[t] + 1):
-                cur = kk
-        k[b, t] = cur
+    for j in np.flatnonzero(~first):
+        b_, t_, kk = bb[j], t[j], x[j] - start[t[j]]
+        if not k[b_, t_] - nq + 1 >= min(kk + 1, nq) - max(0, kk - lens[t_] + 1):
+            k[b_, t_] = kk
     offset = k - nq + 1
     overlap = np.minimum(k + 1, nq) - np.maximum(0, k - nt + 1)
     score = M.astype(np.int64) + nq * zero[:, None]
-    p = _p_values(score, zero, f_q, lens, nq, n_bins)
+    p = _p_values(score, zero, f_q, lens, nq)
     return np.where(score > 0, p, 1.0), score, offset, overlap
 
 
-def _span_survivals(f_q: np.ndarray, n_bins: int):
+def _span_survivals(f_q: np.ndarray):
     """Survival functions of the sums of every span of query columns.
 
-    ``f_q`` (B, nq, K) holds the columns' score distributions (K = n_bins + 1 levels). Span
-    ``[i, i + m - 1]`` has a sum in ``0 .. m * n_bins``; its survival ``P(sum >= y)`` is stored at
-    ``flat[b, base[m] + i * (m * n_bins + 2) + y]``, with one trailing 0 (``y`` above the range).
-    Returns (flat (B, total), base (nq + 1,)).
+    ``f_q`` (B, nq, K) holds the columns' score distributions on levels ``0 .. K - 1``. Each
+    column's distribution is cut to its support ``lo .. lo + k - 1`` (k the widest support in
+    the batch), so span ``[i, i + m - 1]`` has a sum ``lo_i + ... + lo_{i+m-1} + x`` with ``x`` in
+    ``0 .. m k - 1``: its survival ``P(sum >= that)`` is ``flat[b, base[m] + i * (m k + 1) + x]``,
+    with one trailing 0 (above the range). Returns (flat (B, total), base (nq + 1,), k,
+    lo_sum (B, nq + 1, nq): ``lo_sum[b, m, i]`` the lowest sum of span ``[i, i + m - 1]``).
 
-    The convolution of a span with its next column is a product of ``K``-wide blocks of the span
-    with the column's two Toeplitz halves (one BLAS call for all spans and queries); sums of
-    non-negative products, so small tail probabilities keep their relative precision.
+    The convolution of a span with its next column is a product of ``k``-wide blocks of the span
+    with the column's two Toeplitz halves, for all spans and queries in one BLAS call per span
+    length; sums of non-negative products, so small tail probabilities keep their relative
+    precision.
     """
     B, nq, K = f_q.shape
-    u = np.arange(K)[:, None]
-    r = np.arange(2 * K)[None, :]
-    # Left half T1[u, r] = k[r - u] (r >= u); right half T2[u, r - K] = k[r - u] (r - K < u).
-    ok = np.where(r < K, r >= u, r - K < u)
-    kext = np.concatenate([f_q, np.zeros((B, nq, 1))], axis=2)
-    T = kext[:, :, np.where(ok, r - u, K)]                  # (B, nq, K, 2K)
-    parts, base = [], [0, 0]
-    pdf = f_q                                             # spans of length 1: (B, nq, K)
+    nz = f_q > 0
+    lo = np.argmax(nz, axis=2)
+    k = int((K - np.argmax(nz[..., ::-1], axis=2) - lo).max())
+    kern = np.take_along_axis(np.concatenate([f_q, np.zeros((B, nq, k))], axis=2),
+                              lo[..., None] + np.arange(k), axis=2)
+    lo_cum = np.concatenate([np.zeros((B, 1), np.int64), np.cumsum(lo, axis=1)], axis=1)
+    lo_sum = np.zeros((B, nq + 1, nq), np.int64)
     for m in range(1, nq + 1):
+        lo_sum[:, m, :nq - m + 1] = lo_cum[:, m:] - lo_cum[:, :nq - m + 1]
+    u = np.arange(k)[:, None]
+    r = np.arange(2 * k)[None, :]
+    # Left half T1[u, r] = kern[r - u] (r >= u); right half T2[u, r - k] = kern[r - u] (r - k < u).
+    ok = np.where(r < k, r >= u, r - k < u)
+    T = np.concatenate([kern, np.zeros((B, nq, 1))], axis=2)[:, :, np.where(ok, r - u, k)]  # (B, nq, k, 2k)
+    # Span [i, i + m - 1] lives in row i of `pdf` as m blocks of k levels; block m is still 0.
+    pdf = np.zeros((B, nq, (nq + 1) * k))
+    pdf[:, :, :k] = kern
+    width = np.arange(nq + 1) * k + 1                     # survival row of a span of m columns
+    base = np.concatenate([[0, 0], np.cumsum((nq - np.arange(1, nq + 1) + 1) * width[1:])])
+    flat = np.zeros((B, int(base[-1])))
+    for m in range(1, nq + 1):
+        R = nq - m + 1
         if m > 1:
-            R = nq - m + 1
-            prev = pdf[:, :R]                             # spans [i, i + m - 2], width (m - 1) n_bins + 1
-            w_prev = prev.shape[2]
-            q = -(-w_prev // K)
-            Ab = np.zeros((B, R, q + 1, K))
-            Ab.reshape(B, R, -1)[:, :, :w_prev] = prev
-            P = Ab @ T[:, m - 1:]                         # (B, R, q + 1, 2K)
-            out = P[..., :K].copy()
-            out[:, :, 1:] += P[:, :, :-1, K:]
-            pdf = out.reshape(B, R, -1)[:, :, :(m * (K - 1) + 1)]
-        surv = np.minimum(np.cumsum(pdf[..., ::-1], axis=-1)[..., ::-1], 1.0)
-        parts.append(np.concatenate([surv, np.zeros(surv.shape[:2] + (1,))], axis=2).reshape(B, -1))
-        base.append(base[-1] + parts[-1].shape[1])
-    return np.concatenate(parts, axis=1), np.array(base[:-1])
+            P = pdf[:, :R, :m * k].reshape(B, R, m, k) @ T[:, m - 1:]   # (B, R, m, 2k)
+            out = pdf[:, :R, :m * k].reshape(B, R, m, k)
+            out[...] = P[..., :k]
+            out[:, :, 1:] += P[:, :, :-1, k:]
+        dest = flat[:, base[m]:base[m + 1]].reshape(B, R, width[m])[..., :-1]
+        np.cumsum(pdf[:, :R, m * k - 1::-1], axis=-1, out=dest[..., ::-1])
+        np.minimum(dest, 1.0, out=dest)
+    return flat, base[:-1], k, lo_sum
 
 
-def _span_table(nq: int, t_lens: np.ndarray, n_bins: int, base: np.ndarray):
+def _span_table(nq: int, t_lens: np.ndarray, k: int, base: np.ndarray):
     """For each target length, the spans its alignments cover and how often.
 
     An ``nq``-column query against a length-``t`` target has ``nq + t - 1`` alignments: overhangs
     covering the query's prefixes and suffixes of 1 .. min(t, nq) - 1 columns, and either every
     span of ``t`` columns once (``t < nq``) or the whole query ``t - nq + 1`` times.
-    Returns (position of each span's survival row, span length, row width, multiplicity), each
-    (n_lengths, 2 nq - 1), padded with a zero-survival slot of multiplicity 0.
+    Returns (position of each span's survival row in ``_span_survivals``' flat array, span
+    length, first column, row width, multiplicity), each (n_lengths, 2 nq - 1), padded with the
+    trailing 0 of span [0, 0] at multiplicity 0.
     """
-    width = lambda m: m * n_bins + 2  # noqa: E731
+    width = lambda m: m * k + 1  # noqa: E731
     P = 2 * nq - 1
-    pad = (base[1] + width(1) - 1, nq, 1, 0)              # the trailing 0 of span [0, 0]
+    pad = (base[1] + width(1) - 1, 1, 0, 1, 0)
     rows = []
     for t in t_lens:
         spans = []
         for m in range(1, min(t, nq)):
-            spans += [(base[m], m, 1), (base[m] + (nq - m) * width(m), m, 1)]
+            spans += [(m, 0, 1), (m, nq - m, 1)]
         if t < nq:
-            spans += [(base[t] + i * width(t), t, 1) for i in range(nq - t + 1)]
+            spans += [(t, i, 1) for i in range(nq - t + 1)]
         else:
-            spans.append((base[nq], nq, t - nq + 1))
-        rows.append([(s, m, width(m), c) for s, m, c in spans] + [pad] * (P - len(spans)))
+            spans.append((nq, 0, t - nq + 1))
+        rows.append([(base[m] + i * width(m), m, i, width(m), c) for m, i, c in spans] + [pad] * (P - len(spans)))
     tab = np.array(rows, np.int64)
-    return tab[..., 0], tab[..., 1], tab[..., 2], tab[..., 3]
+    return tuple(tab[..., j] for j in range(5))
 
 
-def _p_values(score, zero, f_q, lens, nq, n_bins):
+def _p_values(score, zero, f_q, lens, nq):
     """P(best of the alignments with each target >= its best score), shape (B, n_targets)."""
-    flat, base = _span_survivals(f_q, n_bins)
+    B = len(score)
+    flat, base, k, lo_sum = _span_survivals(f_q)
     t_len, t_cls = np.unique(lens, return_inverse=True)
-    pos, m, width, mult = (a[t_cls] for a in _span_table(nq, t_len, n_bins, base))
-    # A span of m columns has the sum score - zero * (nq - m) when the alignment scores `score`.
-    y = score[:, :, None] - zero[:, None, None] * (nq - m)[None]
+    pos, m, first, width, mult = (a[t_cls] for a in _span_table(nq, t_len, k, base))
+    # A span of m columns sums to score - zero * (nq - m) when the alignment scores `score`.
+    y = score[:, :, None] - zero[:, None, None] * (nq - m)[None] - lo_sum[:, m, first]
     idx = pos[None] + np.clip(y, 0, width[None] - 1)
-    S = np.take_along_axis(flat, idx.reshape(len(score), -1), axis=1).reshape(idx.shape)
+    S = np.take_along_axis(flat, idx.reshape(B, -1), axis=1).reshape(idx.shape)
     with np.errstate(divide="ignore"):
         log_below = np.log1p(-S) * mult[None]
     return -np.expm1(log_below.sum(axis=2))
