@@ -282,7 +282,7 @@ def _best(S, start, blocks, zero, f_q, lens, nq):
     B = len(S)
     n_t = len(start)
     M = np.maximum.reduceat(S, start, axis=1)             # (B, n_t)
-    bb, x = np.nonzero(S == np.repeat(M, blocks, axis=1))
+    bb, x = np.nonzero(S == np.take(M, np.repeat(np.arange(n_t), blocks), axis=1))
     t = np.searchsorted(start, x, side="right") - 1
     first = np.ones(len(x), bool)
     first[1:] = (bb[1:] != bb[:-1]) | (t[1:] != t[:-1])
@@ -327,11 +327,10 @@ def _span_survivals(f_q: np.ndarray):
     lo_sum = np.zeros((B, nq + 1, nq), np.int64)
     for m in range(1, nq + 1):
         lo_sum[:, m, :nq - m + 1] = lo_cum[:, m:] - lo_cum[:, :nq - m + 1]
-    u = np.arange(k)[:, None]
-    r = np.arange(2 * k)[None, :]
-    # Left half T1[u, r] = kern[r - u] (r >= u); right half T2[u, r - k] = kern[r - u] (r - k < u).
-    ok = np.where(r < k, r >= u, r - k < u)
-    T = np.concatenate([kern, np.zeros((B, nq, 1))], axis=2)[:, :, np.where(ok, r - u, k)]  # (B, nq, k, 2k)
+    # T[u, r] = kern[r - u] (0 where r - u is outside 0 .. k - 1): the left half (r < k) maps a
+    # block onto the same output block, the right half onto the next one. (B, nq, k, 2k).
+    ext = np.concatenate([np.zeros((B, nq, k - 1)), kern, np.zeros((B, nq, k))], axis=2)
+    T = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(ext, 2 * k, axis=2)[:, :, ::-1])
     # Span [i, i + m - 1] lives in row i of `pdf` as m blocks of k levels; block m is still 0.
     pdf = np.zeros((B, nq, (nq + 1) * k))
     pdf[:, :, :k] = kern
