@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
 ORDER = ["recovery", "modisco_packages", "speed_peers", "speed_attribution", "logo_speed", "screen", "usage", "e2e",
-         "naming"]
+         "naming", "tomtom_speed"]
 
 
 def sections() -> list[Path]:
