@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 N_SCORE_BINS = 100     # integer score levels per query (TOMTOM's t)
 N_MEDIAN_BINS = 1000   # bins of the approximate median of a query column's scores
 N_TARGET_BINS = 100    # levels per letter when merging near-identical target columns
-ROWS = 192             # query columns processed together (memory ~ ROWS x target columns x 8 B x 4)
+ROWS = 192             # query columns per batch (memory: a few ROWS x target classes x 8 B arrays)
 
 
 def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: int = N_MEDIAN_BINS,
@@ -94,6 +94,8 @@ def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: in
     if reverse_complement:
         ts = ts + [t[::-1, ::-1] for t in ts]
     db = _Targets(ts, n_target_bins)
+    logger.debug("TOMTOM: %d queries x %d targets, %d target columns in %d classes", n_q, n_t, len(db.inv),
+                 len(db.cols))
     p2, s2, o2, v2 = (np.empty((n_q, len(ts)), dt) for dt in (np.float64, np.int64, np.int64, np.int64))
     widths = np.array([len(q) for q in qs])
     for nq in np.unique(widths):
@@ -235,8 +237,8 @@ def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int):
     ukey, row_of = np.unique(key, axis=0, return_inverse=True)
     row_of = row_of.reshape(B, nq)
     gam, f = _binned_rows(D, med, ukey, db, n_bins, nq)
-    S = _alignment_sums(gam, row_of, db.layout(nq)[0])
     lay, start, blocks = db.layout(nq)
+    S = _alignment_sums(gam, row_of, lay)
     return _best(S, start, blocks, zero, f[row_of], db.lens, nq)
 
 
