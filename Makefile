@@ -40,7 +40,7 @@ $(BENCH_STAMP): pyproject.toml
 	$(PY) -m venv $(BENCH_VENV)
 	$(BENCH_BIN)/pip install -q --upgrade pip
 	$(BENCH_BIN)/pip install -q "torch==2.13.0"
-	$(BENCH_BIN)/pip install -q -e . "torch==2.13.0" tangermeme captum scikit-learn psutil
+	$(BENCH_BIN)/pip install -q -e . "torch==2.13.0" tangermeme captum scikit-learn psutil "memelite==0.5.0"
 	$(BENCH_BIN)/python -c "import torch, tangermeme, captum; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(BENCH_STAMP)
 
@@ -74,6 +74,7 @@ bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/screen.py
 	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/naming.py
+	$(BENCH_BIN)/python benchmarks/tomtom_speed.py
 	$(BIN)/python benchmarks/usage.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/make_results.py

@@ -15,7 +15,7 @@ Models: the seed's architecture (``Conv2D(128, (1, 24))`` â†’ global max pool â†
 TF-MoDISco see real signal); data: the example's planted CREB1/CEBPB/CTCF with a FOXA2 decoy
 (:func:`interpret.simulate.planted`), a different seed from the training data.
 
-Cold vs warm: TF-MoDISco (modiscolite) and TOMTOM (memelite) are compiled by numba. A *cold* run
+Cold vs warm: TF-MoDISco (modiscolite) is compiled by numba (TOMTOM is NumPy, :mod:`interpret.tomtom`). A *cold* run
 uses an empty ``NUMBA_CACHE_DIR`` (a user's first run after installing); the *warm* run is the
 same command again with the cache the cold run left, as every later run is. Both TF-MoDISco
 packages are run: ``modisco-lite`` 3.0.0 from the package's ``.venv`` (the dependency) and

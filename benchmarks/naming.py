@@ -223,7 +223,6 @@ def main() -> None:
     db = load_motif_db()
     by_id = {m.id: m for m in db}
     fam = Family(db)
-    compare.warm_up()
     n_random = 28 if args.quick else 150
 
     planted = planted_set(db, n_random)

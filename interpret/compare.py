@@ -1,4 +1,4 @@
-"""Motif comparison with TOMTOM (memelite): database matches with a false-match guard, and set-vs-set tables.
+"""Motif comparison with TOMTOM (:mod:`interpret.tomtom`): database matches with a false-match guard, and set-vs-set tables.
 
 TOMTOM's p-value treats the aligned columns as independent draws from the target columns, and
 its Euclidean column score rewards weak-against-weak alignments. Both go wrong on the matrices
@@ -36,15 +36,14 @@ therefore gives a name only when all of these hold (see its docstring for the me
 queries, with and without the guard, so every run can show the control beside its matches;
 ``benchmarks/naming.py`` calibrates the guard on planted and shuffled sets (benchmarks/RESULTS.md).
 
-memelite's TOMTOM is compiled by numba on the first call of a process (about a minute cold,
-about a second when numba's on-disk cache is warm); :func:`warm_up` triggers that on a tiny
-input so callers can time it separately.
+TOMTOM is :func:`interpret.tomtom.tomtom`, the complete-score statistic of memelite 0.5 in
+NumPy: the same scores, offsets and p-values (to float round-off; ``benchmarks/tomtom_speed.py``),
+with nothing compiled at run time, so the first call of a process costs what every later one does.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -52,6 +51,7 @@ import numpy as np
 
 from .errors import InputError
 from .stats import bh
+from .tomtom import tomtom as _tomtom
 
 logger = logging.getLogger(__name__)
 
@@ -182,30 +182,6 @@ def _as_ppms(ppms, what: str) -> list[np.ndarray]:
     return out
 
 
-def _tomtom(queries: list[np.ndarray], targets: list[np.ndarray]):
-    """memelite TOMTOM on ``(W, 4)`` lists; returns (p, score, offset, overlap, strand) ``(nq, nt)``."""
-    from memelite import tomtom
-
-    qs = [np.asarray(q.T, dtype=np.float64, order="C") for q in queries]
-    ts = [np.asarray(t.T, dtype=np.float64, order="C") for t in targets]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="tomtom was given")
-        p, score, offset, overlap, strand = tomtom(qs, ts)
-    return p, score, offset.astype(np.int64), overlap.astype(np.int64), strand.astype(np.int64)
-
-
-def warm_up() -> None:
-    """Compile memelite's TOMTOM (numba) once in this process with a small call.
-
-    The call has the argument types of :func:`match_to_db` and :func:`compare_sets` against the
-    bundled JASPAR, so the kernel compiled (and cached) is the one a run uses.
-    """
-    from .io import load_motif_db
-
-    rng = np.random.default_rng(0)
-    match_to_db([rng.dirichlet(np.full(4, 0.2), size=12) for _ in range(2)], load_motif_db())
-
-
 # --------------------------------------------------------------------------------------------
 # Query vs database
 # --------------------------------------------------------------------------------------------
@@ -291,7 +267,9 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, rel_ic: f
         copies = [c for row in pending for c in _shuffled_cores(cores[row], sharp[row], n_shuffles, seed, min_ic, rel_ic)]
         ps = _tomtom(copies, targets)[0].min(axis=1).reshape(len(pending), n_shuffles)
         for k, row in enumerate(pending):
-            n_good = int(np.sum(ps[k] <= best[row]["p"]))
+            # A copy identical to the core must count: its p equals the core's up to round-off
+            # (interpret.tomtom blocks its sums by the widest column in a batch).
+            n_good = int(np.sum(ps[k] <= best[row]["p"] * (1 + 1e-9)))
             best[row]["shuffles_as_good"] = n_good
             if n_good:
                 best[row]["reason"] = f"{n_good} of {n_shuffles} column-shuffled copies of the core match as well"

@@ -1,15 +1,15 @@
 """numba kernels compiled ahead of a run, in a background process, into numba's on-disk cache.
 
-TOMTOM (memelite) and TF-MoDISco (modiscolite) are numba code. With an empty cache a process
-compiles each kernel on its first call and waits for it: memelite's TOMTOM alone is about
-40 CPU seconds, modisco-lite's kernels about 10 (``benchmarks/RESULTS.md``), every later run
-loads them from the cache in about a second. :func:`start`, called as a run begins, spawns
-``python -m interpret.jit`` (a new interpreter, never a fork of this process, whose
-TensorFlow threads a forked child would inherit half-started), which compiles TOMTOM's kernels
-and then modisco-lite's, for the argument types a run passes, and reports each group on its
-stdout as soon as it is in the cache. :func:`wait` blocks until a group is reported (or the
-child has gone), so the run's first call loads the kernels instead of compiling them a second
-time alongside the child.
+TF-MoDISco (modiscolite) is numba code. With an empty cache a process compiles each kernel on
+its first call and waits for it: modisco-lite's kernels cost about 11 CPU seconds
+(``benchmarks/RESULTS.md``), every later run loads them from the cache in about a second.
+:func:`start`, called as a run begins, spawns ``python -m interpret.jit`` (a new interpreter,
+never a fork of this process, whose TensorFlow threads a forked child would inherit
+half-started), which compiles modisco-lite's kernels for the argument types a run passes and
+reports the group on its stdout as soon as it is in the cache. :func:`wait` blocks until a
+group is reported (or the child has gone), so the run's first call loads the kernels instead of
+compiling them a second time alongside the child. (TOMTOM, :mod:`interpret.tomtom`, is NumPy
+and needs no compile.)
 
 Nothing depends on the child: if it cannot start, fails, or numba has nowhere to write its cache
 (read-only site-packages and no writable ``NUMBA_CACHE_DIR`` or home directory), the first call
@@ -31,7 +31,7 @@ import time
 logger = logging.getLogger(__name__)
 
 #: Kernel groups, in the order a run first calls them.
-GROUPS = ("tomtom", "modisco")
+GROUPS = ("modisco",)
 #: Seconds :func:`wait` gives the child before it compiles in this process instead.
 TIMEOUT = 600.0
 
@@ -46,15 +46,12 @@ def _cached(group: str) -> bool:
     import importlib
 
     try:
-        if group == "tomtom":
-            disp = importlib.import_module("memelite.tomtom")._tomtom
-        else:
-            if importlib.util.find_spec("modiscolite.precompile") is None:
-                return True
-            from . import motifs
+        if importlib.util.find_spec("modiscolite.precompile") is None:
+            return True
+        from . import motifs
 
-            motifs._cache_numba()
-            disp = importlib.import_module("modiscolite.affinitymat")._pairwise_jaccard_rows
+        motifs._cache_numba()
+        disp = importlib.import_module("modiscolite.affinitymat")._pairwise_jaccard_rows
         return os.path.exists(disp._cache._cache_file._index_path)
     except Exception as exc:  # no cache possible, or a layout we do not know: the child decides
         logger.debug("cannot tell whether %s is cached: %s", group, exc)
@@ -71,7 +68,7 @@ def start(groups=GROUPS) -> bool:
         return True
     from . import motifs
 
-    motifs.use_forksafe_layer()  # before TOMTOM or the shuffle start numba's threads
+    motifs.use_forksafe_layer()  # before the shuffle or TF-MoDISco start numba's threads
     todo = [g for g in groups if not _cached(g)]
     _reported.update(g for g in groups if g not in todo)
     if not todo:
@@ -123,11 +120,7 @@ def wait(group: str, timeout: float = TIMEOUT) -> float:
 
 
 def _compile(group: str) -> None:
-    if group == "tomtom":
-        from . import compare
-
-        compare.warm_up()
-    elif group == "modisco":
+    if group == "modisco":
         from . import motifs
 
         motifs.use_forksafe_layer()

@@ -243,8 +243,8 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
 
 
 def _start_compiles() -> None:
-    """Compile TOMTOM's and TF-MoDISco's numba kernels in a background process while the model
-    stages run (a no-op when numba's cache has them); see :mod:`interpret.jit`."""
+    """Compile TF-MoDISco's numba kernels in a background process while the model stages run
+    (a no-op when numba's cache has them); see :mod:`interpret.jit`."""
     from . import jit
 
     jit.start()
@@ -343,7 +343,7 @@ def _versions() -> dict:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco-lite", "modisco", "memelite", "logomaker", "shap"):
+    for pkg in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "h5py", "modisco-lite", "modisco", "logomaker", "shap"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -355,11 +355,10 @@ def _versions() -> dict:
 # Stages
 # --------------------------------------------------------------------------------------
 def _filters_stage(model, x, db, od, opts):
-    from . import compare, composition, filters, jit
+    from . import compare, composition, filters
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
-    jit.wait("tomtom")
     matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold, seed=opts.seed)
     groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
     group_names = compare.group_names(groups, matches, db=db, alpha=opts.q_threshold)

@@ -21,14 +21,15 @@ ALLOWED = {
     "attribution": {"errors", "model", "shuffle", "deeplift"},
     "filters": {"errors", "model"},
     "stats": set(),                                            # statistics of compare, screen, effects
-    "compare": {"errors", "io", "stats"},
+    "tomtom": {"errors"},                                      # compare's TOMTOM statistic (NumPy)
+    "compare": {"errors", "io", "stats", "tomtom"},
     "composition": {"errors", "compare"},     # compare stage: flags on the cores compare matches
     "edits": {"errors", "shuffle"},                            # array surgery for in-silico experiments
     "screen": {"errors", "model", "edits", "stats"},           # stage beside filters and attributions
     "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
     "usage": {"errors", "model", "attribution", "filters"},  # beside compare: which filters build each motif
-    "jit": {"compare", "motifs"},  # beside the stages: compiles their numba kernels ahead of a run
+    "jit": {"motifs"},  # beside the stages: compiles TF-MoDISco's numba kernels ahead of a run
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},

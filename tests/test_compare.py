@@ -1,7 +1,5 @@
 """TOMTOM matching: the false-match guard against controls, offsets and strands, set-vs-set, groups."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -14,14 +12,6 @@ GATA1, CEBPB, CTCF, FOXA2 = "MA0035.5", "MA0466.4", "MA0139.2", "MA0047.4"
 @pytest.fixture(scope="session")
 def db():
     return load_motif_db()
-
-
-@pytest.fixture(scope="session")
-def tomtom_ready():
-    """Compile TOMTOM once for the whole session (over a minute cold, ~1 s from numba's cache)."""
-    t = time.perf_counter()
-    compare.warm_up()
-    return time.perf_counter() - t
 
 
 def _sampled_ppm(ppm, rng, n=100, width=24):
@@ -53,7 +43,7 @@ def test_trim_ppm_finds_the_informative_core():
     assert compare.trim_ppm(np.full((10, 4), 0.25)) == (0, 0)
 
 
-def test_planted_motif_ppms_match_their_own_id(tomtom_ready, db, planted_set):
+def test_planted_motif_ppms_match_their_own_id(db, planted_set):
     ppms, ids = planted_set
     matches = compare.match_to_db(ppms, db)
     own = np.array([m.id == i and m.q < 0.05 and m.significant for m, i in zip(matches, ids)])
@@ -62,7 +52,7 @@ def test_planted_motif_ppms_match_their_own_id(tomtom_ready, db, planted_set):
     assert all(m.trim_end - m.trim_start <= 24 for m in matches)
 
 
-def test_null_untrained_model_filters_rarely_match(tomtom_ready, db):
+def test_null_untrained_model_filters_rarely_match(db):
     from interpret.filters import kernel_logos
     from interpret.model import Model
 
@@ -77,7 +67,7 @@ def test_null_untrained_model_filters_rarely_match(tomtom_ready, db):
     assert guarded <= 0.05
 
 
-def test_null_column_shuffled_jaspar_rarely_matches(tomtom_ready, db):
+def test_null_column_shuffled_jaspar_rarely_matches(db):
     rng = np.random.default_rng(1)
     chosen = rng.choice(len(db), 200, replace=False)
     shuffled = [db[i].ppm[rng.permutation(len(db[i].ppm))] for i in chosen]
@@ -87,7 +77,7 @@ def test_null_column_shuffled_jaspar_rarely_matches(tomtom_ready, db):
     assert guarded <= 0.05
 
 
-def test_shuffled_control_of_planted_ppms_stays_under_5_percent(tomtom_ready, db, planted_set):
+def test_shuffled_control_of_planted_ppms_stays_under_5_percent(db, planted_set):
     ppms, _ = planted_set
     ctrl = compare.shuffled_control(ppms, db, seed=0, n_shuffles=2)
     print("shuffled planted PPMs:", ctrl)
@@ -96,7 +86,7 @@ def test_shuffled_control_of_planted_ppms_stays_under_5_percent(tomtom_ready, db
     assert ctrl["raw"] > ctrl["guarded"]
 
 
-def test_offset_and_strand_in_untrimmed_coordinates(tomtom_ready, db):
+def test_offset_and_strand_in_untrimmed_coordinates(db):
     ctcf = simulate.jaspar_ppms([CTCF])[CTCF]
     rc = ctcf[3:13][::-1, ::-1]
     query = np.vstack([np.full((2, 4), 0.25), rc, np.full((3, 4), 0.25)])
@@ -109,7 +99,7 @@ def test_offset_and_strand_in_untrimmed_coordinates(tomtom_ready, db):
     assert m.r > 0.9 and m.shuffles_as_good == 0
 
 
-def test_compare_sets_finds_the_right_pair_with_high_pearson(tomtom_ready, planted_set):
+def test_compare_sets_finds_the_right_pair_with_high_pearson(planted_set):
     ppms, ids = planted_set
     queries = ppms[:4]
     targets = list(simulate.jaspar_ppms([CTCF, GATA1, CEBPB, FOXA2]).values())
@@ -132,7 +122,7 @@ def test_compare_sets_finds_the_right_pair_with_high_pearson(tomtom_ready, plant
     assert rows[0]["pearson_r"] == pytest.approx(1.0, abs=1e-6)
 
 
-def test_group_redundant_groups_copies_of_the_same_motif(tomtom_ready, db):
+def test_group_redundant_groups_copies_of_the_same_motif(db):
     rng = np.random.default_rng(5)
     p = simulate.jaspar_ppms([CEBPB, GATA1, CTCF])
     ppms = [_sampled_ppm(p[CEBPB], rng), _sampled_ppm(p[GATA1], rng), _sampled_ppm(p[CEBPB], rng)[::-1, ::-1],
@@ -144,7 +134,7 @@ def test_group_redundant_groups_copies_of_the_same_motif(tomtom_ready, db):
     assert list(groups) == [0, 1, 0, 2, 3, 1]
 
 
-def test_trained_example_model_filters_match_only_planted_families(tomtom_ready, db, example_model, example_sim):
+def test_trained_example_model_filters_match_only_planted_families(db, example_model, example_sim):
     from interpret.filters import kernel_logos
 
     res = kernel_logos(example_model, example_sim.x[:1000])
@@ -173,7 +163,7 @@ def _onehot(seq, top):
     return out
 
 
-def test_diluted_p53_palindrome_is_named_although_its_core_holds_under_6_bits(tomtom_ready, db):
+def test_diluted_p53_palindrome_is_named_although_its_core_holds_under_6_bits(db):
     """The real model's 17-bp ACATGTCTGGACATGCC got no name: a PPM of weak and strong p53 sites is
     the motif diluted by background, under the 6-bit floor the guard had (the condition that
     dropped it); plain TOMTOM named it TP73. Diluted JASPAR TP53 and TP73 and the palindrome at
@@ -192,7 +182,7 @@ def test_diluted_p53_palindrome_is_named_although_its_core_holds_under_6_bits(to
     assert np.corrcoef(sharp.ravel(), core.ravel())[0, 1] > 0.99
 
 
-def test_untrimmed_gc_rich_background_windows_get_no_name(tomtom_ready, db):
+def test_untrimmed_gc_rich_background_windows_get_no_name(db):
     """30-bp windows of 10-20 seqlets of CpG-depleted background at 40-75% GC (a TF-MoDISco pattern
     trimming left whole, with no motif in it): plain TOMTOM names nearly all of them (CTCF, ASCL1,
     ZBTB41 ...), the guard at most 5% and never CTCF."""
@@ -211,7 +201,7 @@ def test_untrimmed_gc_rich_background_windows_get_no_name(tomtom_ready, db):
     assert "CTCF" not in [n.upper() for n in named]
 
 
-def test_a_query_gets_the_same_answer_wherever_it_stands(tomtom_ready, db, planted_set):
+def test_a_query_gets_the_same_answer_wherever_it_stands(db, planted_set):
     ppms, _ = planted_set
     a = compare.match_to_db(ppms[:6], db, seed=3)
     b = compare.match_to_db(ppms[5::-1], db, seed=3)[::-1]
@@ -223,7 +213,7 @@ def _match(i, mid, name, significant=True):
                          significant, "" if significant else "q 0.2 >= 0.05")
 
 
-def test_group_names_follow_the_majority_family_of_named_members(tomtom_ready, db):
+def test_group_names_follow_the_majority_family_of_named_members(db):
     # group 0: SOX2, Sox3 (paralogues) and an unnamed SOX core; group 1: CTCF and an unnamed filter;
     # group 2: one CEBPB and one CTCF, no majority; group 3: nothing named.
     groups = np.array([0, 0, 0, 1, 1, 2, 2, 3])
@@ -237,7 +227,7 @@ def test_group_names_follow_the_majority_family_of_named_members(tomtom_ready, d
     assert compare.same_family([SOX2, SOX3, CTCF], db) == {(SOX2, SOX3), (SOX3, SOX2)}
 
 
-def test_trained_example_filters_unnamed_alone_get_their_groups_name(tomtom_ready, db, example_model, example_sim):
+def test_trained_example_filters_unnamed_alone_get_their_groups_name(db, example_model, example_sim):
     """Filters too weak to be named alone sit in groups whose named members match the planted
     families; every group name is a planted family and no member's own name changes."""
     from interpret.filters import kernel_logos
@@ -254,7 +244,7 @@ def test_trained_example_filters_unnamed_alone_get_their_groups_name(tomtom_read
         assert len({names[i] for i in np.flatnonzero(groups == g)}) == 1
 
 
-def test_peaks_model_filters_no_ctcf_p53_named_gc_rich_flagged(tomtom_ready, db, peaks_model, peaks_sim):
+def test_peaks_model_filters_no_ctcf_p53_named_gc_rich_flagged(db, peaks_model, peaks_sim):
     """On real-peak-like data with no CTCF in it, plain TOMTOM names most filters CTCF; the guard
     names none CTCF, names the TP53 co-factor's filters, and the most influential filters (the
     GC-rich stretches) are unnamed and flagged GC-rich instead."""

@@ -6,9 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
-
-from interpret import compare, io, jit
+from interpret import jit
 
 # In a fresh process with an empty cache: start the child, wait for its report, then load every
 # kernel modisco-lite 3 lists for a run, counting numba's cache hits and misses.
@@ -36,21 +34,6 @@ def test_child_compiles_modisco_kernels_that_a_new_process_loads_from_the_cache(
     started, n, hits, misses = out.stdout.split()
     assert started == "True"
     assert int(n) >= 10 and int(hits) == int(n) and int(misses) == 0
-
-
-def test_warm_up_compiles_the_tomtom_signature_every_run_call_uses():
-    """The child runs compare.warm_up; a run's calls must reuse its one compiled signature."""
-    from importlib import import_module
-
-    kernel = import_module("memelite.tomtom")._tomtom
-    compare.warm_up()
-    db = io.load_motif_db()
-    rng = np.random.default_rng(1)
-    filters = [rng.dirichlet([0.3] * 4, size=24) for _ in range(40)]
-    matches = compare.match_to_db(filters, db)
-    compare.compare_sets(filters[:5], [m.ppm for m in db[:7]])
-    compare.group_redundant(filters, matches, db=db)
-    assert len(kernel.signatures) == 1
 
 
 def test_unknown_kernel_group_is_refused():

@@ -197,4 +197,4 @@ def test_same_seed_gives_identical_outputs(tiny, tmp_path, tiny_run):
     _same_outputs(tmp_path / "b", tiny_run)
     sa, sb = io.read_json(tiny_run / "summary.json"), io.read_json(tmp_path / "b" / "summary.json")
     assert sa["parameters"] == sb["parameters"] and sa["parameters"]["seed"] == 0
-    assert set(sa["versions"]) >= {"python", "keras", "numpy", "modisco-lite", "memelite"}
+    assert set(sa["versions"]) >= {"python", "keras", "numpy", "modisco-lite"}
