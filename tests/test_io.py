@@ -235,3 +235,14 @@ def test_attribute_stops_on_a_bad_last_row_before_any_compute(tmp_path, capsys):
     lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
     assert code == 2 and len(lines) == 1 and "sequence 4999 position 9 is not one-hot" in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npy", "m.keras"]
+
+
+def test_appending_a_group_twice_replaces_it(tmp_path):
+    """A stage rerun after an interruption appends the same groups again (families/ in motifs.h5)."""
+    path = tmp_path / "m.h5"
+    io.write_h5(path, {"a": {"x": np.zeros(3)}})
+    io.write_h5(path, {"families/f0": {"ppm": np.ones((5, 4))}}, mode="a")
+    io.write_h5(path, {"families/f0": {"ppm": np.full((6, 4), 0.25)}}, mode="a")
+    arrays, _ = io.read_h5(path)
+    np.testing.assert_array_equal(arrays["families/f0/ppm"], np.full((6, 4), 0.25))
+    np.testing.assert_array_equal(arrays["a/x"], np.zeros(3))

@@ -172,7 +172,8 @@ def copy_file(src, dst) -> None:
 def write_h5(path, groups: dict, attrs: dict | None = None, mode: str = "w") -> None:
     """Write ``{group: {name: array}}`` (and file attributes) to an HDF5 file, gzip-compressed.
 
-    ``mode="a"`` adds the groups to an existing file (created if absent) instead of replacing it.
+    ``mode="a"`` adds the groups to an existing file (created if absent) instead of replacing it;
+    a dataset that exists is replaced, so a stage rerun after an interruption writes the same file.
     """
     import h5py
 
@@ -186,6 +187,8 @@ def write_h5(path, groups: dict, attrs: dict | None = None, mode: str = "w") -> 
                 kw = {"compression": "gzip", "compression_opts": 4} if arr.size > 1024 and arr.dtype.kind != "U" else {}
                 if arr.dtype.kind == "U":
                     arr = arr.astype("S")
+                if name in g:
+                    del g[name]
                 g.create_dataset(name, data=arr, **kw)
 
 
