@@ -62,8 +62,10 @@ $(ENV252_STAMP): pyproject.toml
 
 bench-modisco-env: $(ENV252_STAMP)
 
-# Regenerates benchmarks/RESULTS.md (25-27 min on 2 cores, bench-env included, 2026-11-25; run on a quiet machine;
-# usage.py, added since, took 47 min alone under load 12-19 and has not been timed on a quiet machine).
+# Regenerates benchmarks/RESULTS.md: hours on 2 cores, run it on a quiet machine (timed section by section,
+# on busy cores, 2026-12-01/02: usage 47 min, scale 83 min, naming 38 min, tomtom_speed 19 min, the rest
+# under 20 min each; each section states its own time). The million-sequence run is separate:
+# `benchmarks/scale.py --n 1000000 --name scale_million` (about 1.5 h).
 bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BIN)/python benchmarks/modisco_packages.py

@@ -113,7 +113,7 @@ def main() -> None:
     skipped = [k for k in PACKAGES if k not in packages]
 
     sec = Section(args.name, "End-to-end `interpret run`: wall time and peak memory")
-    sec.data["versions"] = versions(["tensorflow-cpu", "keras", "modisco-lite", "memelite", "numba", "numpy"])
+    sec.data["versions"] = versions(["tensorflow-cpu", "keras", "modisco-lite", "numba", "numpy"])
     sec.data["args"] = vars(args)
 
     models, prep = {}, []
@@ -224,7 +224,9 @@ def main() -> None:
                          + [f"{s} {k}" for s in STAGES for k in ("cold", "warm")]))
         sec.data["pairs"] = pairs
     sec.add("Cores per stage (2 here): *filters* and *attributions* run TensorFlow, whose intra-op thread pool "
-            "uses every core, and TOMTOM (memelite), a numba `prange` over the queries; *motifs* with modisco-lite "
+            "uses every core, and TOMTOM (`interpret.tomtom`, NumPy: its matrix products use every core through "
+            "BLAS, the rest of it one); *screen*, *filter usage* and *effects* are TensorFlow passes on every core; "
+            "*motifs* with modisco-lite "
             "3.0 runs its Leiden seeds, subclustering and the negative sign in forked workers (only under a "
             "fork-safe numba threading layer, which `interpret run` selects: TBB, else workqueue), while its seqlet "
             "extraction and the positive sign's seqlet alignment stay single-threaded NumPy and numba; with "
