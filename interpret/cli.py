@@ -150,6 +150,7 @@ def _add_common(p) -> None:
 
 
 def main(argv=None) -> int:
+    command_line = argv is None  # the process is this command (not a call from Python)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -172,6 +173,10 @@ def main(argv=None) -> int:
         print(f"interpret: error: {exc}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if command_line and threading.current_thread() is threading.main_thread():
+            # The command line's process ends here: a second SIGINT while it exits would end it by
+            # the signal (-2) instead of 130, after the resumable part was already kept.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"interpret: interrupted{_resume_hint(args, '; ') or '; no output was left behind'}", file=sys.stderr)
         return 130
     except MemoryError:
