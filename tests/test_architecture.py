@@ -76,8 +76,8 @@ def test_every_module_imports_only_what_its_stage_may():
 
 def test_only_io_opens_files():
     pattern = re.compile(r"h5py\.File|np\.load\(|np\.save|(?<![.\w])open\(|(?<!io)\.write_text\(|(?<!io)\.read_text\(")
-    io_files = [p for p, _ in _modules()["io"]]
-    assert any(pattern.search(p.read_text()) for p in io_files)  # the pattern finds io's own file access
-    offenders = [p.name for name, files in _modules().items() for p, _ in files
+    mods = _modules()
+    assert any(pattern.search(p.read_text()) for p, _ in mods["io"])  # the pattern finds io's own file access
+    offenders = [p.name for name, files in mods.items() for p, _ in files
                  if name not in ("io", "cli") and pattern.search(p.read_text())]
     assert offenders == []
