@@ -181,7 +181,7 @@ class ModiscoSettings:
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
-def auto_settings(n_seqs: int, length: int) -> ModiscoSettings:
+def auto_settings(n_seqs: int, length: int, max_seqlets: int | None = None) -> ModiscoSettings:
     """Settings adapted to ``n_seqs`` sequences of ``length`` bp (derivation: ``docs/motifs.md``).
 
     For long inputs (>= 400 bp, many sequences) this returns modisco-lite's defaults. For short
@@ -195,6 +195,9 @@ def auto_settings(n_seqs: int, length: int) -> ModiscoSettings:
         Number of sequences explained.
     length : int
         Their length (bp).
+    max_seqlets : int, optional
+        ``max_seqlets_per_metacluster`` when it is not the default: the neighbour graph is sized
+        to the seqlets that can be clustered.
     """
     if n_seqs < 1 or length < 20:
         raise InputError(f"TF-MoDISco needs at least one sequence of >= 20 bp, got {n_seqs} x {length} bp.")
@@ -224,9 +227,17 @@ def auto_settings(n_seqs: int, length: int) -> ModiscoSettings:
         min_num_to_trim_to=int(np.clip(n_seqs // 40, 10, base.min_num_to_trim_to)),
         trim_to_window_size=core,
         initial_flank_to_add=init_flank,
-        # Neighbour graph and restarts sized to the few thousand seqlets short inputs give.
-        nearest_neighbors_to_compute=int(np.clip(n_seqs // 10, 100, base.nearest_neighbors_to_compute)),
-        n_leiden_runs=10 if n_seqs * length <= 5_000_000 else base.n_leiden_runs,
+        # Neighbour graph and restarts sized to the few thousand seqlets short inputs give: about
+        # 1 in 20 of the seqlets clustered per sign (roughly one per sequence, at most the cap) as
+        # neighbours, at least 100 (10x the t-SNE perplexity of the density adaptation). Leiden's
+        # time grows with the edges: 500 neighbours of 2,000 seqlets took 52 s, 100 took 24 s,
+        # for the same three motifs (docs/motifs.md).
+        nearest_neighbors_to_compute=int(np.clip(min(n_seqs, max_seqlets or base.max_seqlets_per_metacluster) // 20,
+                                                 100, base.nearest_neighbors_to_compute)),
+        # Best of 4 Leiden runs (two rounds on two cores) found the same motifs as best of 10 on the
+        # demo, 5,000 x 101 bp, the pooled 200-bp and the peaks-like attributions, in 55-60% of the
+        # time (docs/motifs.md).
+        n_leiden_runs=4 if n_seqs * length <= 5_000_000 else base.n_leiden_runs,
     )
 
 
@@ -241,7 +252,8 @@ def resolve_settings(settings, n_seqs: int, length: int) -> ModiscoSettings:
         unknown = sorted(set(settings) - names)
         if unknown:
             raise InputError(f"unknown TF-MoDISco setting(s) {unknown}; known: {sorted(names)}.")
-        return replace(auto_settings(n_seqs, length), **{k: v for k, v in settings.items() if v is not None})
+        given = {k: v for k, v in settings.items() if v is not None}
+        return replace(auto_settings(n_seqs, length, given.get("max_seqlets_per_metacluster")), **given)
     raise InputError(f"settings must be None, a dict or a ModiscoSettings, not {type(settings).__name__}.")
 
 

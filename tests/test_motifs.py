@@ -358,6 +358,17 @@ def test_auto_settings_are_modisco_defaults_for_long_inputs():
     assert motifs.auto_settings(5000, 1000) == motifs.ModiscoSettings()
 
 
+def test_neighbour_graph_is_sized_to_the_seqlets_clustered():
+    # 1 in 20 of min(sequences, seqlet cap) per sign, 100..500
+    assert motifs.auto_settings(1000, 101).nearest_neighbors_to_compute == 100
+    assert motifs.auto_settings(5000, 101).nearest_neighbors_to_compute == 250
+    assert motifs.auto_settings(20000, 101).nearest_neighbors_to_compute == 500
+    capped = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000}, 5000, 101)
+    assert (capped.nearest_neighbors_to_compute, capped.max_seqlets_per_metacluster) == (100, 2000)
+    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "nearest_neighbors_to_compute": 300}, 5000, 101)
+    assert given.nearest_neighbors_to_compute == 300
+
+
 def test_settings_dict_overrides_single_fields_of_auto():
     s = motifs.resolve_settings({"sliding_window_size": 11, "target_seqlet_fdr": None}, 1000, 101)
     assert s.sliding_window_size == 11
