@@ -90,9 +90,9 @@ def main() -> None:
                     help="passed to interpret run (TF-MoDISco seqlets per metacluster); 0 = the package's "
                          "default (20,000): TF-MoDISco's clustering then dominates and the runs do not "
                          "fit in the hour of make bench on 2 cores")
-    ap.add_argument("--modisco-leiden-runs", type=int, default=10,
-                    help="passed to interpret run; 10 is the package's own choice up to 5e6 bp of input, 50 "
-                         "above (100k x 101 bp and 10k x 1,000 bp); 0 = the package's choice")
+    ap.add_argument("--modisco-leiden-runs", type=int, default=0,
+                    help="passed to interpret run; 0 = the package's choice (4 up to 5e6 bp of input, 50 above: "
+                         "100k x 101 bp and 10k x 1,000 bp)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed and reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
@@ -187,8 +187,8 @@ def main() -> None:
         capped_modisco.append(f"at most {args.modisco_max_seqlets:,} seqlets per sign (a seeded random sample of "
                               "them; package default 20,000)")
     if args.modisco_leiden_runs:
-        capped_modisco.append(f"{args.modisco_leiden_runs} Leiden runs (the package's choice up to 5 million bp of "
-                              "input; 50 above, i.e. at 100k x 101 bp and 10k x 1,000 bp)")
+        capped_modisco.append(f"{args.modisco_leiden_runs} Leiden runs (the package's choice: 4 up to 5 million bp "
+                              "of input; 50 above, i.e. at 100k x 101 bp and 10k x 1,000 bp)")
     sec.add(f"`interpret run MODEL DATA --explain all --methods {args.methods}{cap_text}` (DeepSHAP with 20 "
             "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, the known-motif screen of all "
             "1,019 JASPAR motifs into 100 backgrounds and the effect sizes of the run's motifs and filters, report), one child "
