@@ -35,6 +35,8 @@ What it does not do: the "incomplete score" variant, E-values, or q-values (``st
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -98,13 +100,25 @@ def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: in
                  len(db.cols))
     p2, s2, o2, v2 = (np.empty((n_q, len(ts)), dt) for dt in (np.float64, np.int64, np.int64, np.int64))
     widths = np.array([len(q) for q in qs])
+    batches = []
     for nq in np.unique(widths):
         idx = np.flatnonzero(widths == nq)
         step = max(1, ROWS // int(nq))
-        for c in range(0, len(idx), step):
-            rows = idx[c:c + step]
-            p2[rows], s2[rows], o2[rows], v2[rows] = _batch(np.stack([qs[i] for i in rows]), db,
-                                                            n_score_bins, n_median_bins)
+        batches += [idx[c:c + step] for c in range(0, len(idx), step)]
+
+    def run(rows):
+        p2[rows], s2[rows], o2[rows], v2[rows] = _batch(np.stack([qs[i] for i in rows]), db, n_score_bins,
+                                                        n_median_bins)
+
+    # Batches are independent and most of their time is NumPy outside the GIL: one thread per core.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(len(batches), cores)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, batches))
+    else:
+        for rows in batches:
+            run(rows)
     if not reverse_complement:
         return p2, s2, o2, v2, np.zeros((n_q, n_t), np.int64)
     pf, pr = p2[:, :n_t], p2[:, n_t:]
