@@ -249,6 +249,13 @@ def main() -> None:
                         results[pkg] = load_result(out)
                     runs.append(row)
                     continue
+                if which == "warm" and runs[-1].get("timed_out"):
+                    # warm is the cold run less the compile: it would run into the same timeout
+                    row = {"data": name, "package": pkg, "run": which, "exit": None,
+                           "error": "not run: the cold run reached the timeout"}
+                    saved.write_text(json.dumps(row))
+                    runs.append(row)
+                    continue
                 if which == "cold":
                     shutil.rmtree(cache, ignore_errors=True)
                     cache.mkdir()
@@ -264,6 +271,8 @@ def main() -> None:
                                 "seqlets": f"{r['n_seqlets']['pos']:,} / {r['n_seqlets']['neg']:,}",
                                 "patterns": f"{sum('_pos_' in p['id'] for p in r['patterns'])} / "
                                             f"{sum('_neg_' in p['id'] for p in r['patterns'])}"})
+                elif res["seconds"] >= args.timeout:
+                    row.update(error=f"killed after the {args.timeout:.0f} s timeout", timed_out=True)
                 else:
                     row["error"] = res["tail"].strip().splitlines()[-1] if res["tail"].strip() else "failed"
                 saved.write_text(json.dumps(row))
