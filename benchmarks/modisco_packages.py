@@ -244,7 +244,7 @@ def main() -> None:
                 out = d / f"result_{tag}_{which}.npz"
                 saved = d / f"row_{tag}_{which}.json"
                 if args.reuse and saved.exists():
-                    row = json.loads(saved.read_text())
+                    row = {**json.loads(saved.read_text()), "reused": True}
                     if row["exit"] == 0:
                         results[pkg] = load_result(out)
                     runs.append(row)
@@ -328,6 +328,10 @@ def write_section(sec: Section, runs: list, corr: list, found_rows: list) -> Pat
     n_same = sum(r["identical"] != "–" for r in corr)
     if corr:
         sec.add(f"{n_same} of {len(corr)} modisco 2.5.2 patterns have an identical modisco-lite 3.0.0 pattern.")
+    reused = [r for r in runs if r.get("reused")]
+    if reused:
+        sec.add(f"{len(reused)} of the {len(runs)} rows were measured by an earlier invocation and read back "
+                "(`--reuse`, after an interruption); the time in *Reproduce* is this invocation's only.")
     errs = [r for r in runs if r.get("error")]
     if errs:
         sec.add("Failed:\n\n" + "\n".join(f"- {r['data']} {r['package']} {r['run']}: `{r['error']}`" for r in errs))
