@@ -206,7 +206,7 @@ def main() -> None:
     ap.add_argument("--child", nargs=2, metavar=("ATTRIBUTIONS", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--datasets", default="demo,pooled200,large,peaks")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
-    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--timeout", type=float, default=1200, help="seconds per run before it is killed and reported")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse runs whose results are already in benchmarks/work (after an interrupted run)")
     ap.add_argument("--name", default="modisco_packages", help="results/<name>.md")
