@@ -225,8 +225,8 @@ def main() -> None:
         sec.data["pairs"] = pairs
     sec.add("Cores per stage (2 here): *filters* and *attributions* run TensorFlow, whose intra-op thread pool "
             "uses every core, and TOMTOM (`interpret.tomtom`, NumPy: its query batches run in one thread per core, "
-            "outside the GIL for most of their time); *screen*, *filter usage* and *effects* are TensorFlow passes on every core; "
-            "*motifs* with modisco-lite "
+            "outside the GIL for most of their time); *screen*, *filter usage* and *effects* are TensorFlow "
+            "passes on every core; *motifs* with modisco-lite "
             "3.0 runs its Leiden seeds, subclustering and the negative sign in forked workers (only under a "
             "fork-safe numba threading layer, which `interpret run` selects: TBB, else workqueue), while its seqlet "
             "extraction and the positive sign's seqlet alignment stay single-threaded NumPy and numba; with "

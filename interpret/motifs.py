@@ -230,12 +230,12 @@ def auto_settings(n_seqs: int, length: int, max_seqlets: int | None = None) -> M
         # Neighbour graph and restarts sized to the few thousand seqlets short inputs give: about
         # 1 in 20 of the seqlets clustered per sign (roughly one per sequence, at most the cap) as
         # neighbours, at least 100 (10x the t-SNE perplexity of the density adaptation). Leiden's
-        # time grows with the edges: 500 neighbours of 2,000 seqlets took 52 s, 100 took 24 s,
+        # time grows with the edges: 500 neighbours of 2,000 seqlets took 54 s, 100 took 32 s,
         # for the same three motifs (docs/motifs.md).
         nearest_neighbors_to_compute=int(np.clip(min(n_seqs, max_seqlets or base.max_seqlets_per_metacluster) // 20,
                                                  100, base.nearest_neighbors_to_compute)),
         # Best of 4 Leiden runs (two rounds on two cores) found the same motifs as best of 10 on the
-        # demo, 5,000 x 101 bp, the pooled 200-bp and the peaks-like attributions, in 55-60% of the
+        # demo, 5,000 x 101 bp, the pooled 200-bp and the peaks-like attributions, in about half the
         # time (docs/motifs.md).
         n_leiden_runs=4 if n_seqs * length <= 5_000_000 else base.n_leiden_runs,
     )

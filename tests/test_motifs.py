@@ -365,7 +365,8 @@ def test_neighbour_graph_is_sized_to_the_seqlets_clustered():
     assert motifs.auto_settings(20000, 101).nearest_neighbors_to_compute == 500
     capped = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000}, 5000, 101)
     assert (capped.nearest_neighbors_to_compute, capped.max_seqlets_per_metacluster) == (100, 2000)
-    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "nearest_neighbors_to_compute": 300}, 5000, 101)
+    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "nearest_neighbors_to_compute": 300},
+                                    5000, 101)
     assert given.nearest_neighbors_to_compute == 300
 
 
