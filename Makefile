@@ -70,6 +70,7 @@ bench-modisco-env: $(ENV252_STAMP)
 bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BIN)/python benchmarks/modisco_packages.py
+	$(BIN)/python benchmarks/modisco_settings.py
 	$(BIN)/python benchmarks/trimming.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/speed.py
