@@ -157,6 +157,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    _start_compiles(args)
     _quiet_tensorflow(args.debug)
     # Our own messages at INFO; other libraries (fontTools, numba, dask) only when they warn.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="interpret: %(message)s")
@@ -229,6 +230,15 @@ def _resume_hint(args, sep: str) -> str:
     return f"{sep}the finished part is kept in {partial}: rerun the same command with --resume to continue"
 
 
+def _start_compiles(args) -> None:
+    # First run after install: numba compiles in a background process while TensorFlow imports
+    # and the model loads (see interpret.jit); a no-op once numba's cache has the kernels.
+    if args.command == "run" or (args.command == "attribute" and not (args.scheduler or args.workers)):
+        from . import jit
+
+        jit.start(jit.GROUPS if args.command == "run" else ("attribution",))
+
+
 def _quiet_tensorflow(debug: bool) -> None:
     # Only the CLI decides what the user sees: TF's C++ banner and absl's HDF5 notice are noise.
     if not debug:
@@ -292,7 +302,7 @@ def _run(args, argv) -> int:
 
 
 def _attribute(args, argv) -> int:
-    from . import distributed, pipeline
+    from . import distributed, jit, pipeline
 
     model, seqs = _load(args)
     target = 0 if args.target == "all" else args.target
@@ -300,6 +310,7 @@ def _attribute(args, argv) -> int:
     if args.scheduler or args.workers:
         _quiet_dask(args.debug)
     methods, _, _ = pipeline.choose_methods(model, args.methods, None, args.output)
+    jit.wait("attribution")
     out = distributed.attribute_to_file(
         args.model, model, seqs.source, index, args.out, methods=methods, target=target, output=args.output,
         n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,

@@ -1,15 +1,17 @@
 """numba kernels compiled ahead of a run, in a background process, into numba's on-disk cache.
 
-TF-MoDISco (modiscolite) is numba code. With an empty cache a process compiles each kernel on
-its first call and waits for it: modisco-lite's kernels cost about 11 CPU seconds
-(``benchmarks/RESULTS.md``), every later run loads them from the cache in about a second.
-:func:`start`, called as a run begins, spawns ``python -m interpret.jit`` (a new interpreter,
-never a fork of this process, whose TensorFlow threads a forked child would inherit
-half-started), which compiles modisco-lite's kernels for the argument types a run passes and
-reports the group on its stdout as soon as it is in the cache. :func:`wait` blocks until a
-group is reported (or the child has gone), so the run's first call loads the kernels instead of
-compiling them a second time alongside the child. (TOMTOM, :mod:`interpret.tomtom`, is NumPy
-and needs no compile.)
+Two groups of kernels, in the order a run first calls them: ``attribution``, the package's own
+(the dinucleotide shuffle, :mod:`interpret.shuffle`, and DeepSHAP's max-pool and scatter kernels,
+:mod:`interpret.deeplift`: about 3.5 s of compile on first use), and ``modisco``, TF-MoDISco's
+(modiscolite: modisco-lite's kernels cost about 11 CPU seconds, ``benchmarks/RESULTS.md``).
+With an empty cache a process compiles each kernel on its first call and waits for it; every
+later run loads them from the cache in about a second. :func:`start`, called as a run begins
+(by the command line before it imports TensorFlow), spawns ``python -m interpret.jit`` (a new
+interpreter, never a fork of this process, whose TensorFlow threads a forked child would inherit
+half-started), which compiles each group for the argument types a run passes and reports the
+group on its stdout as soon as it is in the cache. :func:`wait` blocks until a group is reported
+(or the child has gone), so the run's first call loads the kernels instead of compiling them a
+second time alongside the child. (TOMTOM, :mod:`interpret.tomtom`, is NumPy and needs no compile.)
 
 Nothing depends on the child: if it cannot start, fails, or numba has nowhere to write its cache
 (read-only site-packages and no writable ``NUMBA_CACHE_DIR`` or home directory), the first call
@@ -31,7 +33,7 @@ import time
 logger = logging.getLogger(__name__)
 
 #: Kernel groups, in the order a run first calls them.
-GROUPS = ("modisco",)
+GROUPS = ("attribution", "modisco")
 #: Seconds :func:`wait` gives the child before it compiles in this process instead.
 TIMEOUT = 600.0
 
@@ -40,12 +42,22 @@ _todo: list[str] = []
 _reported: set[str] = set()
 
 
+def _attribution_kernels() -> list:
+    """The package's own numba dispatchers a run calls (all ``cache=True``)."""
+    from . import deeplift, shuffle
+
+    return [shuffle._shuffle_rows, deeplift._window_max_kernel, deeplift._scatter_kernels]
+
+
 def _cached(group: str) -> bool:
-    """Whether there is nothing to compile ahead: numba's cache has the group's main kernel, or the
-    installed package gives no list of kernels to compile (modisco 2.5)."""
+    """Whether there is nothing to compile ahead: numba's cache has the group's kernels (for
+    ``modisco``, its main kernel), or the installed package gives no list of kernels to compile
+    (modisco 2.5)."""
     import importlib
 
     try:
+        if group == "attribution":
+            return all(os.path.exists(d._cache._cache_file._index_path) for d in _attribution_kernels())
         if importlib.util.find_spec("modiscolite.precompile") is None:
             return True
         from . import motifs
@@ -120,11 +132,28 @@ def wait(group: str, timeout: float = TIMEOUT) -> float:
 
 
 def _compile(group: str) -> None:
-    if group == "modisco":
+    if group == "attribution":
+        _compile_attribution()
+    elif group == "modisco":
         from . import motifs
 
         motifs.use_forksafe_layer()
         motifs.warm_up()
+
+
+def _compile_attribution() -> None:
+    """Call each kernel of the ``attribution`` group once on a few numbers, with the dtypes,
+    layouts and scalar types a run passes (numba compiles, and caches, one version per such
+    signature): int8/uint64/float32 C arrays for the shuffle; a float32 (B, L, C) array, Python
+    ints and a bool for the window maximum; int32/float32 arrays and ints for the scatter."""
+    import numpy as np
+
+    from . import deeplift, shuffle
+
+    shuffle.dinucleotide_shuffle(np.eye(4, dtype=np.float32)[np.arange(8) % 4][None], n=2, seed=0)
+    deeplift._window_max_kernel(np.zeros((3, 4, 2), np.float32), 2, 2, True, 1, 2)
+    deeplift._scatter_kernels(np.zeros((2, 2, 2), np.int32), np.zeros((2, 2, 2), np.float32),
+                              np.zeros((2, 12), np.float32), 10, 1, 3)
 
 
 def main(argv=None) -> int:

@@ -243,8 +243,9 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
 
 
 def _start_compiles() -> None:
-    """Compile TF-MoDISco's numba kernels in a background process while the model stages run
-    (a no-op when numba's cache has them); see :mod:`interpret.jit`."""
+    """Compile the shuffle's, DeepSHAP's and TF-MoDISco's numba kernels in a background process
+    while the run loads and the model stages run (a no-op when numba's cache has them, or when
+    the command line started it already); see :mod:`interpret.jit`."""
     from . import jit
 
     jit.start()
@@ -387,10 +388,11 @@ def _filters_stage(model, x, db, od, opts):
 
 
 def _attribution_stage(model, x, index, od, opts) -> dict:
-    from . import distributed
+    from . import distributed, jit
 
     if opts.attributions:
         return _reuse_attributions(opts.attributions, index, od, opts)
+    jit.wait("attribution")
     path = od / "attributions.h5"
     attrs = distributed.store_attrs(model, opts.methods, opts.target, opts.output, opts.n_references, opts.seed,
                                     opts.batch_size)
@@ -555,8 +557,9 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
 def _screen_stage(model, x, db, od, opts):
     """The known-motif screen: ``screen.tsv``; returns ``(backgrounds, screen summary)``, the
     backgrounds for the effect sizes to reuse."""
-    from . import edits, screen, stats
+    from . import edits, jit, screen, stats
 
+    jit.wait("attribution")  # the shuffle draws the backgrounds
     bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
     res = screen.screen(model, bg, db, target=opts.target, output=opts.output, positions=opts.screen_positions,
                         seed=opts.seed, batch_size=8 * opts.batch_size, verbose=opts.verbose)
@@ -579,8 +582,9 @@ def _screen_stage(model, x, db, od, opts):
 def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict, dict]:
     """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv; returns
     ``({motif: effect_significant}, effects summary)``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
-    from . import edits, effects, stats
+    from . import edits, effects, jit, stats
 
+    jit.wait("attribution")  # the shuffle draws the backgrounds
     if bg is None:
         bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
     kw = dict(target=opts.target, output=opts.output, positions=opts.screen_positions, seed=opts.seed,

@@ -36,5 +36,37 @@ def test_child_compiles_modisco_kernels_that_a_new_process_loads_from_the_cache(
     assert int(n) >= 10 and int(hits) == int(n) and int(misses) == 0
 
 
+# The package's own kernels: after the child's report, real DeepSHAP on a Conv1D -> ReLU -> global
+# max pool model (the shuffle, the window maximum, and the sparse scatter: 24 filters >= 5 x 4 taps)
+# must load every one of them from the cache; a signature the child missed would show as a miss.
+ATTRIBUTION_PROBE = textwrap.dedent("""
+    import numpy as np, keras
+    from interpret import jit
+    started = jit.start(("attribution",))
+    jit.wait("attribution")
+    from interpret import attribution
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((30, 4)), keras.layers.Conv1D(24, 5, activation="relu"),
+                              keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(1)])
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (8, 30))]
+    res = attribution.get_method("deepshap", model).attribute(x, n_references=4)
+    assert np.abs(res.delta).max() < 1e-3  # completeness: the kernels ran, and ran right
+    kernels = jit._attribution_kernels()
+    hits = [sum(d._cache_hits.values()) for d in kernels]
+    misses = [sum(d._cache_misses.values()) for d in kernels]
+    print(started, min(hits), sum(misses))
+""")
+
+
+def test_child_compiles_attribution_kernels_that_deepshap_loads_from_the_cache(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", ATTRIBUTION_PROBE], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    started, least_hits, misses = out.stdout.split()[-3:]
+    assert started == "True"
+    assert int(least_hits) >= 1 and int(misses) == 0
+
+
 def test_unknown_kernel_group_is_refused():
     assert jit.main(["no-such-kernels"]) == 2
