@@ -70,13 +70,13 @@ bench-modisco-env: $(ENV252_STAMP)
 bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
 	$(BIN)/python benchmarks/recovery.py
 	$(BIN)/python benchmarks/modisco_packages.py
+	$(BIN)/python benchmarks/e2e.py --keep
 	$(BIN)/python benchmarks/modisco_settings.py
 	$(BIN)/python benchmarks/trimming.py
 	$(BENCH_BIN)/python benchmarks/speed_peers.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/logo_speed.py
 	$(BIN)/python benchmarks/screen.py
-	$(BIN)/python benchmarks/e2e.py
 	$(BIN)/python benchmarks/naming.py
 	$(BENCH_BIN)/python benchmarks/tomtom_speed.py
 	$(BIN)/python benchmarks/usage.py

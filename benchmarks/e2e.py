@@ -91,8 +91,8 @@ def main() -> None:
                          "default (20,000): TF-MoDISco's clustering then dominates and the runs do not "
                          "fit in the hour of make bench on 2 cores")
     ap.add_argument("--modisco-leiden-runs", type=int, default=0,
-                    help="passed to interpret run; 0 = the package's choice (4 up to 5e6 bp of input, 50 above: "
-                         "100k x 101 bp and 10k x 1,000 bp)")
+                    help="passed to interpret run; 0 = the package's choice (4 while min(N, seqlet cap) x L <= 5e6 "
+                         "bp, else 50, as for 10k x 1,000 bp)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per run before it is killed and reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")

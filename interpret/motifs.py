@@ -204,6 +204,8 @@ def auto_settings(n_seqs: int, length: int, max_seqlets: int | None = None) -> M
     base = ModiscoSettings()
     if length >= 400 and n_seqs >= 2000:
         return base
+    # Seqlets are clustered per sign up to the cap: beyond it more sequences do not grow the graph.
+    clustered = min(n_seqs, max_seqlets or base.max_seqlets_per_metacluster)
     # Lengths measured in bp scale with the sequence, bounded by what motifs need.
     window = int(np.clip(round(length / 7), 9, base.sliding_window_size))
     flank = int(np.clip(round(length / 20), 3, base.flank_size))
@@ -232,12 +234,12 @@ def auto_settings(n_seqs: int, length: int, max_seqlets: int | None = None) -> M
         # neighbours, at least 100 (10x the t-SNE perplexity of the density adaptation). Leiden's
         # time grows with the edges: 500 neighbours of 2,000 seqlets took 54 s, 100 took 32 s,
         # for the same three motifs (docs/motifs.md).
-        nearest_neighbors_to_compute=int(np.clip(min(n_seqs, max_seqlets or base.max_seqlets_per_metacluster) // 20,
-                                                 100, base.nearest_neighbors_to_compute)),
+        nearest_neighbors_to_compute=int(np.clip(clustered // 20, 100, base.nearest_neighbors_to_compute)),
         # Best of 4 Leiden runs (two rounds on two cores) found the same motifs as best of 10 on the
         # demo, 5,000 x 101 bp, the pooled 200-bp and the peaks-like attributions, in about half the
-        # time (docs/motifs.md).
-        n_leiden_runs=4 if n_seqs * length <= 5_000_000 else base.n_leiden_runs,
+        # time, and as best of 50 on 100,000 x 101 bp capped at 2,000 seqlets (docs/motifs.md).
+        # Sized by the sequences that can hold the seqlets clustered, not by the whole input.
+        n_leiden_runs=4 if clustered * length <= 5_000_000 else base.n_leiden_runs,
     )
 
 

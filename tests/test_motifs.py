@@ -370,6 +370,17 @@ def test_neighbour_graph_is_sized_to_the_seqlets_clustered():
     assert given.nearest_neighbors_to_compute == 300
 
 
+def test_leiden_runs_follow_the_seqlets_clustered_not_the_input():
+    # 4 runs while min(sequences, seqlet cap) x length <= 5e6 bp; modisco-lite's 50 above
+    assert motifs.auto_settings(5000, 101).n_leiden_runs == 4
+    assert motifs.auto_settings(20000, 300).n_leiden_runs == 50
+    assert motifs.auto_settings(100000, 101).n_leiden_runs == 4  # the 20,000-seqlet cap: 2.02e6 bp
+    assert motifs.auto_settings(100000, 300, max_seqlets=2000).n_leiden_runs == 4
+    assert motifs.auto_settings(100000, 300).n_leiden_runs == 50
+    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "n_leiden_runs": 10}, 100000, 101)
+    assert given.n_leiden_runs == 10
+
+
 def test_settings_dict_overrides_single_fields_of_auto():
     s = motifs.resolve_settings({"sliding_window_size": 11, "target_seqlet_fdr": None}, 1000, 101)
     assert s.sliding_window_size == 11
