@@ -29,14 +29,14 @@ ALLOWED = {
     "effects": {"errors", "model", "edits", "stats", "screen"},  # after motifs: effect sizes of findings
     "motifs": {"errors"},
     "usage": {"errors", "model", "attribution", "filters"},  # beside compare: which filters build each motif
-    "jit": {"motifs"},  # beside the stages: compiles TF-MoDISco's numba kernels ahead of a run
+    "jit": {"motifs", "deeplift", "shuffle"},  # beside the stages: compiles numba kernels ahead of a run
     "logo": set(),
     "report": {"errors", "io", "logo"},
     "simulate": {"io", "model"},
     "distributed": {"errors", "io", "attribution", "__init__"},
     "pipeline": {"errors", "io", "model", "regions", "attribution", "distributed", "filters", "compare", "composition",
                  "motifs", "usage", "jit", "report", "__init__", "edits", "screen", "effects", "stats"},
-    "cli": {"errors", "io", "pipeline", "distributed", "report", "__init__"},
+    "cli": {"errors", "io", "pipeline", "distributed", "report", "jit", "__init__"},  # jit: before TF imports
     "__init__": {"errors", "io", "model", "pipeline"},
 }
 
