@@ -67,21 +67,28 @@ bench-modisco-env: $(ENV252_STAMP)
 # under 20 min each but modisco_packages, about 50 min on a quiet machine, 20 of them modisco 2.5.2 on
 # 10,000 x 101 bp reaching its timeout; each section states its own time). The million-sequence run is separate:
 # `benchmarks/scale.py --n 1000000 --name scale_million` (about 1.5 h).
-bench: $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
-	$(BIN)/python benchmarks/recovery.py
-	$(BIN)/python benchmarks/modisco_packages.py
-	$(BIN)/python benchmarks/e2e.py --keep
-	$(BIN)/python benchmarks/modisco_settings.py
-	$(BIN)/python benchmarks/trimming.py
-	$(BENCH_BIN)/python benchmarks/speed_peers.py
-	$(BIN)/python benchmarks/speed.py
-	$(BIN)/python benchmarks/logo_speed.py
-	$(BIN)/python benchmarks/screen.py
-	$(BIN)/python benchmarks/naming.py
-	$(BENCH_BIN)/python benchmarks/tomtom_speed.py
-	$(BIN)/python benchmarks/usage.py
-	$(BIN)/python benchmarks/scale.py
+#
+# Resumable: each finished section leaves a stamp under benchmarks/work/bench-<key>/, the key a hash of
+# the code the numbers come from (the package, the benchmark scripts, pyproject.toml). `make bench` after
+# an interruption runs only the sections without a stamp; after any change to that code it starts over.
+# The issue-#14 goal sections (attribution speed, end to end, TF-MoDISco) run first.
+BENCH_KEY := $(shell find interpret benchmarks/*.py pyproject.toml -type f -not -path '*__pycache__*' | sort \
+	| xargs cat | sha1sum | cut -c1-12)
+BENCH_DONE := benchmarks/work/bench-$(BENCH_KEY)
+BENCH_SECTIONS := speed e2e modisco_settings modisco_packages recovery trimming speed_peers logo_speed screen \
+	naming tomtom_speed usage scale
+BENCH_ARGS_e2e := --keep
+BENCH_PY_speed_peers := $(BENCH_BIN)/python
+BENCH_PY_tomtom_speed := $(BENCH_BIN)/python
+
+bench: $(addprefix $(BENCH_DONE)/,$(BENCH_SECTIONS))
 	$(BIN)/python benchmarks/make_results.py
+
+$(BENCH_DONE)/%: | $(STAMP) $(BENCH_STAMP) $(ENV252_STAMP)
+	@mkdir -p $(BENCH_DONE)
+	@echo "== benchmarks/$*.py (stamps in $(BENCH_DONE): a later make bench skips finished sections)"
+	$(or $(BENCH_PY_$*),$(BIN)/python) benchmarks/$*.py $(BENCH_ARGS_$*)
+	touch $@
 
 # Headless-Chromium check of the report (not part of `make test`): installs Debian's chromium
 # if missing. Without REPORT=path/report.html it checks the layout stress case (512 filters, 60
