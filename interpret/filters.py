@@ -410,7 +410,7 @@ def _capture_fn(model: Model, conv: _Conv):
         logits = model.forward(x, call_fn=hook)
         return _canonical(store["act"], conv), logits
 
-    return tf.function(fn, input_signature=[tf.TensorSpec((None, model.seq_len, 4), tf.float32)])
+    return tf.function(fn, input_signature=[tf.TensorSpec((None, model.seq_len, 4), tf.float32)], autograph=False)
 
 
 def _canonical(act, conv: _Conv):
@@ -463,7 +463,7 @@ def _ablation_fn(model: Model, conv: _Conv, target: int):
 
     spec = [tf.TensorSpec((None, model.seq_len, 4), tf.float32), tf.TensorSpec((n_f,), tf.float32),
             tf.TensorSpec((None,), tf.int32)]
-    return tf.function(fn, input_signature=spec)
+    return tf.function(fn, input_signature=spec, autograph=False)
 
 
 def _site_fill(model: Model, conv: _Conv, mean: np.ndarray):

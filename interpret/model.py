@@ -242,7 +242,7 @@ class Model:
         cache = self.__dict__.setdefault("_fwd_cache", {})
         if output not in cache:
             spec = tf.TensorSpec((None, self.seq_len, 4), tf.float32)
-            cache[output] = tf.function(lambda x: self.forward(x, output), input_signature=[spec])
+            cache[output] = tf.function(lambda x: self.forward(x, output), input_signature=[spec], autograph=False)
         return cache[output]
 
     def fingerprint(self) -> str:

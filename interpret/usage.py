@@ -226,7 +226,7 @@ def _contrib_fn(explainer, conv):
     spec = tf.TensorSpec((None, length, 4), tf.float32)
     ispec = tf.TensorSpec((None, None), tf.int32)
 
-    @tf.function(input_signature=[spec, spec, tf.TensorSpec((None, 3), tf.int32), ispec, ispec])
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec((None, 3), tf.int32), ispec, ispec], autograph=False)
     def contrib(x, refs, win, p, q):
         k = tf.shape(refs)[0] // tf.shape(x)[0]
         if deeplift:
