@@ -88,8 +88,8 @@ def main() -> None:
     ap.add_argument("--methods", default="gradxinput,deepshap")
     ap.add_argument("--modisco-max-seqlets", type=int, default=2000,
                     help="passed to interpret run (TF-MoDISco seqlets per metacluster); 0 = the package's "
-                         "default (20,000): TF-MoDISco's clustering then dominates and the runs do not "
-                         "fit in the hour of make bench on 2 cores")
+                         "default (20,000): TF-MoDISco's clustering then dominates and the section takes "
+                         "hours on 2 cores")
     ap.add_argument("--modisco-leiden-runs", type=int, default=0,
                     help="passed to interpret run; 0 = the package's choice (4 while min(N, seqlet cap) x L <= 5e6 "
                          "bp, else 50, as for 10k x 1,000 bp)")
@@ -147,8 +147,9 @@ def main() -> None:
             prep.append(f"{n:,} x {length} bp data simulated in {time.perf_counter() - t:.0f} s")
         out = d / f"out_{n}x{length}"
         shutil.rmtree(out, ignore_errors=True)
+        # --force: an interrupted earlier run leaves its partial output, which a plain run refuses
         cmd = [str(exe), "run", str(models[length]["path"]), str(data), "--out", str(out), "--explain", "all",
-               "--methods", args.methods, "--seed", str(args.seed), "-q"]
+               "--methods", args.methods, "--seed", str(args.seed), "-q", "--force"]
         if cap:
             cmd += ["--max-seqs", str(cap)]
         if args.modisco_max_seqlets:
@@ -193,8 +194,8 @@ def main() -> None:
             "references, TF-MoDISco on DeepSHAP, TOMTOM against the bundled JASPAR, the known-motif screen of all "
             "1,019 JASPAR motifs into 100 backgrounds and the effect sizes of the run's motifs and filters, report), one child "
             "process per run. Every sequence is explained (attributions, kernel logos)"
-            + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the runs fit in "
-               "`make bench`'s hour on 2 cores (`e2e.py --modisco-max-seqlets 0 --modisco-leiden-runs 0` runs "
+            + ("; TF-MoDISco clusters " + " with ".join(capped_modisco) + ", so that the e2e section takes "
+               "minutes, not hours, on 2 cores (`e2e.py --modisco-max-seqlets 0 --modisco-leiden-runs 0` runs "
                "the package's settings). " if capped_modisco else "; TF-MoDISco with the package's settings. ")
             + "*peak RSS*: the largest of `ru_maxrss` and the polled process-tree RSS. "
             "Stage columns are seconds from `summary.json`; the wall time also includes Python/TensorFlow "
