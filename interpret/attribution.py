@@ -53,7 +53,9 @@ multipliers per window and channel (x's once per sequence, shared by its K refer
 first-layer convolutions whose ``kernel width * input channels <= filters`` get their input
 gradient as one GEMM and an overlap-add, or, below a global max pool, by scattering each
 channel's kernel at its (at most two) argmaxes; the hypothetical contributions are averaged
-over the references in the graph. The gradient methods use the same GEMM input gradient and
+over the references in the graph, or, when such a convolution alone reads the input and a max
+pool over windows follows it, computed from the pool's sparse gradient without the input
+gradient of each pair (:func:`interpret.deeplift._window_hyp`). The gradient methods use the same GEMM input gradient and
 centre in the graph.
 
 The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
@@ -595,13 +597,15 @@ class DeepShap(_Method):
                 rec.replay = (n, k)
                 y = model.forward(tf.concat([x, refs], 0), output, rec.record)[:, target]
                 u = tf.repeat(x, k, axis=0)  # forward values of the replay are unused and pruned
+                if hypothetical:
+                    rec.hyp_refs = unflat(refs, n, k)
                 with tf.GradientTape() as tape:
                     tape.watch(u)
                     out = model.forward(u, output, rec.replay_hook)
                 seed = tf.one_hot(tf.fill([n * k], target), model.n_outputs, dtype=out.dtype)
                 m = tape.gradient(out, u, output_gradients=seed)
-                if hypothetical:
-                    m = hyp_graph(unflat(m, n, k), unflat(refs, n, k))
+                if hypothetical:  # rec.hyp: taken at the first layer (the multipliers m are then pruned)
+                    m = rec.hyp if rec.hyp is not None else hyp_graph(unflat(m, n, k), rec.hyp_refs)
                 return y[:n], y[n:], m
 
             fns[hypothetical] = deeplift

@@ -12,12 +12,16 @@ records every gate activation and every product of two input-dependent tensors; 
 recurrence as a linear one whose coefficients are their multipliers (rescale rule for the gates, the
 product's exact split for the products), so its gradient carries DeepLIFT's multipliers through.
 
-Two loops run as numba kernels inside the graph (``tf.numpy_function``), where XLA measured
+Three loops run as numba kernels inside the graph (``tf.numpy_function``), where XLA measured
 3-6x slower: the maximum and first argmax of global max pooling of a ReLU (or of no
-activation), and the input gradient of a first-layer convolution below a global max pool,
+activation); the input gradient of a first-layer convolution below a global max pool,
 which has at most two non-zeros per channel (a scatter of kernels instead of a GEMM over every
-position). Both return small arrays; a kernel that returned arrays the size of a layer's output
-would pay for fresh memory pages on every batch (measured: 20% of the time in page faults).
+position); and, below a max pool over windows, DeepSHAP's hypothetical contributions straight
+from the pool's sparse gradient (:func:`_window_hyp`: the (pairs, L, 4) input gradient is never
+built; on the speed benchmark's deep model that step took a third of DeepSHAP's time as
+densify, GEMM and overlap-add). All return small arrays; a kernel that returned arrays the size
+of a layer's output would pay for fresh memory pages on every batch (measured: 20% of the time in
+page faults).
 
 Nothing here knows about sequences, references or batches; :mod:`interpret.attribution` does.
 """
@@ -25,6 +29,8 @@ Nothing here knows about sequences, references or batches; :mod:`interpret.attri
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -167,8 +173,15 @@ class Recorder:
         self.tap = tap
         self.activated = {}  # id(output of a recorded elementwise operation) -> its record index (pass 1)
         self.pools = {}  # record index of a max pool over whole windows -> _Pool (pass 1)
-        self.sparse = {}  # id(gradient of a global max pool's input) -> (gradient, its non-zeros) (pass 2)
+        self.sparse = {}  # id(gradient of a whole-window max pool's input) -> (gradient, its non-zeros, w) (pass 2)
         self.compiled = {}  # (helper, activation) -> helper compiled for that activation
+        # pass 2: ids of the tensors the replay's layers returned, and the layers that read anything
+        # else (the model's input); with ``hyp_refs`` ((n, k, L, C_in) references) set, the
+        # hypothetical contributions (n, L, C_in) when :meth:`first_layer_grad` could take them
+        self.produced = set()
+        self.input_layers = []
+        self.hyp_refs = None
+        self.hyp = None
 
     # pass 1: plain forward on [x; refs], remembering inputs/outputs of nonlinear operations
     def record(self, layer, default, *args, **kwargs):
@@ -243,9 +256,18 @@ class Recorder:
 
     # pass 2: replay on N*K rows with DeepLIFT multipliers as gradients
     def replay_hook(self, layer, default, *args, **kwargs):
+        if any(id(a) not in self.produced for a in args):
+            self.input_layers.append(layer)
+        out = self._replay(layer, default, *args, **kwargs)
+        self.produced.add(id(out))
+        return out
+
+    def _replay(self, layer, default, *args, **kwargs):
         kind = _kind(layer)
+        on_grad = functools.partial(self.first_layer_grad, layer) if self.hyp_refs is not None else None
         if kind == "linear":
-            return self._tapped(layer, _fast_conv(layer, default, *args, sparse=self.sparse, **kwargs))
+            return self._tapped(layer, _fast_conv(layer, default, *args, sparse=self.sparse, on_grad=on_grad,
+                                                  **kwargs))
         if kind == "recurrent":
             trace = self.records[self.i][1]
             self.i += 1
@@ -253,7 +275,8 @@ class Recorder:
             return _no_autograph(recurrent_replay)(layer, args[0], coefs)
         if kind == "act":
             with linear_activation(layer):
-                z = self._tapped(layer, _fast_conv(layer, default, *args, sparse=self.sparse, **kwargs))
+                z = self._tapped(layer, _fast_conv(layer, default, *args, sparse=self.sparse, on_grad=on_grad,
+                                                   **kwargs))
         else:
             z = args[0]
         rec = self.records[self.i]
@@ -266,6 +289,18 @@ class Recorder:
         if pool is not None:
             return self._replay_pool(z, rec, pool)
         return _crossmax_op(z, rec, *self.replay)
+
+    def first_layer_grad(self, layer, up, kernel):
+        """Called by a convolution's input gradient in the replay (``up``: its upstream gradient,
+        ``kernel`` (J, C_in, C_out)). When that convolution is the only layer reading the model's
+        input and ``up`` comes from a max pool over windows of several positions (its non-zeros in
+        :attr:`sparse`), sets :attr:`hyp` to the hypothetical contributions averaged over the
+        references, by :func:`_window_hyp`: the input gradient of every pair is then never built."""
+        hit = self.sparse.get(id(up))
+        if (self.input_layers != [layer] or hit is None or hit[0] is not up or hit[1][0].shape[2] == 1
+                or self.hyp is not None):
+            return
+        self.hyp = _window_hyp(hit[1], hit[2], self.hyp_refs, kernel, layer.padding)
 
     def _tapped(self, layer, z):
         return self.tap[1](z) if self.tap is not None and layer is self.tap[0] else z
@@ -554,11 +589,119 @@ def _scatter_kernels(pos, val, w, length_in, pad_left, j):
     return out
 
 
-def _fast_conv(layer, default, *args, sparse=None, **kwargs):
+def _window_hyp(nonzeros, w, refs, kernel, padding):
+    """Hypothetical contributions averaged over the references, straight from the sparse gradient
+    that a max pool over windows sends to a first-layer convolution (:func:`_window_hyp_kernel`).
+
+    ``nonzeros``: ``(px (n, 1, P, C), m_x, pr, m_r, up (n, k, P, C))`` (positions within each window
+    of ``w`` positions; the gradient there is ``up * m_x`` and ``up * m_r``), ``refs`` (n, k, L, C_in),
+    ``kernel`` (J, C_in, C) -> (n, L, C_in), what :func:`hyp_graph` returns from the input gradient of
+    every pair.
+    """
+    tf = _tf()
+    px, m_x, pr, m_r, up = nonzeros
+    n, k, p, c = m_x.shape
+    length_in, c_in = refs.shape[2], refs.shape[3]
+    j = kernel.shape[0]
+    pad_left = (j - 1) // 2 if padding == "same" else 0
+    length_out = length_in if padding == "same" else length_in - j + 1
+
+    def host(px, m_x, pr, m_r, up, refs, kern):
+        # kernel rows flipped and laid out (C_in, J * C): one position's input gradient at base b
+        # is the dot product of row b with J consecutive rows of the output gradient
+        kflip = np.ascontiguousarray(kern[::-1].transpose(1, 0, 2).reshape(c_in, -1))
+        hyp = np.empty((n, length_in, c_in), np.float32)
+        cuts = np.linspace(0, n, min(n, _cores()) + 1).astype(int)
+        threads = [threading.Thread(target=_window_hyp_kernel, args=(px[:, 0], m_x, pr, m_r, up, refs, kflip,
+                                                                      length_out, pad_left, w, a, b, hyp))
+                   for a, b in zip(cuts[:-1], cuts[1:])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return hyp
+
+    with tf.name_scope("window_hyp"):
+        hyp = tf.numpy_function(host, [px, m_x, pr, m_r, up, refs, kernel], tf.float32, stateful=False)
+    hyp.set_shape([n, length_in, c_in])
+    return hyp
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc", "contract"})
+def _window_hyp_kernel(px, m_x, pr, m_r, up, refs, kflip, length_out, pad_left, w, s0, s1, hyp):
+    """Sequences ``s0 <= s < s1`` of :func:`_window_hyp`: ``px`` (n, P, C) int32, ``m_x``, ``pr``, ``m_r``,
+    ``up`` (n, k, P, C), ``refs`` (n, k, L, C_in), ``kflip`` (C_in, J * C) -> ``hyp`` (n, L, C_in), written.
+
+    Per pair, the output gradient ``d`` (rows of C channels, J - 1 rows of zeros on each side) is
+    built from its two non-zeros per window and channel; the input gradient at the reference's base
+    is a dot product of J * C floats per position (one base of a one-hot reference; every non-zero
+    base otherwise), which :func:`hyp_graph` subtracts; ``d`` summed over the references gives the
+    mean input gradient at every base. A quarter of the GEMM's multiply-adds, and no (n * k, L, C)
+    tensor in memory. Slices with non-negative offsets throughout: numba's wraparound check on a
+    possibly negative index stops LLVM vectorizing the dot products (measured 6x slower).
+    """
+    n, k, p, c_ = m_x.shape
+    c_in, jc = kflip.shape
+    l_in = refs.shape[2]
+    m = jc // c_ - 1
+    span = p * w * c_
+    d = np.zeros((length_out + 2 * m) * c_, np.float32)
+    dbar = np.zeros((length_out + 2 * m) * c_, np.float32)
+    tsum = np.empty(l_in, np.float32)
+    for s in range(s0, s1):
+        dbar[:] = 0
+        tsum[:] = 0
+        xi_s = px[s]
+        for r in range(k):
+            dd = d[m * c_:m * c_ + span]
+            mx_r, ri_r, mr_r, up_r = m_x[s, r], pr[s, r], m_r[s, r], up[s, r]
+            for q in range(p):
+                xi, mx, ri, mr, u = xi_s[q], mx_r[q], ri_r[q], mr_r[q], up_r[q]
+                for i in range(w):
+                    row = dd[(q * w + i) * c_:(q * w + i + 1) * c_]
+                    slot = np.int32(i)  # int32 like the argmaxes: a 64-bit compare halves the vector width
+                    for f in range(c_):
+                        row[f] = ((u[f] * mx[f] if xi[f] == slot else np.float32(0))
+                                  + (u[f] * mr[f] if ri[f] == slot else np.float32(0)))
+            db = dbar[m * c_:m * c_ + span]
+            for e in range(span):
+                db[e] += dd[e]
+            ref = refs[s, r]
+            for i in range(l_in):
+                win = d[(i + pad_left) * c_:(i + pad_left) * c_ + jc]
+                t = np.float32(0)
+                for b in range(c_in):
+                    v = ref[i, b]
+                    if v != 0:
+                        kb = kflip[b]
+                        u = np.float32(0)
+                        for e in range(jc):
+                            u += kb[e] * win[e]
+                        t += v * u
+                tsum[i] += t
+        for i in range(l_in):
+            win = dbar[(i + pad_left) * c_:(i + pad_left) * c_ + jc]
+            for b in range(c_in):
+                kb = kflip[b]
+                u = np.float32(0)
+                for e in range(jc):
+                    u += kb[e] * win[e]
+                hyp[s, i, b] = (u - tsum[i]) / k
+
+
+def _fast_conv(layer, default, *args, sparse=None, on_grad=None, **kwargs):
     """Run a linear layer in the replay pass; stride-1 convolutions get the GEMM input gradient.
 
     ``sparse``: :attr:`Recorder.sparse`, from which a gradient that a global max pool left there
-    is taken in its sparse form.
+    is taken in its sparse form. ``on_grad(up, kernel (J, C_in, C_out))``, if given, is called with
+    the upstream gradient when the input gradient is built (:meth:`Recorder.first_layer_grad`).
     """
     tf = _tf()
     if kwargs or len(args) != 1 or not _gemm_conv_ok(layer, args[0]):
@@ -574,9 +717,13 @@ def _fast_conv(layer, default, *args, sparse=None, **kwargs):
         def grad(up, variables=None):
             kernel = tf.convert_to_tensor(layer.kernel)
             kernel = kernel[0] if two_d else kernel
+            if on_grad is not None:
+                on_grad(up, kernel)
             hit = sparse.get(id(up)) if sparse is not None else None
-            if hit is not None and hit[0] is up:
-                g = _sparse_conv_input_grad(hit[1], kernel, length_in, layer.padding)
+            if hit is not None and hit[0] is up and hit[1][0].shape[2] == 1:  # one window: global pooling
+                px, m_x, pr, m_r, upstream = hit[1]
+                g = _sparse_conv_input_grad((px, upstream * m_x, pr, upstream * m_r), kernel, length_in,
+                                            layer.padding)
             else:
                 g = _conv_input_grad(up[:, 0] if two_d else up, kernel, length_in, layer.padding)
             return (g[:, None] if two_d else g), [None] * len(variables or [])
@@ -835,9 +982,10 @@ def _window_crossmax_op(z, rec, pool, multipliers, n, k, sparse):
     """Max pooling over whole windows with the cross-max rule as its gradient: ``multipliers(helper,
     *args)`` runs :func:`_window_multipliers` or :func:`_window_rule` compiled for the pool (the
     gradient is with respect to ``z``, the pooled values or, when the multipliers include the
-    activation's rescale rule, the activation's pre-activation). For global pooling the gradient's two
-    non-zeros per channel are also left in ``sparse`` (keyed by the gradient's id) for a
-    convolution below that can use them.
+    activation's rescale rule, the activation's pre-activation). The gradient's two non-zeros per
+    window and channel are also left in ``sparse`` (keyed by the gradient's id) for a convolution
+    below that can use them: ``(gradient, (px, m_x, pr, m_r, upstream), w)``, ``px`` (n, 1, P, C) and
+    the rest (n, k, P, C); the gradient is ``upstream * m_x`` at ``px``, ``upstream * m_r`` at ``pr``.
     """
     tf = _tf()
     length, w = pool.length, pool.w
@@ -873,8 +1021,7 @@ def _window_crossmax_op(z, rec, pool, multipliers, n, k, sparse):
             if p * w < length:  # valid padding: the positions after the last window get nothing
                 g = tf.pad(g, [[0, 0], [0, length - p * w], [0, 0]])
             g = tf.reshape(g, _shape(v.shape, v))
-            if p == 1:
-                sparse[id(g)] = (g, (px, up * m_x, pr, up * m_r))
+            sparse[id(g)] = (g, (px, m_x, pr, m_r, up), w)
             return g
 
         return fn(v), grad  # forward values of the replay are unused (same shape either way)

@@ -1,9 +1,10 @@
 """numba kernels compiled ahead of a run, in a background process, into numba's on-disk cache.
 
 Two groups of kernels, in the order a run first calls them: ``attribution``, the package's own
-(the dinucleotide shuffle, :mod:`interpret.shuffle`, and DeepSHAP's max-pool and scatter kernels,
-:mod:`interpret.deeplift`: about 3.5 s of compile on first use), and ``modisco``, TF-MoDISco's
-(modiscolite: modisco-lite's kernels cost about 11 CPU seconds, ``benchmarks/RESULTS.md``).
+(the dinucleotide shuffle, :mod:`interpret.shuffle`, and DeepSHAP's max-pool, scatter and
+first-layer kernels, :mod:`interpret.deeplift`: about 4.5 s of compile on first use), and
+``modisco``, TF-MoDISco's (modiscolite: modisco-lite's kernels cost about 11 CPU seconds,
+``benchmarks/RESULTS.md``).
 With an empty cache a process compiles each kernel on its first call and waits for it; every
 later run loads them from the cache in about a second. :func:`start`, called as a run begins
 (by the command line before it imports TensorFlow), spawns ``python -m interpret.jit`` (a new
@@ -46,7 +47,8 @@ def _attribution_kernels() -> list:
     """The package's own numba dispatchers a run calls (all ``cache=True``)."""
     from . import deeplift, shuffle
 
-    return [shuffle._shuffle_rows, deeplift._window_max_kernel, deeplift._scatter_kernels]
+    return [shuffle._shuffle_rows, deeplift._window_max_kernel, deeplift._scatter_kernels,
+            deeplift._window_hyp_kernel]
 
 
 def _cached(group: str) -> bool:
@@ -145,7 +147,8 @@ def _compile_attribution() -> None:
     """Call each kernel of the ``attribution`` group once on a few numbers, with the dtypes,
     layouts and scalar types a run passes (numba compiles, and caches, one version per such
     signature): int8/uint64/float32 C arrays for the shuffle; a float32 (B, L, C) array, Python
-    ints and a bool for the window maximum; int32/float32 arrays and ints for the scatter."""
+    ints and a bool for the window maximum; int32/float32 arrays and ints for the scatter and for the
+    hypothetical contributions below windowed pooling."""
     import numpy as np
 
     from . import deeplift, shuffle
@@ -154,6 +157,9 @@ def _compile_attribution() -> None:
     deeplift._window_max_kernel(np.zeros((3, 4, 2), np.float32), 2, 2, True, 1, 2)
     deeplift._scatter_kernels(np.zeros((2, 2, 2), np.int32), np.zeros((2, 2, 2), np.float32),
                               np.zeros((2, 12), np.float32), 10, 1, 3)
+    i4, f4 = np.zeros((1, 2, 2, 2), np.int32), np.zeros((1, 2, 2, 2), np.float32)
+    deeplift._window_hyp_kernel(i4[:, 0], f4, i4, f4, f4, np.zeros((1, 2, 4, 4), np.float32),
+                                np.zeros((4, 6), np.float32), 4, 1, 2, 0, 1, np.zeros((1, 4, 4), np.float32))
 
 
 def main(argv=None) -> int:

@@ -315,6 +315,62 @@ def test_deepshap_relu_pooling_kernels_match_the_general_rule(layout):
     np.testing.assert_allclose(per_pair, fx[:, None] - fr, atol=1e-4)
 
 
+def _window_pool_model(kind, seed=31):
+    """First-layer convolution (24 filters of 5: ``5 * 4 <= 24``, the GEMM input gradient's case) ->
+    ReLU -> max pool of 4 -> conv (6) -> global max pool -> Dense(1). ``kind``: ``"L4"`` / ``"1L4"`` (Conv1D / Conv2D layout), ``"valid"`` (47 bp, valid
+    padding: 43 positions, the last 3 after the last window), ``"two_readers"`` (a second convolution
+    also reads the input, so the input gradient has two paths and no single first layer)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    bias = keras.initializers.Constant(0.05)
+    length = 47 if kind == "valid" else 48
+    two_d = kind == "1L4"
+    inp = keras.Input((1, length, 4) if two_d else (length, 4))
+    if two_d:
+        h = keras.layers.Conv2D(24, (1, 5), padding="same", activation="relu", bias_initializer=bias)(inp)
+        h = keras.layers.MaxPooling2D((1, 4))(h)
+        h = keras.layers.Conv2D(6, (1, 3), padding="same", activation="relu")(h)
+        h = keras.layers.GlobalMaxPooling2D()(h)
+    else:
+        pad = "valid" if kind == "valid" else "same"
+        h = keras.layers.Conv1D(24, 5, padding=pad, activation="relu", bias_initializer=bias)(inp)
+        h = keras.layers.MaxPooling1D(4)(h)
+        h = keras.layers.Conv1D(6, 3, padding="same", activation="relu")(h)
+        h = keras.layers.GlobalMaxPooling1D()(h)
+        if kind == "two_readers":
+            side = keras.layers.Conv1D(3, 7, padding="same", activation="relu")(inp)
+            h = keras.layers.Concatenate()([h, keras.layers.GlobalMaxPooling1D()(side)])
+    return keras.Model(inp, keras.layers.Dense(1)(h)), length
+
+
+@pytest.mark.parametrize("kind", ["L4", "1L4", "valid", "two_readers"])
+def test_deepshap_window_hyp_kernel_equals_hypothetical_from_multipliers(kind):
+    """Below a max pool over windows, the hypothetical contributions come straight from the pool's
+    sparse gradient (``deeplift._window_hyp``); they must equal the ones computed from every pair's
+    input gradient (``multipliers``, the plain path), for one-hot references with N stretches and
+    for non-one-hot references, and the kernel must not be used when two layers read the input."""
+    import tensorflow as tf
+
+    km, length = _window_pool_model(kind)
+    x = _with_ties(3, length, seed=32)
+    shuffled = dinucleotide_shuffle(x, 4, seed=5)
+    soft = np.random.default_rng(33).dirichlet(np.ones(4), size=(3, 2, length)).astype(np.float32)
+    ds = DeepShap(km)
+    for refs in (shuffled, np.concatenate([shuffled[:, :2], soft], 1)):
+        res = ds.attribute(x, references=refs)
+        m, score, ref_score = ds.multipliers(x, refs)
+        expected = (m - (m * refs).sum(-1, keepdims=True)).mean(1)
+        assert np.abs(expected).max() > 0.05
+        np.testing.assert_allclose(res.hypothetical, expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(res.score, score, rtol=1e-6)
+        np.testing.assert_allclose(res.ref_score, ref_score.mean(1), rtol=1e-5)
+    fn = ds._deeplift_fn(hypothetical=True)
+    graph = fn.get_concrete_function(tf.TensorSpec((3, length, 4)), tf.TensorSpec((12, length, 4))).graph
+    used = any("window_hyp" in op.name for op in graph.get_operations())
+    assert used == (kind != "two_readers")
+
+
 def test_window_max_kernel_gives_first_argmax_and_cross_values():
     from interpret.deeplift import _window_max_kernel
 

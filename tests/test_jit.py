@@ -38,7 +38,9 @@ def test_child_compiles_modisco_kernels_that_a_new_process_loads_from_the_cache(
 
 # The package's own kernels: after the child's report, real DeepSHAP on a Conv1D -> ReLU -> global
 # max pool model (the shuffle, the window maximum, and the sparse scatter: 24 filters >= 5 x 4 taps)
-# must load every one of them from the cache; a signature the child missed would show as a miss.
+# and on one with a max pool of 4 after that first layer (the hypothetical contributions from the
+# pool's sparse gradient) must load every one of them from the cache; a signature the child missed
+# would show as a miss.
 ATTRIBUTION_PROBE = textwrap.dedent("""
     import numpy as np, keras
     from interpret import jit
@@ -48,9 +50,13 @@ ATTRIBUTION_PROBE = textwrap.dedent("""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((30, 4)), keras.layers.Conv1D(24, 5, activation="relu"),
                               keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(1)])
-    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (8, 30))]
-    res = attribution.get_method("deepshap", model).attribute(x, n_references=4)
-    assert np.abs(res.delta).max() < 1e-3  # completeness: the kernels ran, and ran right
+    pooled = keras.Sequential([keras.Input((32, 4)), keras.layers.Conv1D(24, 5, activation="relu"),
+                               keras.layers.MaxPooling1D(4), keras.layers.Conv1D(6, 3, activation="relu"),
+                               keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(1)])
+    for m, length in ((model, 30), (pooled, 32)):
+        x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (8, length))]
+        res = attribution.get_method("deepshap", m).attribute(x, n_references=4)
+        assert np.abs(res.delta).max() < 1e-3  # completeness: the kernels ran, and ran right
     kernels = jit._attribution_kernels()
     hits = [sum(d._cache_hits.values()) for d in kernels]
     misses = [sum(d._cache_misses.values()) for d in kernels]
