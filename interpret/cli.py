@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_args(run)
     run.add_argument("--out", default="interpret_out", help="output directory")
-    run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--force", action="store_true",
+                     help="replace --out if it is an earlier interpret run (never a folder interpret did not write)")
     run.add_argument("--resume", action="store_true",
                      help="continue an interrupted run of --out (kept in .<out>.partial): finished stages and "
                           "attribution shards are reused; starts afresh if there is none")
@@ -128,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_data_args(att)
     att.add_argument("--out", required=True, help="attributions.h5 to write")
-    att.add_argument("--force", action="store_true", help="replace --out if it exists")
+    att.add_argument("--force", action="store_true",
+                     help="replace --out if it is an attributions file interpret wrote")
     att.add_argument("--resume", action="store_true",
                      help="continue an interrupted run (kept in .<out>.partial) from its last saved shard; starts "
                           "afresh if there is none")
@@ -278,9 +280,16 @@ def _load(args):
     return model, io.labels_for_model(seqs, model)
 
 
-def _run(args, argv) -> int:
-    from . import pipeline
+def _inputs(args) -> list:
+    """The command's input files: an ``--out`` that holds one is never written or replaced."""
+    names = ("model", "data", "custom_objects", "genome", "motif_db", "attributions")
+    return [getattr(args, k) for k in names if getattr(args, k, None)]
 
+
+def _run(args, argv) -> int:
+    from . import io, pipeline
+
+    io.check_replaceable(args.out, args.force, _inputs(args))  # before the model loads: seconds, not minutes
     model, seqs = _load(args)
     modisco = {k: getattr(args, k) for k in ("sliding_window_size", "flank_size", "target_seqlet_fdr",
                                              "max_seqlets_per_metacluster", "n_leiden_runs",
@@ -302,8 +311,9 @@ def _run(args, argv) -> int:
 
 
 def _attribute(args, argv) -> int:
-    from . import distributed, jit, pipeline
+    from . import distributed, io, jit, pipeline
 
+    io.check_replaceable(args.out, args.force, _inputs(args), kind="file")
     model, seqs = _load(args)
     target = 0 if args.target == "all" else args.target
     index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)

@@ -191,15 +191,15 @@ def attribute_to_file(model_path, model, x, index: np.ndarray, out, methods=("gr
     workers : int, optional
         Start a local Dask cluster with this many single-threaded workers.
     force : bool
-        Replace ``out``, and discard an unfinished one unless ``resume``.
+        Replace ``out`` if interpret wrote it (:func:`interpret.io.check_replaceable`), and discard
+        an unfinished one unless ``resume``.
     resume : bool
         Continue the unfinished ``out`` if there is one.
     custom_objects : str, optional
         Python file with the model's custom layers; workers import it before loading the model.
     """
     out = Path(out)
-    if out.exists() and not force:
-        raise InputError(f"{out} exists; choose another --out or pass --force to replace it.")
+    io.check_replaceable(out, force, inputs=(model_path, custom_objects), kind="file")
     if shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, not {shard_size}.")
     methods = tuple(methods)

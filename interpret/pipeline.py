@@ -201,7 +201,8 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     summary["method_fallback"] = fallback
 
     genome = seqs.regions is not None
-    with io.OutputDir(out, force=opts.force, resume=opts.resume, identity=_identity(model, x, index)) as od:
+    with io.OutputDir(out, force=opts.force, resume=opts.resume, identity=_identity(model, x, index),
+                      inputs=_inputs(model, seqs, opts)) as od:
         # Each stage is resumable: it names the options its result depends on, and the stages whose
         # results it uses (default: every stage before it).
         filt = od.stage("filters", _params(opts, "target", "threshold", "top_k", "motif_db", "q_threshold"),
@@ -249,6 +250,11 @@ def _start_compiles() -> None:
     from . import jit
 
     jit.start()
+
+
+def _inputs(model: Model, seqs: io.Sequences, opts: RunOptions) -> list:
+    """The run's input files, which ``--out`` must not hold (it may be replaced with ``--force``)."""
+    return [p for p in (model.path, seqs.path, seqs.genome, opts.motif_db, opts.attributions) if p]
 
 
 def _params(opts: RunOptions, *names) -> dict:
@@ -709,7 +715,7 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
         model = Model.from_keras(model)
     force = options.pop("force", False)
     resume = options.get("resume", False)
-    with io.OutputDir(out, force=force, resume=resume) as od:
+    with io.OutputDir(out, force=force, resume=resume, inputs=_inputs(model, seqs, RunOptions(**options))) as od:
         runs = {}
         for t in range(model.n_outputs):
             sub = od / f"target_{t}"

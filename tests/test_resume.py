@@ -202,8 +202,8 @@ def test_stages_finished_with_the_same_parameters_are_reused(tmp_path):
         assert _stages(od, calls) == {"name": "compare"} and calls == []
         assert od.resumed == ["filters", "attributions", "motifs", "compare"]
         od.finish({})
-    assert sorted(p.name for p in out.iterdir()) == ["attributions.txt", "compare.txt", "filters.txt", "motifs.txt",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".interpret", "attributions.txt", "compare.txt", "filters.txt",
+                                                     "motifs.txt", "summary.json"]
 
 
 def test_a_changed_stage_runs_again_with_everything_after_it(tmp_path):

@@ -18,11 +18,99 @@ from .formats import json_value, read_json, write_json
 logger = logging.getLogger(__name__)
 
 
+#: The file interpret writes into every directory it creates; ``--force`` replaces only a directory
+#: that holds it, so a folder of the user's own is never emptied.
+MARKER = ".interpret"
+
+
 def partial_path(out) -> Path:
     """Where an unfinished ``out`` (a run's directory or an attributions file) is kept: ``.<name>.partial``
     beside it, hidden, so it is never taken for a finished output."""
     out = Path(out)
     return out.parent / f".{out.name}.partial"
+
+
+def mark(directory: Path, kind: str) -> None:
+    """Leave :data:`MARKER` in ``directory``: interpret created it and may replace it under ``--force``."""
+    write_json(Path(directory) / MARKER, {"written_by": "interpret", "kind": kind})
+
+
+def is_marked(directory: Path) -> bool:
+    """Whether ``directory`` was created by interpret (holds :data:`MARKER`)."""
+    return (Path(directory) / MARKER).is_file()
+
+
+def _is_attributions_file(path: Path) -> bool:
+    """Whether ``path`` is an attributions.h5 written by interpret (its index and run parameters)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return "index" in f and "params" in f.attrs
+    except OSError:
+        return False
+
+
+def _protected(path: Path) -> str | None:
+    """Why ``path`` must never be replaced whatever it holds: the working directory, home, a
+    filesystem root, or a folder holding one of them; ``None`` otherwise."""
+    p = path.resolve()
+    for what, q in (("the current directory", Path.cwd().resolve()), ("your home directory", Path.home().resolve())):
+        if p == q:
+            return f"it is {what}"
+        if p in q.parents:
+            return f"it holds {what}"
+    if p.parent == p or os.path.ismount(p):
+        return "it is a filesystem root"
+    return None
+
+
+def check_replaceable(out, force: bool = False, inputs=(), kind: str = "directory") -> None:
+    """Refuse, before any work, an ``--out`` that the run could not write or must not replace.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output a run will create: a directory (``kind="directory"``) or a file (``kind="file"``).
+    force : bool
+        Replace ``out`` if it exists. Only what interpret wrote is ever replaced: a directory that
+        holds :data:`MARKER`, or an attributions.h5 that interpret wrote; never the working
+        directory, home, a filesystem root, or a folder or file that holds one of the run's inputs.
+    inputs : iterable of str or Path
+        The run's own input files (model, data, genome, motif database, ...).
+    kind : {"directory", "file"}
+    """
+    out = Path(out)
+    why = _protected(out)
+    if why:
+        raise InputError(f"--out {out} would replace a folder that is not interpret's output ({why}); "
+                         "choose a new folder for --out.")
+    resolved = out.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        q = Path(item).resolve()
+        if q == resolved or resolved in q.parents:
+            raise InputError(f"--out {out} holds this run's input {item}; choose another --out.")
+    partial = partial_path(out)
+    if partial.exists() and not (is_marked(partial) if kind == "directory" else _is_attributions_file(partial)):
+        raise InputError(f"{partial} exists and was not written by interpret; move it away or choose another --out.")
+    if not out.exists() and not out.is_symlink():
+        return
+    if kind == "directory" and not out.is_dir():
+        raise InputError(f"--out {out} is a file; a run writes a directory: choose another --out.")
+    if kind == "file" and out.is_dir():
+        raise InputError(f"--out {out} is a directory; `interpret attribute` writes one file: give a file name, "
+                         "e.g. --out attributions.h5.")
+    if not force:
+        what = "output directory" if kind == "directory" else "output file"
+        raise InputError(f"{what} {out} exists; choose another --out or pass --force to replace it.")
+    if kind == "directory" and not is_marked(out):
+        raise InputError(f"--force replaces only a directory written by interpret, and {out} is not one "
+                         f"(no {MARKER} file in it); remove it yourself or choose another --out.")
+    if kind == "file" and not _is_attributions_file(out):
+        raise InputError(f"--force replaces only an attributions file written by interpret, and {out} is not one; "
+                         "remove it yourself or choose another --out.")
 
 
 def _lock(fd: int, what) -> None:
@@ -61,18 +149,21 @@ class OutputDir:
     ----------
     out : str or Path
     force : bool
-        Replace ``out`` if it exists; discard an unfinished run of ``out`` unless ``resume``.
+        Replace ``out`` if it exists and interpret wrote it (see :func:`check_replaceable`); discard
+        an unfinished run of ``out`` unless ``resume``.
     resume : bool
         Continue the unfinished run of ``out`` if there is one (else start afresh).
     identity : dict, optional
         What every stage depends on besides its parameters (model, sequences, version): resuming a
         run made with another identity is refused.
+    inputs : iterable of str or Path
+        The run's input files: an ``out`` that holds one is refused.
     """
 
-    def __init__(self, out, force: bool = False, resume: bool = False, identity: dict | None = None):
+    def __init__(self, out, force: bool = False, resume: bool = False, identity: dict | None = None,
+                 inputs=()):
         self.final = Path(out)
-        if self.final.exists() and not force:
-            raise InputError(f"output directory {self.final} exists; choose another --out or pass --force to replace it.")
+        check_replaceable(self.final, force, inputs)
         parent = self.final.parent if str(self.final.parent) else Path(".")
         if not parent.exists():
             try:
@@ -94,6 +185,8 @@ class OutputDir:
                              "or --force to start over.")
         try:
             self.path.mkdir(exist_ok=True)
+            if not existing:
+                mark(self.path, "run")
             self._fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
             raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
@@ -105,7 +198,8 @@ class OutputDir:
 
     def _clear(self) -> None:
         for child in self.path.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if child.name != MARKER:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     @property
     def _dir(self) -> Path:
@@ -180,12 +274,18 @@ class OutputDir:
         """Drop the resume records, write ``summary.json`` last and move the directory into place."""
         shutil.rmtree(self._dir, ignore_errors=True)
         write_json(self.path / "summary.json", summary)
-        if self.final.exists():
-            if not self.force:
-                raise InputError(f"output directory {self.final} appeared while running; pass --force to replace it.")
-            shutil.rmtree(self.final)
+        old = None
+        if self.final.exists() or self.final.is_symlink():
+            if not (self.force and self.final.is_dir() and is_marked(self.final) and not self.final.is_symlink()):
+                raise InputError(f"{self.final} appeared while this run was writing; the finished run is kept in "
+                                 f"{self.path}: move it into place yourself.")
+            # Moved aside first and deleted last: at no moment is neither run on disk.
+            old = self.final.with_name(f".{self.final.name}.replaced-{os.getpid()}")
+            os.replace(self.final, old)
         os.replace(self.path, self.final)
         self._unlock()
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         return self.final
 
     def _unlock(self) -> None:
