@@ -15,7 +15,7 @@ Models: the seed's architecture (``Conv2D(128, (1, 24))`` â†’ global max pool â†
 TF-MoDISco see real signal); data: the example's planted CREB1/CEBPB/CTCF with a FOXA2 decoy
 (:func:`interpret.simulate.planted`), a different seed from the training data.
 
-Cold vs warm: TF-MoDISco (modiscolite) is compiled by numba (TOMTOM is NumPy, :mod:`interpret.tomtom`). A *cold* run
+Cold vs warm: TF-MoDISco (modiscolite) is compiled by numba (TOMTOM is NumPy, :mod:`interpret.motifs.tomtom`). A *cold* run
 uses an empty ``NUMBA_CACHE_DIR`` (a user's first run after installing); the *warm* run is the
 same command again with the cache the cold run left, as every later run is. Both TF-MoDISco
 packages are run: ``modisco-lite`` 3.0.0 from the package's ``.venv`` (the dependency) and
@@ -225,7 +225,7 @@ def main() -> None:
                          + [f"{s} {k}" for s in STAGES for k in ("cold", "warm")]))
         sec.data["pairs"] = pairs
     sec.add("Cores per stage (2 here): *filters* and *attributions* run TensorFlow, whose intra-op thread pool "
-            "uses every core, and TOMTOM (`interpret.tomtom`, NumPy: its query batches run in one thread per core, "
+            "uses every core, and TOMTOM (`interpret.motifs.tomtom`, NumPy: its query batches run in one thread per core, "
             "outside the GIL for most of their time); *screen*, *filter usage* and *effects* are TensorFlow "
             "passes on every core; *motifs* with modisco-lite "
             "3.0 runs its Leiden seeds, subclustering and the negative sign in forked workers (only under a "

@@ -1,10 +1,10 @@
-"""How long do the logos of a report take? interpret.logo (SVG, and matplotlib) against logomaker.
+"""How long do the logos of a report take? interpret.report.logo (SVG, and matplotlib) against logomaker.
 
     .venv/bin/python benchmarks/logo_speed.py [--quick]
 
 Writes ``benchmarks/results/logo_speed.md`` with the numbers measured on this machine:
 
-1. every logo of a 128-filter report drawn as SVG strings by :func:`interpret.logo.logo_svg`
+1. every logo of a 128-filter report drawn as SVG strings by :func:`interpret.report.logo.logo_svg`
    (128 filters x 2 views, JASPAR matches, motifs x 3 views, the filters shown beside motifs,
    example tracks);
 2. 128 filter logos in one matplotlib grid saved as PDF: ``draw_logo(backend="fast")`` vs
@@ -96,7 +96,7 @@ def grid(ppms, backend):
 def report_dirs():
     from test_report import write_fake_output
 
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

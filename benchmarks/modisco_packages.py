@@ -55,11 +55,12 @@ Q = 0.05
 def child(attributions: str, out: str) -> None:
     import importlib.metadata as md
 
-    from interpret import io, motifs
+    from interpret import io
+    from interpret.motifs import modisco
 
     saved = io.read_attributions(attributions, "deepshap")
     t, c = time.perf_counter(), time.process_time()
-    res = motifs.discover(saved["x"], saved["deepshap"]["hypothetical"], saved["index"], method="deepshap")
+    res = modisco.discover(saved["x"], saved["deepshap"]["hypothetical"], saved["index"], method="deepshap")
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     io.write_modisco_h5(Path(out).with_suffix(".h5"), res.pos_patterns, res.neg_patterns,
                         res.settings.sliding_window_size)
@@ -168,7 +169,7 @@ def load_result(out: Path) -> dict:
 
 def planted_found(res: dict, planted: list, db) -> dict:
     """{planted JASPAR id: pattern id} for patterns whose guarded best match is that id."""
-    from interpret import compare
+    from interpret.motifs import compare
 
     pos = [p for p in res["patterns"] if "_pos_" in p["id"]]
     found = {}
@@ -181,7 +182,7 @@ def planted_found(res: dict, planted: list, db) -> dict:
 def correspondence(a: dict, b: dict) -> list[dict]:
     """Each pattern of ``a`` with its best TOMTOM partner in ``b`` (same sign), and the pattern of
     ``b`` that holds exactly its seqlets, if any."""
-    from interpret import compare
+    from interpret.motifs import compare
 
     rows = []
     for sign in ("pos", "neg"):

@@ -37,7 +37,8 @@ def datasets() -> list[tuple[str, Path, dict]]:
 
 
 def main() -> None:
-    from interpret import compare, io, motifs
+    from interpret import io
+    from interpret.motifs import compare, modisco
 
     db = io.load_motif_db()
     sec = Section("modisco_settings", "TF-MoDISco neighbours and Leiden runs")
@@ -49,7 +50,7 @@ def main() -> None:
         saved = io.read_attributions(path, "deepshap")
         x, hyp, index = saved["x"], saved["deepshap"]["hypothetical"], saved["index"]
         if i == 0:  # load numba's cache outside the timings
-            motifs.discover(x[:300], hyp[:300], index[:300], settings=dict(base))
+            modisco.discover(x[:300], hyp[:300], index[:300], settings=dict(base))
         n = len(index)
         settings = list(SETTINGS)
         if n * x.shape[1] > 5_000_000:  # 2026-12-02 to 12-05 the runs followed the input, not the seqlets clustered
@@ -58,7 +59,7 @@ def main() -> None:
             if over is None:  # the rule before 2026-12-02
                 over = {"nearest_neighbors_to_compute": int(min(max(n // 10, 100), 500)), "n_leiden_runs": 10}
             t = time.perf_counter()
-            res = motifs.discover(x, hyp, index, settings={**base, **over})
+            res = modisco.discover(x, hyp, index, settings={**base, **over})
             seconds = time.perf_counter() - t
             pos = [p for p in res.patterns if p.sign > 0]
             names = compare.match_to_db([p.ppm for p in pos], db)

@@ -1,4 +1,4 @@
-"""Are JASPAR names right both ways? The naming guard of interpret.compare on planted and null PPMs.
+"""Are JASPAR names right both ways? The naming guard of interpret.motifs.compare on planted and null PPMs.
 
     .venv/bin/python benchmarks/naming.py [--quick]
 
@@ -12,14 +12,14 @@ peaks model). What it measures, in one run:
    with 0-3 random flanking bases), *diluted* (50 or 200 instances sampled from 0.5 x motif +
    0.5 x uniform, the weak sites of real data: the p53 case) and *untrimmed* (20 or 50 instances
    in a 30-bp window, the TF-MoDISco pattern that trimming left whole). A name is right when it
-   is the planted id or a paralogue of it (:func:`interpret.compare.same_family`).
+   is the planted id or a paralogue of it (:func:`interpret.motifs.compare.same_family`).
 2. **Nulls** (every name is false): column-shuffled copies of every planted PPM (the
    shuffled-PPM null of the issue), 30-bp windows of 10-20 seqlets of GC-biased, CpG-depleted
    background (``simulate.genomic_background``, 40-75% GC: the untrimmed pattern named CTCF or
    ASCL1), and the 96 filters of an untrained seed model.
 3. For each set: plain TOMTOM (the untrimmed PPM, best match at per-query q < 0.05), the guard
    before this change (absolute 0.5-bit trimming, 6-bit floor, half the core informative,
-   E = p x 1,019 <= 0.005, overlap) and the guard now (:func:`interpret.compare.match_to_db`).
+   E = p x 1,019 <= 0.005, overlap) and the guard now (:func:`interpret.motifs.compare.match_to_db`).
    *True names kept*: of the planted PPMs plain TOMTOM names right, the share the guard names
    right. CPU time of the guard against plain TOMTOM on the same queries.
 4. **Cases** from the issues: the p53-family palindrome ACATGTCTGGACATGCC as a PPM at two
@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import WORK, Section, md_table  # noqa: E402
 
-from interpret import compare, composition, simulate  # noqa: E402
+from interpret import simulate  # noqa: E402
+from interpret.motifs import compare, composition
 from interpret.io import load_motif_db  # noqa: E402
 from interpret.stats import bh  # noqa: E402
 
@@ -182,8 +183,9 @@ def peaks_case(db):
     cache = WORK / "naming" / "peaks.pkl"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
-    from interpret import filters, motifs
-    from interpret.attribution import DeepShap
+    from interpret import filters
+    from interpret.motifs import modisco
+    from interpret.attribution.methods import DeepShap
     from interpret.model import Model
 
     sim = simulate.peaks_like(n=4000, length=200, seed=1)
@@ -194,7 +196,7 @@ def peaks_case(db):
     x = sim.x[pos]
     fl = filters.kernel_logos(model, x)
     hyp = DeepShap(model, target=0).attribute(x, n_references=20, seed=0).hypothetical
-    res = motifs.discover(x, hyp, pos, method="deepshap", seed=0)
+    res = modisco.discover(x, hyp, pos, method="deepshap", seed=0)
     out = {"patterns": [(p.id, p.n_seqlets, p.ppm) for p in res.patterns],
            "filters": list(fl.ppm), "influence": fl.influence}
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ Two data sets, each with a trained model, run through ``interpret run`` exactly 
 Metrics
 -------
 * **Recovered** (kernel logos; attribution motifs): some filter / TF-MoDISco pattern whose
-  informative core (columns >= 0.5 bit, core >= 6 bits, as in :mod:`interpret.compare`) matches
+  informative core (columns >= 0.5 bit, core >= 6 bits, as in :mod:`interpret.motifs.compare`) matches
   the planted JASPAR id with TOMTOM q < 0.05, the q-value taken over the whole bundled database
   (1,019 motifs, Benjamini–Hochberg per query). Also shown: how many the run itself *reports*
   with that id as best guarded match (``filters.tsv`` / ``motifs.tsv``).
@@ -115,10 +115,11 @@ def run_interpret(ds: dict, args) -> dict:
 def db_q_values(ppms: list, db) -> np.ndarray:
     """TOMTOM q-values ``(n_queries, n_db)``: BH over the whole database per query, on each query's
     informative core; rows of queries too weak to be matched (core < 6 bits or under half its
-    columns informative, the guard of :mod:`interpret.compare`) are 1."""
+    columns informative, the guard of :mod:`interpret.motifs.compare`) are 1."""
     from memelite import tomtom
 
-    from interpret import compare, stats
+    from interpret import stats
+    from interpret.motifs import compare
 
     q = np.ones((len(ppms), len(db)))
     cores, rows = [], []
@@ -210,7 +211,8 @@ def auc_rows(out: Path, sim, target_ids: list[str], methods, label: str) -> list
     """Per-method mean per-sequence AUROC and AUPRC of sum_bases |contrib| for planted positions."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from interpret import compare, io, simulate
+    from interpret import io, simulate
+    from interpret.motifs import compare
 
     saved = io.read_attributions(out / "attributions.h5")
     index = saved["index"]

@@ -22,7 +22,7 @@ import numpy as np
 from interpret import simulate
 from interpret.io import load_motif_db
 from interpret.model import Model
-from interpret import motifs
+from interpret.motifs import modisco
 
 
 def handset_model(length=101, width=24):
@@ -43,7 +43,7 @@ def gradxinput(model, x):
 
 def match(ppms, db):
     """(best JASPAR id, q) of each PPM via compare.match_to_db; q is 1.0 when the guard rejects it."""
-    from interpret import compare
+    from interpret.motifs import compare
 
     return [(m.id, m.q if m.significant else 1.0) for m in compare.match_to_db(ppms, db)]
 
@@ -58,8 +58,8 @@ def on_site(result, sim, widths):
 
 
 SETTINGS = {
-    "modisco defaults (w21 f10 fdr0.2)": motifs.ModiscoSettings(),
-    "reported (w21 f10 fdr0.05)": motifs.ModiscoSettings(target_seqlet_fdr=0.05),
+    "modisco defaults (w21 f10 fdr0.2)": modisco.ModiscoSettings(),
+    "reported (w21 f10 fdr0.05)": modisco.ModiscoSettings(target_seqlet_fdr=0.05),
     "auto": None,
 }
 
@@ -82,7 +82,7 @@ def main():
     if a.attr == "gxi":
         hyp = gradxinput(model, x)
     else:
-        from interpret.attribution import DeepShap
+        from interpret.attribution.methods import DeepShap
         hyp = DeepShap(model, target=0).attribute(x, n_references=20, seed=0).hypothetical
     db = load_motif_db()
     names = {m.id: m.name for m in db}
@@ -91,7 +91,7 @@ def main():
     runs.update({k: v for k, v in json.loads(a.extra).items()})
     for name, s in runs.items():
         t = time.time()
-        res = motifs.discover(x, hyp, pos, method=a.attr, settings=s)
+        res = modisco.discover(x, hyp, pos, method=a.attr, settings=s)
         dt = time.time() - t
         ms = match([p.ppm for p in res.patterns], db) if res.patterns else []
         found = sorted({m for (m, q) in ms if q is not None and q < 0.05 and m in widths})

@@ -166,7 +166,8 @@ def kill_half_way(cmd: list[str], partial: Path, n_shards: int) -> dict:
 
 def resumability_cost(model_path: Path, data: Path, d: Path, shard: int) -> dict:
     """In this process: the shards computed and discarded vs committed to the store (warm, same order)."""
-    from interpret import distributed, io
+    from interpret import io
+    from interpret.attribution import distributed
 
     model = io.load_model(model_path)
     x = io.load_sequences(data, seq_len=model.seq_len).source
@@ -332,7 +333,7 @@ def main() -> None:
         rres = run_child(rcmd, log=d / f"log_run_{args.n}.txt")
         note = ""
         if rres["returncode"] == 0:
-            from interpret.report import sample_notes
+            from interpret.report.render import sample_notes
 
             summ = io.read_json(run_out / "summary.json")
             notes = sample_notes(summ)

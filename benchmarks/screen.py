@@ -46,7 +46,9 @@ def timed(fn) -> tuple[float, float]:
 
 
 def cost(sec: Section) -> None:
-    from interpret import attribution, edits, io, screen, simulate
+    from interpret import io, simulate
+    from interpret.attribution import methods
+    from interpret.evidence import edits, screen
     from interpret.model import Model
 
     sim = simulate.example(n=4000, seed=0)
@@ -59,13 +61,13 @@ def cost(sec: Section) -> None:
     db = io.load_motif_db()
 
     def attributions():
-        attribution.GradientXInput(model, batch_size=128).attribute(x)
-        attribution.DeepShap(model, batch_size=128).attribute(x, n_references=20, seed=0)
+        methods.GradientXInput(model, batch_size=128).attribute(x)
+        methods.DeepShap(model, batch_size=128).attribute(x, n_references=20, seed=0)
 
     def run_screen():
         screen.screen(model, edits.backgrounds(x, 100, seed=0), db, seed=0, batch_size=8 * 128)
 
-    attribution.DeepShap(model, batch_size=128).attribute(x[:64], n_references=20, seed=0)   # warm-up: tracing
+    methods.DeepShap(model, batch_size=128).attribute(x[:64], n_references=20, seed=0)   # warm-up: tracing
     screen.screen(model, edits.backgrounds(x, 4, seed=0), db[:3], seed=0, batch_size=8 * 128)
     times = {"attributions": [], "screen": []}
     for _ in range(3):
@@ -87,7 +89,8 @@ def cost(sec: Section) -> None:
 
 
 def control(sec: Section) -> None:
-    from interpret import edits, io, screen, simulate, stats
+    from interpret import io, simulate, stats
+    from interpret.evidence import edits, screen
     from interpret.model import Model
 
     db = io.load_motif_db()

@@ -73,9 +73,9 @@ def best_time(fn, repeats: int) -> tuple[float, float]:
 
 
 def bench_model(name: str, keras_model, n: int, repeats: int, seed: int = 0) -> list[dict]:
-    from interpret.attribution import DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency
+    from interpret.attribution.methods import DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency
     from interpret.model import Model
-    from interpret.shuffle import dinucleotide_shuffle
+    from interpret.attribution.shuffle import dinucleotide_shuffle
 
     model = Model.from_keras(keras_model)
     rng = np.random.default_rng(seed)
@@ -127,7 +127,7 @@ _FIRST_CALL = """
 import time, numpy as np
 import interpret  # the package's own imports are not the shuffle's
 t0, c0 = time.perf_counter(), time.process_time()
-from interpret.shuffle import dinucleotide_shuffle  # imports numba, loads or compiles
+from interpret.attribution.shuffle import dinucleotide_shuffle  # imports numba, loads or compiles
 dinucleotide_shuffle(np.eye(4, dtype=np.float32)[np.zeros((1, 10), int)], 2, 0)
 print(time.perf_counter() - t0, time.process_time() - c0)
 """

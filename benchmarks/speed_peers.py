@@ -11,7 +11,7 @@ deeper ``Conv1D → MaxPool(4) → Conv1D → global max pool → Dense(relu) �
 1. the Keras model is trained for a few epochs on planted-motif data (seeded), and the same
    architecture is built in PyTorch with the Keras weights copied over; the two forward passes
    must agree to 1e-4 on the logit or the script stops;
-2. the same sequences and the same references (``interpret.shuffle.dinucleotide_shuffle``,
+2. the same sequences and the same references (``interpret.attribution.shuffle.dinucleotide_shuffle``,
    ``--refs`` per sequence) go to every implementation;
 3. each method is timed after a warm-up call on the same inputs (tracing, hook set-up and
    XLA/JIT compilation, which happen once per batch shape, are excluded; interpret's rows give
@@ -201,8 +201,8 @@ def bench_model(kind: str, args) -> dict:
     import torch
 
     from interpret import Model, simulate
-    from interpret.attribution import METHODS
-    from interpret.shuffle import dinucleotide_shuffle
+    from interpret.attribution.methods import METHODS
+    from interpret.attribution.shuffle import dinucleotide_shuffle
 
     torch.set_num_threads(args.threads)
     keras_model, sim, y, length = build_keras(kind, args.seed)
@@ -430,7 +430,7 @@ def main() -> None:
     sec.data["versions"] = versions(["tensorflow-cpu", "tensorflow", "keras", "torch", "tangermeme", "captum",
                                      "shap", "numpy"])
     sec.data["args"] = vars(args)
-    sec.add("Same sequences and the same dinucleotide-shuffled references (from `interpret.shuffle`) for "
+    sec.add("Same sequences and the same dinucleotide-shuffled references (from `interpret.attribution.shuffle`) for "
             "every implementation; the PyTorch models are built layer for layer with the Keras weights "
             "copied. Times exclude a warm-up call on the same inputs (tracing, hooks, XLA/JIT compilation). *Forward passes* = time per "
             "sequence / one forward pass per sequence in the same framework (batch 1,024). "

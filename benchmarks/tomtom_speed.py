@@ -1,4 +1,4 @@
-"""interpret.tomtom (NumPy) against memelite 0.5's TOMTOM (numba): same answers? how fast, cold and warm?
+"""interpret.motifs.tomtom (NumPy) against memelite 0.5's TOMTOM (numba): same answers? how fast, cold and warm?
 
     .venv/bin/python benchmarks/tomtom_speed.py [--quick]
 
@@ -12,7 +12,7 @@ not a dependency of the package). On the query sets a run meets, all against the
 2. **Warm speed**: CPU seconds of each call in this process after a first call (memelite's
    kernels loaded from numba's cache), the best of two, and the ratio.
 3. **Cold speed**: the first call in a fresh process: memelite with an empty ``NUMBA_CACHE_DIR``
-   (what a first run pays), interpret.tomtom likewise; CPU and wall seconds of the whole child
+   (what a first run pays), interpret.motifs.tomtom likewise; CPU and wall seconds of the whole child
    (interpreter start, imports, JASPAR, one 128-query call).
 4. **The issue's measure**: ``interpret run`` on the demo (``examples/make_example.py``, built
    when missing) with an empty ``NUMBA_CACHE_DIR``, then warm; wall and CPU seconds, per stage.
@@ -55,7 +55,7 @@ def sampled(ppm, rng, n, width):
 
 def query_sets(db, n, rng):
     """The query sets of a run, each a list of (W, 4) PPMs."""
-    from interpret import compare
+    from interpret.motifs import compare
 
     ppms = [m.ppm for m in db if len(m.ppm) <= 20]
     pick = lambda k: [ppms[i] for i in rng.choice(len(ppms), k, replace=False)]  # noqa: E731
@@ -91,7 +91,7 @@ def memelite_tomtom(qs, ts):
 
 
 def numpy_tomtom(qs, ts):
-    from interpret.tomtom import tomtom
+    from interpret.motifs.tomtom import tomtom
 
     return tomtom(qs, ts)
 
@@ -180,7 +180,7 @@ def main() -> None:
     n = 32 if args.quick else 128
     sets = query_sets(db, n, np.random.default_rng(0))
     sec = Section("tomtom_speed_quick" if args.quick else "tomtom_speed",
-                  "TOMTOM: interpret.tomtom (NumPy) against memelite (numba)")
+                  "TOMTOM: interpret.motifs.tomtom (NumPy) against memelite (numba)")
     sec.data["versions"] = versions(["memelite", "numba", "numpy"])
     memelite_tomtom(sets["trained filter PPMs, trimmed cores"][:2], targets)   # load/compile memelite
     numpy_tomtom(sets["trained filter PPMs, trimmed cores"][:2], targets)
@@ -203,7 +203,7 @@ def main() -> None:
                       "same alignment", "same best", "median dlog10 p", "max dlog10 p", "smallest p"]))
     if not args.quick:
         c = [{"implementation": k, **cold(fn)} for k, fn in (("memelite 0.5 (empty NUMBA_CACHE_DIR)", "memelite_tomtom"),
-                                                            ("interpret.tomtom", "numpy_tomtom"))]
+                                                            ("interpret.motifs.tomtom", "numpy_tomtom"))]
         sec.data["cold"] = c
         sec.add("\n**Cold**: a fresh process (empty `NUMBA_CACHE_DIR`) imports, loads JASPAR and makes one call with "
                 f"the {len(sets['trained filter PPMs, trimmed cores'])} trained-filter cores; *first call*: that call "

@@ -7,13 +7,13 @@ Data and models are the test fixtures: ``simulate.peaks_like(4000, 200, seed=1)`
 gradients and gradient x input), and ``simulate.arch_data(400, seed=1)`` with the DanQ-like model
 (integrated gradients) and the Koo-style model (DeepSHAP) of ``tests/test_architectures.py``.
 TF-MoDISco runs with the automatic settings. For every pattern: the span ``modisco report``'s rule
-keeps (summed |CWM| >= 0.3 x max over the untrimmed window) and the span ``motifs.trim_bounds``
+keeps (summed |CWM| >= 0.3 x max over the untrimmed window) and the span ``modisco.trim_bounds``
 keeps. Where a pattern's seqlets sit on a planted motif (one planted id covers at least 40% of
 them at some window position), its *planted span* is the window positions that instance covers in
 at least half as many seqlets as at its best position, and the table gives the overlap
 (intersection over union) of each rule's span with it. GC-rich stretches of ``peaks_like`` have
 no single planted span and are counted only in the width columns. Then the families
-(``motifs.group_families``) and the minor ones (``motifs.fold_minor``, no effect sizes).
+(``modisco.group_families``) and the minor ones (``modisco.fold_minor``, no effect sizes).
 A control for the family criterion: column-shuffled JASPAR cores (letter heights as CWMs) against
 real ones, the fraction whose cores align at the family's cosine threshold.
 """
@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Section, md_table  # noqa: E402
 
-from interpret import compare, io, motifs, simulate  # noqa: E402
-from interpret.attribution import DeepShap, GradientXInput, IntegratedGradients  # noqa: E402
+from interpret import io, simulate  # noqa: E402
+from interpret.motifs import compare, modisco
+from interpret.attribution.methods import DeepShap, GradientXInput, IntegratedGradients  # noqa: E402
 from interpret.model import Model  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def iou(a, b):
 
 
 def measure(name, method, x, hyp, pos, sim, db):
-    res = motifs.discover(x, hyp, pos, method=method)
+    res = modisco.discover(x, hyp, pos, method=method)
     raw = [p for pats in (res.pos_patterns, res.neg_patterns) for p in (pats or [])]
     window = res.settings.trim_to_window_size + 2 * res.settings.initial_flank_to_add
     rows, old_w, new_w, old_iou, new_iou = [], [], [], [], []
@@ -83,8 +84,8 @@ def measure(name, method, x, hyp, pos, sim, db):
         if span:
             old_iou.append(iou(old, span))
             new_iou.append(iou(new, span))
-    fams = motifs.group_families(res.patterns, x, hyp, pos)
-    minor = motifs.fold_minor(fams)
+    fams = modisco.group_families(res.patterns, x, hyp, pos)
+    minor = modisco.fold_minor(fams)
     named = compare.match_to_db([f.ppm for f in fams], db)
     rows.append({"data": name, "method": method, "patterns": len(res.patterns), "window": window,
                  "whole_old": sum(w >= window for w in old_w), "whole_new": sum(w >= window for w in new_w),
@@ -107,9 +108,9 @@ def shuffled_control(db, n_pairs=1000, seed=0):
             p = m.ppm[s:e] / m.ppm[s:e].sum(1, keepdims=True)
             cores.append(p * compare.column_ic(p)[:, None])
     pairs = [(i, j) for i, j in rng.choice(len(cores), size=(n_pairs, 2)) if i != j]
-    real = [motifs.align_cores(cores[i], cores[j])[0] for i, j in pairs]
-    shuf = [motifs.align_cores(cores[i], cores[j][rng.permutation(len(cores[j]))])[0] for i, j in pairs]
-    t = motifs.FAMILY_SIMILARITY
+    real = [modisco.align_cores(cores[i], cores[j])[0] for i, j in pairs]
+    shuf = [modisco.align_cores(cores[i], cores[j][rng.permutation(len(cores[j]))])[0] for i, j in pairs]
+    t = modisco.FAMILY_SIMILARITY
     return {"pairs": len(pairs), "real": float(np.mean(np.array(real) >= t)),
             "shuffled": float(np.mean(np.array(shuf) >= t))}
 
@@ -155,9 +156,9 @@ def main():
                       "minor families", "main families named (trimmed width)"]))
     ctl = shuffled_control(db)
     sec.add(f"Family criterion control: of {ctl['pairs']} random pairs of JASPAR cores, {ctl['real']:.1%} align at "
-            f"cosine >= {motifs.FAMILY_SIMILARITY} (paralogues among them); with the second core's columns "
+            f"cosine >= {modisco.FAMILY_SIMILARITY} (paralogues among them); with the second core's columns "
             f"shuffled, {ctl['shuffled']:.1%}. The second criterion (the sites' PPMs over the union of the cores, "
-            f"r >= {motifs.FAMILY_PPM_R}) applies on top.")
+            f"r >= {modisco.FAMILY_PPM_R}) applies on top.")
     sec.data.update({"rows": rows, "family_control": ctl})
     print(sec.write())
 

@@ -104,8 +104,8 @@ def best(fn, repeats: int = 2) -> tuple[float, float]:
 def cost_row(label: str, model_path: Path, out: Path, target: int) -> dict:
     """DeepSHAP on the run's explained sequences and the split of its seqlets, timed alone."""
     from interpret import io
-    from interpret.attribution import DeepShap
-    from interpret.usage import FilterSplit
+    from interpret.attribution.methods import DeepShap
+    from interpret.attribution.usage import FilterSplit
 
     s = io.read_json(out / "summary.json")
     model = io.load_model(model_path)

@@ -311,7 +311,8 @@ def _run(args, argv) -> int:
 
 
 def _attribute(args, argv) -> int:
-    from . import distributed, io, jit, pipeline
+    from . import io, jit, pipeline
+    from .attribution import distributed
 
     io.check_replaceable(args.out, args.force, _inputs(args), kind="file")
     model, seqs = _load(args)
@@ -335,7 +336,7 @@ def _report(args) -> int:
     from pathlib import Path
 
     from .errors import InputError
-    from .report import render_report
+    from .report.render import render_report
 
     d = Path(args.dir)
     if not (d / "summary.json").exists():

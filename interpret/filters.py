@@ -17,7 +17,7 @@ grow with the number of sequences. The model is reached only through
 :meth:`interpret.model.Model.forward` and its graph hook: nothing is rebuilt or modified.
 
 What this module does *not* do: trim the PPMs or match them to a database (see
-:mod:`interpret.compare`), or write files (see :mod:`interpret.io`).
+:mod:`interpret.motifs.compare`), or write files (see :mod:`interpret.io`).
 """
 
 from __future__ import annotations

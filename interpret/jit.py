@@ -1,8 +1,8 @@
 """numba kernels compiled ahead of a run, in a background process, into numba's on-disk cache.
 
 Two groups of kernels, in the order a run first calls them: ``attribution``, the package's own
-(the dinucleotide shuffle, :mod:`interpret.shuffle`, and DeepSHAP's max-pool, scatter and
-first-layer kernels, :mod:`interpret.deeplift`: about 4.5 s of compile on first use), and
+(the dinucleotide shuffle, :mod:`interpret.attribution.shuffle`, and DeepSHAP's max-pool, scatter and
+first-layer kernels, :mod:`interpret.attribution.deeplift`: about 4.5 s of compile on first use), and
 ``modisco``, TF-MoDISco's (modiscolite: modisco-lite's kernels cost about 11 CPU seconds,
 ``benchmarks/RESULTS.md``).
 With an empty cache a process compiles each kernel on its first call and waits for it; every
@@ -12,7 +12,7 @@ interpreter, never a fork of this process, whose TensorFlow threads a forked chi
 half-started), which compiles each group for the argument types a run passes and reports the
 group on its stdout as soon as it is in the cache. :func:`wait` blocks until a group is reported
 (or the child has gone), so the run's first call loads the kernels instead of compiling them a
-second time alongside the child. (TOMTOM, :mod:`interpret.tomtom`, is NumPy and needs no compile.)
+second time alongside the child. (TOMTOM, :mod:`interpret.motifs.tomtom`, is NumPy and needs no compile.)
 
 Nothing depends on the child: if it cannot start, fails, or numba has nowhere to write its cache
 (read-only site-packages and no writable ``NUMBA_CACHE_DIR`` or home directory), the first call
@@ -45,7 +45,7 @@ _reported: set[str] = set()
 
 def _attribution_kernels() -> list:
     """The package's own numba dispatchers a run calls (all ``cache=True``)."""
-    from . import deeplift, shuffle
+    from .attribution import deeplift, shuffle
 
     return [shuffle._shuffle_rows, deeplift._window_max_kernel, deeplift._scatter_kernels,
             deeplift._window_hyp_kernel]
@@ -62,9 +62,9 @@ def _cached(group: str) -> bool:
             return all(os.path.exists(d._cache._cache_file._index_path) for d in _attribution_kernels())
         if importlib.util.find_spec("modiscolite.precompile") is None:
             return True
-        from . import motifs
+        from .motifs import modisco
 
-        motifs._cache_numba()
+        modisco._cache_numba()
         disp = importlib.import_module("modiscolite.affinitymat")._pairwise_jaccard_rows
         return os.path.exists(disp._cache._cache_file._index_path)
     except Exception as exc:  # no cache possible, or a layout we do not know: the child decides
@@ -80,9 +80,9 @@ def start(groups=GROUPS) -> bool:
     global _child, _todo
     if _child is not None:
         return True
-    from . import motifs
+    from .motifs import modisco
 
-    motifs.use_forksafe_layer()  # before the shuffle or TF-MoDISco start numba's threads
+    modisco.use_forksafe_layer()  # before the shuffle or TF-MoDISco start numba's threads
     todo = [g for g in groups if not _cached(g)]
     _reported.update(g for g in groups if g not in todo)
     if not todo:
@@ -137,10 +137,10 @@ def _compile(group: str) -> None:
     if group == "attribution":
         _compile_attribution()
     elif group == "modisco":
-        from . import motifs
+        from .motifs import modisco
 
-        motifs.use_forksafe_layer()
-        motifs.warm_up()
+        modisco.use_forksafe_layer()
+        modisco.warm_up()
 
 
 def _compile_attribution() -> None:
@@ -151,7 +151,7 @@ def _compile_attribution() -> None:
     hypothetical contributions below windowed pooling."""
     import numpy as np
 
-    from . import deeplift, shuffle
+    from .attribution import deeplift, shuffle
 
     shuffle.dinucleotide_shuffle(np.eye(4, dtype=np.float32)[np.arange(8) % 4][None], n=2, seed=0)
     deeplift._window_max_kernel(np.zeros((3, 4, 2), np.float32), 2, 2, True, 1, 2)

@@ -20,7 +20,7 @@ import numpy as np
 from . import io
 from .errors import InputError
 from .model import Model
-from .motifs import MIN_FAMILY_SEQLETS
+from .motifs.modisco import MIN_FAMILY_SEQLETS
 from .regions import GENOME_COLUMNS, Regions, to_genome
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ class RunOptions:
     max_seqs : int or None
         Seeded random subset of the explained sequences.
     screen : bool
-        Run the known-motif response screen (:mod:`interpret.screen`); effect sizes of the run's
-        own motifs and filters (:mod:`interpret.effects`) are computed either way.
+        Run the known-motif response screen (:mod:`interpret.evidence.screen`); effect sizes of the run's
+        own motifs and filters (:mod:`interpret.evidence.effects`) are computed either way.
     screen_backgrounds : int
         ``B``: dinucleotide-shuffled backgrounds for the screen and the effect sizes (at least 2).
     screen_positions : int
@@ -155,7 +155,7 @@ def choose_methods(model: Model, methods=None, motifs_from=None, output: str = "
         ``{"from": "deepshap", "to": "ig", "reason": "DeepSHAP has no rule for layer ..."}``
         when the fallback was taken (recorded as ``method_fallback`` in ``summary.json``).
     """
-    from .attribution import unsupported_part
+    from .attribution.methods import unsupported_part
 
     fallback = None
     if methods is None:
@@ -232,7 +232,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
-        from .report import render_report
+        from .report.render import render_report
 
         summary["resumed"] = list(od.resumed)
         summary["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
@@ -273,7 +273,7 @@ def _identity(model: Model, x: np.ndarray, index: np.ndarray) -> dict:
 
 
 def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
-    from .attribution import METHODS
+    from .attribution.methods import METHODS
 
     model.check_target(opts.target)
     if seqs.length != model.seq_len:
@@ -291,14 +291,14 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
         raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
     if "deepshap" in opts.methods and not opts.attributions:
         # Fail before any work is done, naming the layer DeepSHAP has no rule for.
-        from .attribution import check_deepshap_support
+        from .attribution.methods import check_deepshap_support
 
         check_deepshap_support(model, opts.output)
 
 
 def _check_evidence_options(model: Model, db, opts: RunOptions) -> None:
     """Screen and effect-size options, before any work is done."""
-    from .screen import check_motifs
+    from .evidence.screen import check_motifs
 
     for name, value, least in (("--screen-backgrounds", opts.screen_backgrounds, 2),
                                ("--screen-positions", opts.screen_positions, 1)):
@@ -362,7 +362,8 @@ def _versions() -> dict:
 # Stages
 # --------------------------------------------------------------------------------------
 def _filters_stage(model, x, db, od, opts):
-    from . import compare, composition, filters
+    from . import filters
+    from .motifs import compare, composition
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
                                verbose=opts.verbose)
@@ -394,7 +395,8 @@ def _filters_stage(model, x, db, od, opts):
 
 
 def _attribution_stage(model, x, index, od, opts) -> dict:
-    from . import distributed, jit
+    from . import jit
+    from .attribution import distributed
 
     if opts.attributions:
         return _reuse_attributions(opts.attributions, index, od, opts)
@@ -477,7 +479,8 @@ def _motif_stage(od, opts, regions: Regions | None = None):
 
     Returns ``(motif_rows, patterns, seqlet_rows, families, per_method summary)``.
     """
-    from . import jit, motifs
+    from . import jit
+    from .motifs import modisco
 
     jit.wait("modisco")
     path = od / "attributions.h5"
@@ -486,18 +489,18 @@ def _motif_stage(od, opts, regions: Regions | None = None):
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
         # Only this method's arrays, and on large runs only a seeded sample of the rows.
-        rows = motifs.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
+        rows = modisco.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
         saved = io.read_attributions(path, name, rows=rows)
     per_method = {}
     for k, name in enumerate(opts.motifs_from):
         # Only this method's arrays, and on large runs only a seeded sample of the rows.
-        rows = motifs.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
+        rows = modisco.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
         saved = io.read_attributions(path, name, rows=rows)
-        res = motifs.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
+        res = modisco.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
         io.write_modisco_h5(od / fname, res.pos_patterns, res.neg_patterns, res.settings.sliding_window_size)
-        fams = motifs.group_families(res.patterns, saved["x"], saved[name]["hypothetical"], saved["index"])
+        fams = modisco.group_families(res.patterns, saved["x"], saved[name]["hypothetical"], saved["index"])
         patterns.extend(res.patterns)
         seqlet_rows.extend(res.seqlet_rows)
         families.extend(fams)
@@ -515,7 +518,7 @@ def _motif_stage(od, opts, regions: Regions | None = None):
 
 
 def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome: bool = False) -> dict:
-    from . import compare, composition
+    from .motifs import compare, composition
 
     q = opts.q_threshold
     fres = filt["result"]
@@ -563,7 +566,8 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
 def _screen_stage(model, x, db, od, opts):
     """The known-motif screen: ``screen.tsv``; returns ``(backgrounds, screen summary)``, the
     backgrounds for the effect sizes to reuse."""
-    from . import edits, jit, screen, stats
+    from . import jit, stats
+    from .evidence import edits, screen
 
     jit.wait("attribution")  # the shuffle draws the backgrounds
     bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
@@ -588,7 +592,8 @@ def _screen_stage(model, x, db, od, opts):
 def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict, dict]:
     """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv; returns
     ``({motif: effect_significant}, effects summary)``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
-    from . import edits, effects, jit, stats
+    from . import jit, stats
+    from .evidence import edits, effects
 
     jit.wait("attribution")  # the shuffle draws the backgrounds
     if bg is None:
@@ -618,10 +623,10 @@ USAGE_COLUMNS = ["motif", "method", "filter", "rank", "share", "share_mean", "me
 
 
 def _usage_stage(model, x, index, filt, patterns, od, opts) -> dict:
-    """Which filters build each motif (:mod:`interpret.usage`): ``motif_filters.tsv``, the usage
+    """Which filters build each motif (:mod:`interpret.attribution.usage`): ``motif_filters.tsv``, the usage
     columns of ``filters.tsv`` (from the first method of ``motifs_from`` that has motifs) and the
     ``filter_usage`` summary."""
-    from . import usage
+    from .attribution import usage
 
     fids = filt["ids"]
     q = {(r["filter"], r["motif"]): r["tomtom_q"] for r in io.read_tsv(od / "comparison.tsv")}
@@ -684,9 +689,9 @@ def _family_stage(families, significant, db, od, opts) -> dict:
     minor when it has fewer than ``opts.minor_seqlets`` pooled seqlets or none of its members
     has a significant effect.
     """
-    from . import compare, motifs
+    from .motifs import compare, modisco
 
-    minor = motifs.fold_minor(families, opts.minor_seqlets, significant)
+    minor = modisco.fold_minor(families, opts.minor_seqlets, significant)
     matches = (compare.match_to_db([f.ppm for f in families], db, alpha=opts.q_threshold, seed=opts.seed)
                if families else [])
     rows = [{"family": f.id, "method": f.method, "sign": "+" if f.sign > 0 else "-", "n_patterns": len(f.members),
@@ -728,7 +733,7 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> R
                        "comparison": summary.get("comparison", {}),
                        "screen_top": [r["name"] for r in summary.get("screen", {}).get("top_positive", [])[:5]]}
         from . import __version__
-        from .report import render_report
+        from .report.render import render_report
 
         top = {"version": __version__, "targets": runs, "command": options.get("command", "")}
         render_report(od.path, top)  # an index page linking each target's report

@@ -2,8 +2,8 @@
 
 An *effect* here is the mean of paired differences: for an insertion, ``f(background with the
 motif) - f(background with a GC-matched control)`` over the same backgrounds
-(:mod:`interpret.screen`); for an ablation, ``f(sequence) - f(sequence with the span
-shuffled)`` over the seqlets (:mod:`interpret.effects`). :func:`paired_effects` turns the
+(:mod:`interpret.evidence.screen`); for an ablation, ``f(sequence) - f(sequence with the span
+shuffled)`` over the seqlets (:mod:`interpret.evidence.effects`). :func:`paired_effects` turns the
 differences into a mean, its standard error, ``z = mean / SE`` and a two-sided p-value.
 
 **Null hypothesis and test.** H0: the mean paired difference is 0. ``z`` is the one-sample

@@ -249,7 +249,7 @@ def make_report(where: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from test_report import write_layout_output
 
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     write_layout_output(where)
     return render_report(where, figures=False)

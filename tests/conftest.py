@@ -16,9 +16,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 # What `interpret run` does first (interpret.jit.start): a fork-safe numba threading layer, so
 # modisco-lite forks its workers in the tests as it does in a run, whichever test starts numba first.
-from interpret import motifs  # noqa: E402
+from interpret.motifs import modisco  # noqa: E402
 
-motifs.use_forksafe_layer()
+modisco.use_forksafe_layer()
 
 
 @pytest.fixture(scope="session")

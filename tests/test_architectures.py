@@ -11,8 +11,9 @@ DanQ-like model is explained with integrated gradients, the Koo-style one with D
 import numpy as np
 import pytest
 
-from interpret import compare, io, motifs, simulate
-from interpret.attribution import DeepShap, IntegratedGradients
+from interpret import io, simulate
+from interpret.motifs import compare, modisco
+from interpret.attribution.methods import DeepShap, IntegratedGradients
 from interpret.model import Model
 
 SOX2, REST, SP1 = simulate.ARCH_MOTIFS
@@ -32,10 +33,10 @@ def _families(model, method, sim):
         hyp = IntegratedGradients(model, target=0).attribute(x).hypothetical
     else:
         hyp = DeepShap(model, target=0).attribute(x, n_references=10, seed=0).hypothetical
-    res = motifs.discover(x, hyp, pos, method=method)
-    fams = motifs.group_families(res.patterns, x, hyp, pos)
+    res = modisco.discover(x, hyp, pos, method=method)
+    fams = modisco.group_families(res.patterns, x, hyp, pos)
     names = compare.match_to_db([f.ppm for f in fams], io.load_motif_db())
-    return res, fams, names, motifs.fold_minor(fams)
+    return res, fams, names, modisco.fold_minor(fams)
 
 
 @pytest.fixture(scope="module")
@@ -95,4 +96,4 @@ def test_every_pattern_is_in_one_family_and_small_ones_are_folded(run, request):
     members = [m for f in fams for m in f.members]
     assert sorted(members) == sorted(p.id for p in res.patterns)
     for f in fams:
-        assert bool(minor[f.id]) == (f.n_seqlets < motifs.MIN_FAMILY_SEQLETS)
+        assert bool(minor[f.id]) == (f.n_seqlets < modisco.MIN_FAMILY_SEQLETS)

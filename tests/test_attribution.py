@@ -6,11 +6,11 @@ import logging
 import numpy as np
 import pytest
 
-from interpret.attribution import (METHODS, DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency,
+from interpret.attribution.methods import (METHODS, DeepShap, GradientXInput, IntegratedGradients, ISM, Saliency,
                                    iter_attribute)
 from interpret.errors import InputError
 from interpret.model import Model
-from interpret.shuffle import dinucleotide_shuffle
+from interpret.attribution.shuffle import dinucleotide_shuffle
 
 L = 24
 
@@ -245,7 +245,7 @@ def test_gemm_conv_input_gradient_equals_tensorflows(padding):
     """The first-layer input gradient as one GEMM and an overlap-add, against TensorFlow's own."""
     import tensorflow as tf
 
-    from interpret.deeplift import _conv_input_grad
+    from interpret.attribution.deeplift import _conv_input_grad
 
     rng = np.random.default_rng(27)
     kernel = tf.constant(rng.normal(size=(6, 4, 24)).astype(np.float32))
@@ -372,7 +372,7 @@ def test_deepshap_window_hyp_kernel_equals_hypothetical_from_multipliers(kind):
 
 
 def test_window_max_kernel_gives_first_argmax_and_cross_values():
-    from interpret.deeplift import _window_max_kernel
+    from interpret.attribution.deeplift import _window_max_kernel
 
     rng = np.random.default_rng(24)
     n, k, p, w, c = 3, 4, 5, 7, 6
@@ -397,7 +397,7 @@ def test_scattered_first_layer_gradient_equals_the_gemm(padding):
     pool's two non-zeros per channel; it must equal the GEMM of the dense gradient."""
     import tensorflow as tf
 
-    from interpret.deeplift import _conv_input_grad, _sparse_conv_input_grad
+    from interpret.attribution.deeplift import _conv_input_grad, _sparse_conv_input_grad
 
     rng = np.random.default_rng(25)
     n, k, c, j, length = 3, 4, 16, 5, 20
@@ -429,7 +429,7 @@ def test_recorder_replay_set_after_pass_one_gives_the_same_multipliers(builder):
     gradient with dynamic shapes, second model)."""
     import tensorflow as tf
 
-    from interpret.deeplift import Recorder
+    from interpret.attribution.deeplift import Recorder
 
     model = Model.from_keras(builder())
     length = model.seq_len
@@ -472,7 +472,7 @@ def test_deepshap_same_result_at_any_batch_size_and_chunking():
 
 
 def test_partial_batches_are_padded_to_few_shapes():
-    from interpret.attribution import _bucket, _padded
+    from interpret.attribution.methods import _bucket, _padded
 
     # every batch of 1..51 rows runs at one of 7 shapes, never fewer rows than it has
     shapes = {_bucket(b, 51) for b in range(1, 52)}

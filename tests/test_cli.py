@@ -80,7 +80,7 @@ def test_tables_carry_group_names_and_composition_flags(full_run):
 
 
 def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
-    from interpret import effects, screen
+    from interpret.evidence import effects, screen
 
     rows = io.read_tsv(full_run / "screen.tsv")
     assert list(rows[0]) == screen.COLUMNS and len(rows) == len(io.load_motif_db())

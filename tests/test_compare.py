@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from interpret import compare, simulate
+from interpret import simulate
+from interpret.motifs import compare
 from interpret.io import load_motif_db
 
 GATA1, CEBPB, CTCF, FOXA2 = "MA0035.5", "MA0466.4", "MA0139.2", "MA0047.4"
@@ -248,7 +249,7 @@ def test_peaks_model_filters_no_ctcf_p53_named_gc_rich_flagged(db, peaks_model, 
     """On real-peak-like data with no CTCF in it, plain TOMTOM names most filters CTCF; the guard
     names none CTCF, names the TP53 co-factor's filters, and the most influential filters (the
     GC-rich stretches) are unnamed and flagged GC-rich instead."""
-    from interpret import composition
+    from interpret.motifs import composition
     from interpret.filters import kernel_logos
 
     pos = np.flatnonzero(peaks_sim.y > 0.5)[:1000]

@@ -4,7 +4,7 @@ stretches of real-peak-like data."""
 import numpy as np
 import pytest
 
-from interpret import composition
+from interpret.motifs import composition
 from interpret.errors import InputError
 from interpret.io import load_motif_db
 

@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from interpret import distributed, io
+from interpret import io
+from interpret.attribution import distributed
 from interpret.errors import InputError
 
 KW = dict(methods=("gradxinput", "deepshap"), n_references=5, seed=3, shard_size=6, batch_size=16)

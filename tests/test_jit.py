@@ -11,11 +11,12 @@ from interpret import jit
 # In a fresh process with an empty cache: start the child, wait for its report, then load every
 # kernel modisco-lite 3 lists for a run, counting numba's cache hits and misses.
 PROBE = textwrap.dedent("""
-    from interpret import jit, motifs
+    from interpret import jit
+    from interpret.motifs import modisco
     started = jit.start(("modisco",))
     jit.wait("modisco")
     from modiscolite import precompile
-    motifs._cache_numba()
+    modisco._cache_numba()
     n = hits = misses = 0
     for group in precompile._kernels():
         for disp, sig in group:
@@ -46,7 +47,7 @@ ATTRIBUTION_PROBE = textwrap.dedent("""
     from interpret import jit
     started = jit.start(("attribution",))
     jit.wait("attribution")
-    from interpret import attribution
+    from interpret.attribution import methods
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((30, 4)), keras.layers.Conv1D(24, 5, activation="relu"),
                               keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(1)])
@@ -55,7 +56,7 @@ ATTRIBUTION_PROBE = textwrap.dedent("""
                                keras.layers.GlobalMaxPooling1D(), keras.layers.Dense(1)])
     for m, length in ((model, 30), (pooled, 32)):
         x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (8, length))]
-        res = attribution.get_method("deepshap", m).attribute(x, n_references=4)
+        res = methods.get_method("deepshap", m).attribute(x, n_references=4)
         assert np.abs(res.delta).max() < 1e-3  # completeness: the kernels ran, and ran right
     kernels = jit._attribution_kernels()
     hits = [sum(d._cache_hits.values()) for d in kernels]

@@ -101,7 +101,7 @@ def test_custom_objects_file_loads_the_model_and_the_run_falls_back_to_ig(custom
 
 def test_attribution_shards_load_the_custom_layers_as_dask_workers_do(custom):
     """A worker loads the model by path: it needs the --custom-objects file too."""
-    from interpret import distributed
+    from interpret.attribution import distributed
 
     _forget_custom_layer()
     x = np.load(custom / "data.npz")["x"][:4]
@@ -190,7 +190,7 @@ def danq(tmp_path_factory, example_sim):
 
 
 def test_danq_like_model_runs_with_no_flags_on_exact_deepshap(danq, caplog):
-    """The recurrent layer gets DeepLIFT rules (interpret.recurrent), so no fallback is needed."""
+    """The recurrent layer gets DeepLIFT rules (interpret.attribution.recurrent), so no fallback is needed."""
     with caplog.at_level(logging.WARNING, logger="interpret"):
         code = main(["run", str(danq / "danq.keras"), str(danq / "data.npz"), "--out", str(danq / "out"),
                      "--max-seqs", "60", "--quiet"])

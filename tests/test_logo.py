@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from interpret import logo
+from interpret.report import logo
 
 PPM = np.array([[0.7, 0.1, 0.1, 0.1],
                 [1.0, 0.0, 0.0, 0.0],

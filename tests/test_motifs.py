@@ -20,7 +20,8 @@ import h5py
 import numpy as np
 import pytest
 
-from interpret import compare, io, motifs, simulate
+from interpret import io, simulate
+from interpret.motifs import compare, modisco
 from interpret.errors import InputError
 
 SHORT, CEBPB, CTCF = simulate.EXAMPLE_MOTIFS      # CREB1 (8 bp), CEBPB (10 bp), CTCF (15 bp)
@@ -49,7 +50,7 @@ def positives(example_sim):
 
 
 def _deepshap(model, x):
-    from interpret.attribution import DeepShap
+    from interpret.attribution.methods import DeepShap
 
     return DeepShap(model, target=0).attribute(x, n_references=20, seed=0).hypothetical
 
@@ -61,7 +62,7 @@ def timed_discover():
 
     def run(*args, **kwargs):
         t = time.perf_counter()
-        res = motifs.discover(*args, **kwargs)
+        res = modisco.discover(*args, **kwargs)
         times.append(time.perf_counter() - t)
         return res
 
@@ -225,10 +226,10 @@ def test_trim_keeps_the_block_above_a_raised_baseline():
     assert _modisco_report_trim(_cwm(profile)) == (0, 30)
     # the 3-bp running mean gives each neighbour of a step edge a third of the step, above 0.3 of
     # the peak's height over the baseline: a sharp edge gains one base on each side
-    assert motifs.trim_bounds(_cwm(profile)) == (11, 21)
+    assert modisco.trim_bounds(_cwm(profile)) == (11, 21)
     # negative patterns are trimmed on their own sign
-    assert motifs.trim_bounds(-_cwm(profile), sign=-1) == (11, 21)
-    assert motifs.trim_bounds(-_cwm(profile)) == (11, 21)
+    assert modisco.trim_bounds(-_cwm(profile), sign=-1) == (11, 21)
+    assert modisco.trim_bounds(-_cwm(profile)) == (11, 21)
 
 
 def test_trim_bridges_one_weak_position_of_the_smoothed_profile_but_not_two():
@@ -236,16 +237,16 @@ def test_trim_bridges_one_weak_position_of_the_smoothed_profile_but_not_two():
     profile[5:12] = profile[15:22] = 1.0   # a gapped motif: 3 weak columns between two strong halves
     profile[8] = 1.2
     # smoothed: 0.4 at 12 and 14, 0.1 at 13 (below the cut 0.1 + 0.3 x 0.97 = 0.39): bridged
-    assert motifs.trim_bounds(_cwm(profile)) == (4, 23)
+    assert modisco.trim_bounds(_cwm(profile)) == (4, 23)
     profile[15] = 0.1                      # 4 weak columns: 13 and 14 both fail, the core ends at 12
-    assert motifs.trim_bounds(_cwm(profile)) == (4, 13)
+    assert modisco.trim_bounds(_cwm(profile)) == (4, 13)
 
 
 def test_trim_keeps_a_motif_that_fills_most_of_its_window():
     profile = np.full(30, 0.05)
     profile[3:27] = 1.0           # 24 of 30 columns: the 25th percentile lies inside the motif,
     profile[14] = 1.1             # the outermost columns give the baseline
-    assert motifs.trim_bounds(_cwm(profile)) == (2, 28)
+    assert modisco.trim_bounds(_cwm(profile)) == (2, 28)
 
 
 def test_trim_of_a_weak_noisy_pattern_finds_its_core():
@@ -256,7 +257,7 @@ def test_trim_of_a_weak_noisy_pattern_finds_its_core():
         per_seqlet[:, 12:20] += 0.8
         cwm = _cwm(per_seqlet.mean(axis=0))
         assert _modisco_report_trim(cwm)[1] - _modisco_report_trim(cwm)[0] >= 23
-        start, end = motifs.trim_bounds(cwm, seqlet_profiles=per_seqlet)
+        start, end = modisco.trim_bounds(cwm, seqlet_profiles=per_seqlet)
         assert 10 <= start <= 12 and 20 <= end <= 21, (seed, start, end)
 
 
@@ -265,20 +266,20 @@ def test_trim_of_pure_noise_stops_at_the_noise_floor():
     for seed in range(8):
         rng = np.random.default_rng(seed)
         per_seqlet = 0.5 + rng.normal(0, 1.0, size=(15, 30))
-        start, end = motifs.trim_bounds(_cwm(per_seqlet.mean(axis=0)), seqlet_profiles=per_seqlet)
+        start, end = modisco.trim_bounds(_cwm(per_seqlet.mean(axis=0)), seqlet_profiles=per_seqlet)
         widths.append(end - start)
-    assert max(widths) <= motifs.MIN_CORE_WIDTH + 2, widths
+    assert max(widths) <= modisco.MIN_CORE_WIDTH + 2, widths
 
 
 def test_trim_widens_a_narrow_core_and_keeps_flat_patterns_whole():
     profile = np.zeros(30)
     profile[20] = 1.0
-    assert motifs.trim_bounds(_cwm(profile)) == (17, 23)     # the 3-bp smoothing spans 19:22, widened to 6
+    assert modisco.trim_bounds(_cwm(profile)) == (17, 23)     # the 3-bp smoothing spans 19:22, widened to 6
     profile[:] = 0.0
     profile[0] = 1.0
-    assert motifs.trim_bounds(_cwm(profile)) == (0, 6)
-    assert motifs.trim_bounds(np.zeros((5, 4))) == (0, 5)
-    assert motifs.trim_bounds(_cwm(np.full(12, 0.3))) == (0, 12)
+    assert modisco.trim_bounds(_cwm(profile)) == (0, 6)
+    assert modisco.trim_bounds(np.zeros((5, 4))) == (0, 5)
+    assert modisco.trim_bounds(_cwm(np.full(12, 0.3))) == (0, 12)
 
 
 def test_every_pattern_exported_trimmed_and_ids_follow_sign(trained_run):
@@ -318,9 +319,9 @@ def test_negative_patterns_clustered_beside_the_positive_ones_equal_those_cluste
     assert numba.threading_layer() in ("tbb", "workqueue")  # the layers modisco-lite forks under
     x, hyp = trained_inputs
     s = replace(trained_run.settings, max_seqlets_per_metacluster=400)
-    track_set, pos, neg = motifs.extract(x, -hyp, s)
-    _, beside, _, n_neg = motifs._cluster_both(pos, neg, track_set, s, seed=0)
-    here = motifs._cluster(motifs._sample(neg, -1, s, 0), track_set, -1, s)
+    track_set, pos, neg = modisco.extract(x, -hyp, s)
+    _, beside, _, n_neg = modisco._cluster_both(pos, neg, track_set, s, seed=0)
+    here = modisco._cluster(modisco._sample(neg, -1, s, 0), track_set, -1, s)
     assert n_neg == min(len(neg), 400)
     assert len(beside) == len(here) >= 2
 
@@ -345,7 +346,7 @@ def test_same_inputs_and_seed_give_identical_patterns(handset_inputs, positives,
 
 
 def test_auto_settings_for_101_bp_fit_motifs_near_the_ends():
-    s = motifs.auto_settings(1000, 101)
+    s = modisco.auto_settings(1000, 101)
     assert (s.sliding_window_size, s.flank_size, s.effective_suppress) == (14, 5, 12)
     assert (s.trim_to_window_size, s.initial_flank_to_add) == (20, 5)
     # a pattern (core + 2 flanks) keeps instances whose centre lies in this fraction of the sequence
@@ -355,46 +356,46 @@ def test_auto_settings_for_101_bp_fit_motifs_near_the_ends():
 
 
 def test_auto_settings_are_modisco_defaults_for_long_inputs():
-    assert motifs.auto_settings(5000, 1000) == motifs.ModiscoSettings()
+    assert modisco.auto_settings(5000, 1000) == modisco.ModiscoSettings()
 
 
 def test_neighbour_graph_is_sized_to_the_seqlets_clustered():
     # 1 in 20 of min(sequences, seqlet cap) per sign, 100..500
-    assert motifs.auto_settings(1000, 101).nearest_neighbors_to_compute == 100
-    assert motifs.auto_settings(5000, 101).nearest_neighbors_to_compute == 250
-    assert motifs.auto_settings(20000, 101).nearest_neighbors_to_compute == 500
-    capped = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000}, 5000, 101)
+    assert modisco.auto_settings(1000, 101).nearest_neighbors_to_compute == 100
+    assert modisco.auto_settings(5000, 101).nearest_neighbors_to_compute == 250
+    assert modisco.auto_settings(20000, 101).nearest_neighbors_to_compute == 500
+    capped = modisco.resolve_settings({"max_seqlets_per_metacluster": 2000}, 5000, 101)
     assert (capped.nearest_neighbors_to_compute, capped.max_seqlets_per_metacluster) == (100, 2000)
-    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "nearest_neighbors_to_compute": 300},
+    given = modisco.resolve_settings({"max_seqlets_per_metacluster": 2000, "nearest_neighbors_to_compute": 300},
                                     5000, 101)
     assert given.nearest_neighbors_to_compute == 300
 
 
 def test_leiden_runs_follow_the_seqlets_clustered_not_the_input():
     # 4 runs while min(sequences, seqlet cap) x length <= 5e6 bp; modisco-lite's 50 above
-    assert motifs.auto_settings(5000, 101).n_leiden_runs == 4
-    assert motifs.auto_settings(20000, 300).n_leiden_runs == 50
-    assert motifs.auto_settings(100000, 101).n_leiden_runs == 4  # the 20,000-seqlet cap: 2.02e6 bp
-    assert motifs.auto_settings(100000, 300, max_seqlets=2000).n_leiden_runs == 4
-    assert motifs.auto_settings(100000, 300).n_leiden_runs == 50
-    given = motifs.resolve_settings({"max_seqlets_per_metacluster": 2000, "n_leiden_runs": 10}, 100000, 101)
+    assert modisco.auto_settings(5000, 101).n_leiden_runs == 4
+    assert modisco.auto_settings(20000, 300).n_leiden_runs == 50
+    assert modisco.auto_settings(100000, 101).n_leiden_runs == 4  # the 20,000-seqlet cap: 2.02e6 bp
+    assert modisco.auto_settings(100000, 300, max_seqlets=2000).n_leiden_runs == 4
+    assert modisco.auto_settings(100000, 300).n_leiden_runs == 50
+    given = modisco.resolve_settings({"max_seqlets_per_metacluster": 2000, "n_leiden_runs": 10}, 100000, 101)
     assert given.n_leiden_runs == 10
 
 
 def test_settings_dict_overrides_single_fields_of_auto():
-    s = motifs.resolve_settings({"sliding_window_size": 11, "target_seqlet_fdr": None}, 1000, 101)
+    s = modisco.resolve_settings({"sliding_window_size": 11, "target_seqlet_fdr": None}, 1000, 101)
     assert s.sliding_window_size == 11
-    assert s.target_seqlet_fdr == motifs.auto_settings(1000, 101).target_seqlet_fdr
+    assert s.target_seqlet_fdr == modisco.auto_settings(1000, 101).target_seqlet_fdr
     with pytest.raises(InputError, match="unknown TF-MoDISco setting"):
-        motifs.resolve_settings({"window": 11}, 1000, 101)
+        modisco.resolve_settings({"window": 11}, 1000, 101)
 
 
 def test_settings_that_do_not_fit_the_sequence_are_refused():
     x = np.eye(4, dtype=np.float32)[np.zeros((5, 40), int)]
     with pytest.raises(InputError, match="does not fit"):
-        motifs.discover(x, x, settings={"sliding_window_size": 21, "flank_size": 10})
+        modisco.discover(x, x, settings={"sliding_window_size": 21, "flank_size": 10})
     with pytest.raises(InputError, match="must match"):
-        motifs.discover(x, x[:, :30])
+        modisco.discover(x, x[:, :30])
 
 
 # ------------------------------------------------------------------------------------------
@@ -428,8 +429,8 @@ def _pattern(pid, x, hyp, sites, sign=1):
     ppm = np.mean([s for s, _ in segs], axis=0)
     cwm = np.mean([s * h for s, h in segs], axis=0)
     hcwm = np.mean([h for _, h in segs], axis=0)
-    seqlets = tuple(motifs.Seqlet(r, a, b, st, pid, 0.0) for r, a, b, st in sites)
-    return motifs.Pattern(pid, "m", sign, len(sites), ppm, cwm, hcwm, 0, len(ppm), seqlets)
+    seqlets = tuple(modisco.Seqlet(r, a, b, st, pid, 0.0) for r, a, b, st in sites)
+    return modisco.Pattern(pid, "m", sign, len(sites), ppm, cwm, hcwm, 0, len(ppm), seqlets)
 
 
 def test_offset_and_reverse_complement_copies_form_one_family_with_pooled_seqlets():
@@ -439,9 +440,9 @@ def test_offset_and_reverse_complement_copies_form_one_family_with_pooled_seqlet
     # reverse complement of the first 13 columns
     part = _pattern("m_pos_1", x, hyp, [(r, 14, 27, "+") for r in range(20, 30)])
     sp1 = _pattern("m_pos_2", x, hyp, [(r, 28, 37, "+") for r in range(12)])
-    same, sim, off, rc = motifs.same_motif(whole, part, x, hyp)
+    same, sim, off, rc = modisco.same_motif(whole, part, x, hyp)
     assert same and rc and off == 0 and sim > 0.99
-    fams = motifs.group_families([sp1, part, whole], x, hyp)
+    fams = modisco.group_families([sp1, part, whole], x, hyp)
     assert [f.members for f in fams] == [("m_pos_0", "m_pos_1"), ("m_pos_2",)]
     ctcf = fams[0]
     assert ctcf.id == "m_pos_family_0" and ctcf.strands == ("+", "-") and ctcf.offsets == (0, 0)
@@ -459,7 +460,7 @@ def test_families_never_mix_signs_and_compare_with_the_representative_only():
     x, hyp = _family_inputs()
     pos = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
     neg = _pattern("m_neg_0", x, -hyp, [(r, 10, 25, "+") for r in range(20, 30)], sign=-1)
-    fams = motifs.group_families([pos, neg], x, hyp)
+    fams = modisco.group_families([pos, neg], x, hyp)
     assert [(f.id, f.members) for f in fams] == [("m_pos_family_0", ("m_pos_0",)), ("m_neg_family_0", ("m_neg_0",))]
 
 
@@ -468,36 +469,36 @@ def test_a_short_motif_resembling_part_of_a_long_one_stays_apart():
     x, hyp = _family_inputs()
     ctcf = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
     sp1 = _pattern("m_pos_1", x, hyp, [(r, 28, 37, "+") for r in range(12)])
-    sim, off, rc = motifs.align_cores(ctcf.cwm, sp1.cwm)
-    assert sim >= motifs.FAMILY_SIMILARITY
+    sim, off, rc = modisco.align_cores(ctcf.cwm, sp1.cwm)
+    assert sim >= modisco.FAMILY_SIMILARITY
     # but the SP1 sites do not carry the rest of CTCF
-    assert not motifs.same_motif(ctcf, sp1, x, hyp)[0]
+    assert not modisco.same_motif(ctcf, sp1, x, hyp)[0]
 
 
 def test_fold_minor_by_size_and_by_effect():
     x, hyp = _family_inputs()
     big = _pattern("m_pos_0", x, hyp, [(r, 10, 25, "+") for r in range(20)])
     small = _pattern("m_pos_1", x, hyp, [(r, 28, 37, "+") for r in range(12)])
-    fams = motifs.group_families([big, small], x, hyp)
-    assert motifs.fold_minor(fams) == {"m_pos_family_0": "", "m_pos_family_1": "fewer than 20 seqlets"}
-    assert motifs.fold_minor(fams, min_seqlets=10) == {"m_pos_family_0": "", "m_pos_family_1": ""}
+    fams = modisco.group_families([big, small], x, hyp)
+    assert modisco.fold_minor(fams) == {"m_pos_family_0": "", "m_pos_family_1": "fewer than 20 seqlets"}
+    assert modisco.fold_minor(fams, min_seqlets=10) == {"m_pos_family_0": "", "m_pos_family_1": ""}
     effect = {"m_pos_0": False, "m_pos_1": None}
-    assert motifs.fold_minor(fams, significant=effect) == {
+    assert modisco.fold_minor(fams, significant=effect) == {
         "m_pos_family_0": "no significant effect", "m_pos_family_1": "fewer than 20 seqlets"}
-    assert motifs.fold_minor(fams, 10, {"m_pos_0": True, "m_pos_1": False})["m_pos_family_1"] == "no significant effect"
+    assert modisco.fold_minor(fams, 10, {"m_pos_0": True, "m_pos_1": False})["m_pos_family_1"] == "no significant effect"
 
 
 # Samples on large runs
 # ------------------------------------------------------------------------------------------
 def test_samples_are_seeded_sorted_and_only_taken_over_the_cap():
-    assert motifs.sequence_sample(100_000, 200) is None  # 2e7 bp: everything is read
-    rows = motifs.sequence_sample(1_000_000, 200, seed=1)
+    assert modisco.sequence_sample(100_000, 200) is None  # 2e7 bp: everything is read
+    rows = modisco.sequence_sample(1_000_000, 200, seed=1)
     assert len(rows) == 100_000 and np.all(np.diff(rows) > 0) and rows.max() > 900_000
-    np.testing.assert_array_equal(rows, motifs.sequence_sample(1_000_000, 200, seed=1))
-    assert not np.array_equal(rows, motifs.sequence_sample(1_000_000, 200, seed=2))
-    assert len(motifs.sequence_sample(5000, 101, max_sequences=300)) == 300
-    assert motifs.seqlet_sample(50, 50, +1, 0) is None
-    pos, neg = motifs.seqlet_sample(1000, 100, +1, 0), motifs.seqlet_sample(1000, 100, -1, 0)
+    np.testing.assert_array_equal(rows, modisco.sequence_sample(1_000_000, 200, seed=1))
+    assert not np.array_equal(rows, modisco.sequence_sample(1_000_000, 200, seed=2))
+    assert len(modisco.sequence_sample(5000, 101, max_sequences=300)) == 300
+    assert modisco.seqlet_sample(50, 50, +1, 0) is None
+    pos, neg = modisco.seqlet_sample(1000, 100, +1, 0), modisco.seqlet_sample(1000, 100, -1, 0)
     assert len(pos) == 100 and np.all(np.diff(pos) > 0) and not np.array_equal(pos, neg)
 
 
@@ -505,7 +506,7 @@ def test_seqlets_over_the_cap_are_a_seeded_sample_from_every_sequence(handset_in
     """modisco-lite keeps the first seqlets in sequence order (the start of the file only); a seeded
     sample spans all sequences, and says how many it clustered."""
     x, hyp = handset_inputs
-    res = motifs.discover(x[:300], hyp[:300], positives[:300], settings={"max_seqlets_per_metacluster": 120}, seed=5)
+    res = modisco.discover(x[:300], hyp[:300], positives[:300], settings={"max_seqlets_per_metacluster": 120}, seed=5)
     assert res.n_clustered["pos"] == 120 < res.n_seqlets["pos"]
     rows = sorted({s.seq_index for p in res.patterns if p.sign > 0 for s in p.seqlets})
     assert rows and rows[-1] > positives[200], rows[-5:]

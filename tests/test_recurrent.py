@@ -5,8 +5,8 @@ tend to the gradient as the reference approaches the input."""
 import numpy as np
 import pytest
 
-from interpret import recurrent
-from interpret.attribution import DeepShap, unsupported_part
+from interpret.attribution import recurrent
+from interpret.attribution.methods import DeepShap, unsupported_part
 from interpret.model import Model
 
 

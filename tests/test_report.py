@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from interpret import io
-from interpret.report import MAX_FILTERS_PER_MOTIF
+from interpret.report.render import MAX_FILTERS_PER_MOTIF
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
 SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "howto"]
@@ -170,7 +170,7 @@ def _write_fake_usage(out, rng, ids, mrows, comp, frows, method) -> dict:
     """motif_filters.tsv (random shares summing to 1 per motif), filters.tsv's usage columns and
     the summary's ``filter_usage``, as :func:`interpret.pipeline._usage_stage` writes them."""
     from interpret.pipeline import USAGE_COLUMNS
-    from interpret.usage import COVER
+    from interpret.attribution.usage import COVER
 
     q = {(c["filter"], c["motif"]): c["tomtom_q"] for c in comp}
     rows, building, best = [], {}, {}
@@ -203,7 +203,9 @@ def add_findings(out, summary: dict, seed: int = 0) -> dict:
     over the bundled JASPAR (the run's own GATA1 and FOXA2 matches ignored), and the summary's
     ``screen``, ``effects`` and ``families``. Rewrites ``summary.json`` when it exists; returns the summary.
     """
-    from interpret import composition, effects, screen, stats
+    from interpret import stats
+    from interpret.evidence import effects, screen
+    from interpret.motifs import composition
     from interpret.pipeline import FAMILY_COLUMNS
 
     out = Path(out)
@@ -357,7 +359,7 @@ def fake_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rendered(fake_dir):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     path = render_report(fake_dir)
     return path, parse(path)
@@ -488,7 +490,7 @@ def test_figures_written(rendered, fake_dir):
 
 
 def test_rerender_reads_summary_json_and_is_identical(rendered, fake_dir):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     first = rendered[0].read_text()
     render_report(fake_dir, figures=False)
@@ -496,7 +498,7 @@ def test_rerender_reads_summary_json_and_is_identical(rendered, fake_dir):
 
 
 def test_summary_passed_before_summary_json_exists(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     summary = write_fake_output(tmp_path / "o", with_summary=False)
     page = parse(render_report(tmp_path / "o", summary, figures=False))
@@ -506,7 +508,7 @@ def test_summary_passed_before_summary_json_exists(tmp_path):
 
 
 def test_no_motifs_says_so(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     write_fake_output(tmp_path / "o", n_motifs=0)
     page = parse(render_report(tmp_path / "o"))
@@ -518,7 +520,7 @@ def test_no_motifs_says_so(tmp_path):
 
 
 def test_missing_pieces_do_not_crash(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     d = tmp_path / "o"
     write_fake_output(d)
@@ -539,7 +541,7 @@ def test_missing_pieces_do_not_crash(tmp_path):
 def test_method_without_attributions_says_so(tmp_path):
     import h5py
 
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     d = tmp_path / "o"
     write_fake_output(d)
@@ -551,7 +553,7 @@ def test_method_without_attributions_says_so(tmp_path):
 
 
 def test_multi_target_index_page(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     io.write_json(tmp_path / "summary.json", {"version": "0.1.0", "targets": {
         "0": {"dir": "target_0", "explained": "logit of output 0"},
@@ -561,7 +563,7 @@ def test_multi_target_index_page(tmp_path):
 
 
 def test_512_filters_50_motifs_under_20_mb(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     d = tmp_path / "big"
     write_fake_output(d, n_filters=512, n_motifs=50, n_seqs=200, length=1000, width=24, n_never=40, seed=3)
@@ -577,7 +579,7 @@ def test_512_filters_50_motifs_under_20_mb(tmp_path):
 
 
 def test_layout_sizes_logo_widths_caps_and_effect_precision():
-    from interpret.report import _fmt_pm, capped, logo_px
+    from interpret.report.render import _fmt_pm, capped, logo_px
 
     assert logo_px(50, 210) == 210.0            # a 50-bp pattern takes the column, 4.2 px a position
     assert logo_px(8, 210) == 8 * 14            # a short one stops at 14 px a position
@@ -591,8 +593,8 @@ def test_layout_sizes_logo_widths_caps_and_effect_precision():
 
 
 def test_a_50_bp_motif_is_drawn_at_the_column_width_with_its_bp_count(tmp_path):
-    from interpret import logo
-    from interpret.report import LOGO_MAX_BP_PX, MOTIF_LOGO_PX, render_report
+    from interpret.report import logo
+    from interpret.report.render import LOGO_MAX_BP_PX, MOTIF_LOGO_PX, render_report
 
     write_fake_output(tmp_path, n_motifs=3, wide_motif=50)
     page = parse(render_report(tmp_path, figures=False))
@@ -609,7 +611,7 @@ def test_a_50_bp_motif_is_drawn_at_the_column_width_with_its_bp_count(tmp_path):
 
 
 def test_group_names_and_composition_badges_shown(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     write_fake_output(tmp_path)
     extra = ["group_name", "gc", "cpg", "complexity", "composition"]
@@ -631,8 +633,8 @@ def test_group_names_and_composition_badges_shown(tmp_path):
 def test_screen_section_and_effect_columns(tmp_path):
     """Known-motif screen: strongest responses of each sign with logos and bars, the run's own
     JASPAR matches the model ignores named, and patterns without a response said to be so."""
-    from interpret import effects, screen
-    from interpret.report import MAX_MEMBERS, N_SCREEN, NO_RESPONSE, render_report
+    from interpret.evidence import effects, screen
+    from interpret.report.render import MAX_MEMBERS, N_SCREEN, NO_RESPONSE, render_report
 
     summary = write_fake_output(tmp_path, n_filters=6, n_motifs=3, with_summary=False)
     own = {r["jaspar_id"]: r["jaspar_name"] for r in io.read_tsv(tmp_path / "filters.tsv") + io.read_tsv(tmp_path / "motifs.tsv")
@@ -686,8 +688,8 @@ def test_screen_section_and_effect_columns(tmp_path):
 def test_findings_at_the_top_name_what_the_model_responds_to(tmp_path):
     """The first lines of the page: named motifs that raise the score, an unnamed GC-rich one said
     to act by its GC content, a negative one, one the model ignores; and that GC note in its row."""
-    from interpret import effects
-    from interpret.report import render_report
+    from interpret.evidence import effects
+    from interpret.report.render import render_report
 
     summary = write_fake_output(tmp_path, n_filters=6, n_motifs=4, with_summary=False)
     rows = io.read_tsv(tmp_path / "motifs.tsv")
@@ -721,7 +723,7 @@ def test_findings_at_the_top_name_what_the_model_responds_to(tmp_path):
 
 
 def test_screen_section_says_when_the_screen_was_not_run(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     summary = write_fake_output(tmp_path, with_summary=False)
     text = " ".join(parse(render_report(tmp_path, summary, figures=False)).text)
@@ -754,7 +756,7 @@ def _add_families(out) -> list:
 
 
 def test_motif_table_has_one_row_per_family_and_folds_the_minor_ones(tmp_path):
-    from interpret.report import render_report
+    from interpret.report.render import render_report
 
     d = tmp_path / "o"
     write_fake_output(d, n_motifs=6)
@@ -777,7 +779,7 @@ def test_motif_table_has_one_row_per_family_and_folds_the_minor_ones(tmp_path):
 
 
 def test_report_states_the_tf_modisco_sample():
-    from interpret.report import sample_notes
+    from interpret.report.render import sample_notes
 
     s = {"motifs": {"deepshap": {"sample": {"seed": 7, "sequences": 100_000, "of_sequences": 1_000_000,
                                             "seqlets": {"pos": 20_000, "neg": 900},

@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from interpret import distributed, io
+from interpret import io
+from interpret.attribution import distributed
 from interpret.cli import main
 from interpret.errors import InputError
 

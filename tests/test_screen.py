@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from interpret import edits, effects, io, screen, simulate, stats
+from interpret import io, simulate, stats
+from interpret.evidence import edits, effects, screen
 from interpret.errors import InputError
 
 CTCF, CREB1, FOXA2 = "MA0139.2", "MA0018.5", "MA0047.4"
@@ -68,7 +69,7 @@ def test_edits_return_new_arrays_and_keep_what_they_promise():
         np.testing.assert_array_equal(shuffled[s, :, a:b].sum(axis=1), np.repeat(x[r, a:b].sum(0)[None], 5, 0))
     bg = edits.backgrounds(x, 9, seed=2)
     rows = np.resize(np.random.default_rng(2).permutation(6), 9)
-    from interpret.shuffle import dinucleotide_counts
+    from interpret.attribution.shuffle import dinucleotide_counts
 
     np.testing.assert_array_equal(dinucleotide_counts(bg), dinucleotide_counts(x[rows]))
     assert len({b.tobytes() for b in bg}) == 9                           # rows used twice get two shuffles

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from interpret.errors import InputError
-from interpret.shuffle import dinucleotide_counts, dinucleotide_shuffle
+from interpret.attribution.shuffle import dinucleotide_counts, dinucleotide_shuffle
 
 
 def _random_onehot(n, length, seed=0):

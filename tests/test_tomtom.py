@@ -1,4 +1,4 @@
-"""interpret.tomtom against a brute-force enumeration of TOMTOM's null, and its conventions.
+"""interpret.motifs.tomtom against a brute-force enumeration of TOMTOM's null, and its conventions.
 
 The brute force below is written from the definition (Gupta et al. 2007, complete score, with
 memelite's binned median and integer scale), with loops and no shared code: every column score,
@@ -14,7 +14,7 @@ import pytest
 from interpret import simulate
 from interpret.errors import InputError
 from interpret.io import load_motif_db
-from interpret.tomtom import tomtom
+from interpret.motifs.tomtom import tomtom
 
 
 def _brute(query, targets, n_bins, n_median_bins=1000):

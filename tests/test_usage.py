@@ -1,4 +1,4 @@
-"""Which first-layer filters build each motif (interpret.usage): the chain-rule split of DeepSHAP
+"""Which first-layer filters build each motif (interpret.attribution.usage): the chain-rule split of DeepSHAP
 and gradient x input contributions over the first convolution's filters.
 
 Every number is checked against something independent of the split: the input-level
@@ -11,10 +11,11 @@ neither to it).
 import numpy as np
 import pytest
 
-from interpret import compare, filters, simulate
-from interpret.attribution import DeepShap, GradientXInput
+from interpret import filters, simulate
+from interpret.motifs import compare
+from interpret.attribution.methods import DeepShap, GradientXInput
 from interpret.model import Model
-from interpret.usage import filter_contributions, motif_usage
+from interpret.attribution.usage import filter_contributions, motif_usage
 
 TOL = 1e-5
 

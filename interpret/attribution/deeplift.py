@@ -7,7 +7,7 @@ inputs and outputs of every nonlinear operation on ``[x; refs]``, pass 2 replays
 ``N * K`` rows with the DeepLIFT multipliers as gradients), the rescale and cross-max rules
 (fused and compiled with XLA where that is measured faster), and the GEMM input gradient of
 stride-1 first-layer convolutions that the gradient methods share. Recurrent layers
-(:data:`interpret.recurrent.RECURRENT_LAYERS`) are recomputed by :mod:`interpret.recurrent`: pass 1
+(:data:`interpret.attribution.recurrent.RECURRENT_LAYERS`) are recomputed by :mod:`interpret.attribution.recurrent`: pass 1
 records every gate activation and every product of two input-dependent tensors; pass 2 replays the
 recurrence as a linear one whose coefficients are their multipliers (rescale rule for the gates, the
 product's exact split for the products), so its gradient carries DeepLIFT's multipliers through.
@@ -36,8 +36,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .errors import InputError
-from .model import Model, activation_name, linear_activation
+from ..errors import InputError
+from ..model import Model, activation_name, linear_activation
 from .recurrent import RECURRENT_LAYERS, activations, map_entries, unsupported
 from .recurrent import forward as recurrent_forward, replay as recurrent_replay
 
@@ -83,7 +83,7 @@ _SELECT_WINDOW = 8  # max-pool windows up to this size: values at the argmaxes s
 # --------------------------------------------------------------------------------------
 def _kind(layer) -> str:
     """How DeepLIFT treats ``layer``: 'linear', 'act' (built-in activation), 'elementwise', 'maxpool',
-    'recurrent' (unrolled by :mod:`interpret.recurrent`: rescale rule on gates, product rule on products)."""
+    'recurrent' (unrolled by :mod:`interpret.attribution.recurrent`: rescale rule on gates, product rule on products)."""
     cls = type(layer).__name__
     if cls in MAXPOOL_LAYERS:
         return "maxpool"
@@ -321,7 +321,7 @@ class Recorder:
 
 
 def _recurrent_coefficients(entry, n, k):
-    """DeepLIFT multipliers of one operation of a recurrent layer's trace (:mod:`interpret.recurrent`),
+    """DeepLIFT multipliers of one operation of a recurrent layer's trace (:mod:`interpret.attribution.recurrent`),
     recorded on ``[x; refs]``, for the ``n * k`` replay rows.
 
     ``("act", fn, z, h)``: the rescale rule, as for any elementwise nonlinearity. ``("mul", a, b)``:

@@ -2,7 +2,7 @@
 
 DeepLIFT's rules are local: linear operations keep their gradient, an elementwise nonlinearity
 gets the rescale rule, a product of two input-dependent tensors needs a rule of its own. An LSTM,
-GRU or SimpleRNN layer is one opaque loop to the Keras graph, so :mod:`interpret.deeplift` cannot
+GRU or SimpleRNN layer is one opaque loop to the Keras graph, so :mod:`interpret.attribution.deeplift` cannot
 see inside it. This module recomputes such a layer from its weights, one time step after
 another, with every gate activation going through ``ops.act(fn, z)`` and every product of two
 input-dependent tensors (gate × state; the ``mul`` merge of ``Bidirectional``) through
@@ -13,7 +13,7 @@ input-dependent tensors (gate × state; the ``mul`` merge of ``Bidirectional``) 
 * :func:`replay` runs the same recurrence with each operation replaced by a linear one with
   given coefficients: ``act`` by ``m * z``, ``mul`` by ``m_a * a + m_b * b``. Its gradient is
   then the chain of those coefficients, which is how DeepLIFT's multipliers propagate;
-  :mod:`interpret.deeplift` computes the coefficients from the trace of ``[x; references]``.
+  :mod:`interpret.attribution.deeplift` computes the coefficients from the trace of ``[x; references]``.
 
 Both loop with ``tf.scan``, so the graph does not grow with the sequence length (an unrolled
 Bidirectional LSTM over 21 steps built 33,000 graph operations and took 26 s of CPU to trace).

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
-from .errors import InputError
+from .. import io
+from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
         ``{method: {"contrib", "hypothetical" (n, L, 4), "score" (n,), "delta" (n,) or None,
         "seconds"}}``.
     """
-    from . import attribution
+    from .methods import METHODS
 
     model = model if model is not None else _model(model_path, custom_objects)
     # One method object per model and settings, so its compiled functions are traced once.
@@ -69,7 +69,7 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
     for name in methods:
         key = (name, target, output, batch_size)
         if key not in cache:
-            cache[key] = attribution.METHODS[name](model, target=target, output=output, batch_size=batch_size)
+            cache[key] = METHODS[name](model, target=target, output=output, batch_size=batch_size)
         method = cache[key]
         kw = {"seed": seed, "n_references": n_references} if method.has_references else {}
         t = time.perf_counter()
@@ -82,7 +82,7 @@ def attribute_shard(model_path: str, x: np.ndarray, methods: tuple, target: int,
 def store_attrs(model, methods, target: int, output: str, n_references: int, seed: int, batch_size: int) -> dict:
     """File attributes of an attributions store: what is explained and every setting the numbers
     depend on (with the model's weights and the package version), so a resume can check them."""
-    from . import __version__
+    from .. import __version__
 
     params = {"methods": list(methods), "target": int(target), "output": output, "n_references": int(n_references),
               "seed": int(seed), "batch_size": int(batch_size), "model": model.fingerprint(), "interpret": __version__}
@@ -203,7 +203,7 @@ def attribute_to_file(model_path, model, x, index: np.ndarray, out, methods=("gr
     if shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, not {shard_size}.")
     methods = tuple(methods)
-    from .attribution import METHODS
+    from .methods import METHODS
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

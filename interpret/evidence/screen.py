@@ -2,10 +2,10 @@
 
 For every motif of a database (the bundled JASPAR, or ``--motif-db``), an instance is inserted
 into each of the same ``B`` backgrounds (seeded dinucleotide shuffles of the explained
-sequences, :func:`interpret.edits.backgrounds`), and the explained score (the pre-activation
+sequences, :func:`interpret.evidence.edits.backgrounds`), and the explained score (the pre-activation
 logit of the target by default) is compared, paired per background, with the same background
 holding a **control** at the same place: a random sequence of the same width and GC content
-(:func:`interpret.edits.gc_matched`):
+(:func:`interpret.evidence.edits.gc_matched`):
 
 ``delta[m, b] = f(background b with instance b of motif m) - f(background b with its control)``
 
@@ -20,7 +20,7 @@ its GC content". The uncontrolled difference is kept as ``raw_delta``; ``raw_del
 mean_delta`` is what the motif's GC content alone does.
 
 Instance ``b`` is drawn column by column from the PPM (seeded by the motif,
-:func:`interpret.edits.motif_seed`) and substituted at the centre (or at one of ``K`` evenly
+:func:`interpret.evidence.edits.motif_seed`) and substituted at the centre (or at one of ``K`` evenly
 spaced points), reverse-complemented in every other background (:func:`design`): both
 orientations, one forward pass per motif and background. ``delta_forward`` and
 ``delta_reverse`` average the two halves; the consensus inserted into the first tenth of the
@@ -47,9 +47,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import edits, stats
-from .errors import InputError
-from .model import Model
+from .. import stats
+from . import edits
+from ..errors import InputError
+from ..model import Model
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ def design(n_backgrounds: int, positions: int) -> tuple[np.ndarray, np.ndarray]:
     -------
     reverse : ndarray, shape (B,), bool
     position : ndarray, shape (B,), int
-        Index into the ``K`` starts of :func:`interpret.edits.insertion_starts`.
+        Index into the ``K`` starts of :func:`interpret.evidence.edits.insertion_starts`.
     """
     b = np.arange(int(n_backgrounds))
     return b % 2 == 1, (b // 2) % int(positions)
@@ -221,7 +222,7 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
     ----------
     model : interpret.model.Model
     backgrounds : ndarray, shape (B, L, 4)
-        One-hot backgrounds, ``L = model.seq_len``, ``B >= 2`` (:func:`interpret.edits.backgrounds`).
+        One-hot backgrounds, ``L = model.seq_len``, ``B >= 2`` (:func:`interpret.evidence.edits.backgrounds`).
     ppms : list of ndarray (W, 4)
         Motifs as position probability matrices, A C G T, each ``W <= L``.
     target : int
@@ -230,9 +231,9 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
         ``"logit"`` (pre-activation, default) or ``"probability"``.
     positions : int
         ``K``: 1 inserts at the centre, more at ``K`` evenly spaced points
-        (:func:`interpret.edits.insertion_starts`), one per background (:func:`design`).
+        (:func:`interpret.evidence.edits.insertion_starts`), one per background (:func:`design`).
     seed : int
-        Instances of a PPM are drawn from :func:`interpret.edits.motif_seed` (``seed``, the PPM);
+        Instances of a PPM are drawn from :func:`interpret.evidence.edits.motif_seed` (``seed``, the PPM);
         the controls of width ``W`` from ``(seed, W)``.
     consensus : bool
         Also insert each PPM's consensus into the first ``max(2, B // 10)`` backgrounds, with the

@@ -5,8 +5,8 @@ stretches of real peaks (CpG-island-like promoters), A or G runs, dinucleotide r
 pattern gets no JASPAR name (the naming guard refuses a match that column-shuffled copies of the
 pattern get as well), and without a flag the reader is left with an unexplained "no match".
 Every motif and filter therefore carries three numbers and the flags they raise, computed on
-the informative core that :func:`interpret.compare.match_to_db` compares
-(:func:`interpret.compare.trim_ppm`):
+the informative core that :func:`interpret.motifs.compare.match_to_db` compares
+(:func:`interpret.motifs.compare.trim_ppm`):
 
 * ``gc``: the expected G+C fraction of the core, the mean of ``P(C) + P(G)`` over its columns.
   **GC-rich** at ``>= GC_RICH`` (0.65; the 75%-GC stretches of ``simulate.peaks_like`` give
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import trim_ppm
-from .errors import InputError
+from ..errors import InputError
 
 GC_RICH = 0.65          # G+C fraction of the core at which it is flagged GC-rich
 LOW_COMPLEXITY = 1.5    # bits of dinucleotide entropy of the consensus at or below which: low complexity
@@ -80,7 +80,7 @@ class Composition:
 def describe(ppm: np.ndarray) -> Composition:
     """GC fraction, CpG rate, consensus complexity and flags of ``ppm`` ``(W, 4)``, A C G T.
 
-    Computed on the informative core :func:`interpret.compare.trim_ppm` finds (the span the
+    Computed on the informative core :func:`interpret.motifs.compare.trim_ppm` finds (the span the
     naming guard compares); the whole matrix when no column is informative.
     """
     p = np.asarray(ppm, dtype=np.float64)

@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 from numba import njit
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["dinucleotide_shuffle", "dinucleotide_counts"]
 

@@ -11,7 +11,7 @@ Nothing is recomputed here: :func:`render_report` reads the files listed in
 Any optional piece may be missing (no motifs found, no attributions for a method, no JASPAR
 match); the page then says so where the piece would have been.
 
-Logos come from :mod:`interpret.logo`: the letter outlines are defined once per page and each
+Logos come from :mod:`interpret.report.logo`: the letter outlines are defined once per page and each
 letter is a ``<use>``, so a 512-filter report stays a few MB and renders in well under a second.
 """
 
@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io, logo
-from .errors import InputError
+from .. import io
+from . import logo
+from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +350,7 @@ def render_report(out_dir, summary: dict | None = None, *, n_examples: int = N_E
 def _env():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("interpret", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("interpret.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.ChainableUndefined)
     env.filters["num"] = _fmt_num
@@ -790,7 +791,7 @@ def _window(signal: np.ndarray, size: int) -> tuple[int, int]:
 
 
 def _effect(r: dict, floor) -> dict:
-    """Effect sizes of a motifs.tsv / filters.tsv row (columns of :mod:`interpret.effects`); ``floor``
+    """Effect sizes of a motifs.tsv / filters.tsv row (columns of :mod:`interpret.evidence.effects`); ``floor``
     is the rule's smallest effect (``summary.json`` ``effects.min_effect``)."""
     ins, ins_se = _float(r.get("insertion_effect")), _float(r.get("insertion_se"))
     abl, abl_se = _float(r.get("ablation_effect")), _float(r.get("ablation_se"))

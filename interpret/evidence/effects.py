@@ -1,15 +1,15 @@
 """Effect sizes of a run's own findings: does the model use the motifs and filters it shows?
 
 Two experiments, with the backgrounds, controls and statistics of the known-motif screen
-(:mod:`interpret.screen`, :mod:`interpret.stats`):
+(:mod:`interpret.evidence.screen`, :mod:`interpret.stats`):
 
-* **insertion** (:func:`interpret.screen.insertion_effects`): an instance sampled from a
+* **insertion** (:func:`interpret.evidence.screen.insertion_effects`): an instance sampled from a
   motif's trimmed PPM, or from a filter's activation PPM, inserted into each of the same ``B``
   backgrounds (alternating orientations); effect = mean over backgrounds of ``f(with the
   instance) - f(with a random sequence of the same width and GC content)``. ``insertion_raw``
   is the same against the bare background; the difference is what the GC content alone does.
 * **ablation** (:func:`ablation_deltas`, attribution motifs only): each seqlet of the motif in
-  the real explained sequence has its bases shuffled (:func:`interpret.edits.shuffle_spans`,
+  the real explained sequence has its bases shuffled (:func:`interpret.evidence.edits.shuffle_spans`,
   ``n_shuffles`` times); effect = mean over seqlets of ``f(sequence) - mean f(shuffled)``, the
   score *drop*. A shuffle keeps the span's base composition, so like the insertion it measures
   the arrangement of the bases, here in the sequences the motif was found in.
@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import edits, stats
-from .errors import InputError
-from .model import Model
+from .. import stats
+from . import edits
+from ..errors import InputError
+from ..model import Model
 from .screen import InsertionResult, insertion_effects
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def ablation_deltas(model: Model, x: np.ndarray, rows, starts, ends, target: int
     target, output : int, str
         The explained score (pre-activation logit of ``target`` by default).
     n_shuffles : int
-        Shuffles per span (:func:`interpret.edits.shuffle_spans`), averaged.
+        Shuffles per span (:func:`interpret.evidence.edits.shuffle_spans`), averaged.
     seed : int or sequence of int
     batch_size : int
 
@@ -179,7 +180,7 @@ def motif_effects(model: Model, x: np.ndarray, index: np.ndarray, patterns, back
     backgrounds : ndarray, shape (B, L, 4)
         The screen's backgrounds.
     target, output, positions, seed, batch_size, verbose
-        As in :func:`interpret.screen.insertion_effects`.
+        As in :func:`interpret.evidence.screen.insertion_effects`.
     n_shuffles : int
         Shuffles per ablated seqlet.
     max_seqlets : int
@@ -230,7 +231,7 @@ def filter_effects(model: Model, backgrounds: np.ndarray, ppms: np.ndarray, n_si
     n_sites : ndarray, shape (F,)
         Sites behind each PPM; filters with none are not tested (NaN, not significant).
     target, output, positions, seed, batch_size, verbose
-        As in :func:`interpret.screen.insertion_effects`.
+        As in :func:`interpret.evidence.screen.insertion_effects`.
 
     Returns
     -------

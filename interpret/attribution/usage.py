@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attribution import DeepShap, GradientXInput, _bucket, _padded, _resolve_references
-from .errors import InputError
-from .filters import _canonical, find_first_conv
-from .model import Model
+from .methods import DeepShap, GradientXInput, _bucket, _padded, _resolve_references
+from ..errors import InputError
+from ..filters import _canonical, find_first_conv
+from ..model import Model
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Motif comparison with TOMTOM (:mod:`interpret.tomtom`): database matches with a false-match guard, and set-vs-set tables.
+"""Motif comparison with TOMTOM (:mod:`interpret.motifs.tomtom`): database matches with a false-match guard, and set-vs-set tables.
 
 TOMTOM's p-value treats the aligned columns as independent draws from the target columns, and
 its Euclidean column score rewards weak-against-weak alignments. Both go wrong on the matrices
@@ -36,7 +36,7 @@ therefore gives a name only when all of these hold (see its docstring for the me
 queries, with and without the guard, so every run can show the control beside its matches;
 ``benchmarks/naming.py`` calibrates the guard on planted and shuffled sets (benchmarks/RESULTS.md).
 
-TOMTOM is :func:`interpret.tomtom.tomtom`, the complete-score statistic of memelite 0.5 in
+TOMTOM is :func:`interpret.motifs.tomtom.tomtom`, the complete-score statistic of memelite 0.5 in
 NumPy: the same scores, offsets and p-values (to float round-off; ``benchmarks/tomtom_speed.py``),
 with nothing compiled at run time, so the first call of a process costs what every later one does.
 """
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .stats import bh
+from ..errors import InputError
+from ..stats import bh
 from .tomtom import tomtom as _tomtom
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Match:
         How many of the ``n_shuffles`` column-shuffled copies of the core got a database p-value
         as small as ``p``; -1 when the match failed an earlier condition and was not tested.
     significant : bool
-        Whether the match passes the guard (see :mod:`interpret.compare`).
+        Whether the match passes the guard (see :mod:`interpret.motifs.compare`).
     reason : str
         Why it does not (``""`` when significant).
     """
@@ -268,7 +268,7 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, rel_ic: f
         ps = _tomtom(copies, targets)[0].min(axis=1).reshape(len(pending), n_shuffles)
         for k, row in enumerate(pending):
             # A copy identical to the core must count: its p equals the core's up to round-off
-            # (interpret.tomtom blocks its sums by the widest column in a batch).
+            # (interpret.motifs.tomtom blocks its sums by the widest column in a batch).
             n_good = int(np.sum(ps[k] <= best[row]["p"] * (1 + 1e-9)))
             best[row]["shuffles_as_good"] = n_good
             if n_good:
@@ -366,7 +366,7 @@ def compare_sets(query_ppms, target_ppms, background=None, min_ic: float = MIN_I
     queries = _as_ppms(query_ppms, "query")
     targets = _as_ppms(target_ppms, "target")
     if background is None:
-        from .io import load_motif_db
+        from ..io import load_motif_db
 
         background = load_motif_db()
     extra = _as_ppms([getattr(b, "ppm", b) for b in background], "background motif")

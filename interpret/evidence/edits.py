@@ -1,6 +1,6 @@
 """Sequence edits for in-silico experiments: pure array surgery, no model.
 
-The experiments of :mod:`interpret.screen` and :mod:`interpret.effects` are built from these
+The experiments of :mod:`interpret.evidence.screen` and :mod:`interpret.evidence.effects` are built from these
 edits and one prediction call each. Every function takes arrays and returns **new** arrays;
 its inputs are never modified. One-hot arrays are ``(N, L, 4)`` float32, A C G T; motifs and
 instances are ``(W, 4)``.
@@ -28,8 +28,8 @@ import zlib
 
 import numpy as np
 
-from .errors import InputError
-from .shuffle import dinucleotide_shuffle
+from ..errors import InputError
+from ..attribution.shuffle import dinucleotide_shuffle
 
 __all__ = ["backgrounds", "consensus", "sample_instances", "gc_matched", "reverse_complement", "insertion_starts",
            "insert", "shuffle_spans", "motif_seed"]
@@ -70,7 +70,7 @@ def backgrounds(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
         Number of backgrounds, at least 2 (an effect's standard error needs two).
     seed : int
         Picks the rows (a seeded permutation of ``x``, repeated when ``n > N``) and seeds the
-        shuffles (:func:`interpret.shuffle.dinucleotide_shuffle`).
+        shuffles (:func:`interpret.attribution.shuffle.dinucleotide_shuffle`).
 
     Returns
     -------

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -656,7 +656,7 @@ def discover(x: np.ndarray, hypothetical: np.ndarray, index: np.ndarray | None =
     -------
     MotifResult
         Patterns of both signs, trimmed (:func:`trim_bounds`), with seqlets in user rows.
-        It does not compare motifs with a database (see :mod:`interpret.compare`).
+        It does not compare motifs with a database (see :mod:`interpret.motifs.compare`).
     """
     x, hypothetical, index = _check_inputs(x, hypothetical, index)
     n, length = x.shape[:2]

@@ -55,12 +55,12 @@ gradient as one GEMM and an overlap-add, or, below a global max pool, by scatter
 channel's kernel at its (at most two) argmaxes; the hypothetical contributions are averaged
 over the references in the graph, or, when such a convolution alone reads the input and a max
 pool over windows follows it, computed from the pool's sparse gradient without the input
-gradient of each pair (:func:`interpret.deeplift._window_hyp`). The gradient methods use the same GEMM input gradient and
+gradient of each pair (:func:`interpret.attribution.deeplift._window_hyp`). The gradient methods use the same GEMM input gradient and
 centre in the graph.
 
-The rules themselves live in :mod:`interpret.deeplift`. Supported layers: see its
-:data:`~interpret.deeplift.LINEAR_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_LAYERS`,
-:data:`~interpret.deeplift.MAXPOOL_LAYERS`, :data:`~interpret.deeplift.ELEMENTWISE_ACTIVATIONS` and :data:`~interpret.recurrent.RECURRENT_LAYERS`; any other layer raises :class:`InputError` (use
+The rules themselves live in :mod:`interpret.attribution.deeplift`. Supported layers: see its
+:data:`~interpret.attribution.deeplift.LINEAR_LAYERS`, :data:`~interpret.attribution.deeplift.ELEMENTWISE_LAYERS`,
+:data:`~interpret.attribution.deeplift.MAXPOOL_LAYERS`, :data:`~interpret.attribution.deeplift.ELEMENTWISE_ACTIVATIONS` and :data:`~interpret.attribution.recurrent.RECURRENT_LAYERS`; any other layer raises :class:`InputError` (use
 :class:`IntegratedGradients`, which works for any differentiable model).
 """
 
@@ -72,10 +72,10 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .deeplift import (Recorder, check_deepshap_support, gradient_hook, hyp_graph, tapped_gradient_hook, unflat,
                        unsupported_part)
-from .model import Model
+from ..model import Model
 from .shuffle import dinucleotide_shuffle
 
 logger = logging.getLogger(__name__)
@@ -619,7 +619,7 @@ class DeepShap(_Method):
         x : ndarray, shape (N, L, 4)
         references : None, ndarray (N, K, L, 4) or (K, L, 4), callable or str
             ``None``/``"shuffle"``: ``n_references`` dinucleotide shuffles of each sequence
-            (:func:`interpret.shuffle.dinucleotide_shuffle`, seeded); a callable is called as
+            (:func:`interpret.attribution.shuffle.dinucleotide_shuffle`, seeded); a callable is called as
             ``references(x, n_references, seed)`` and must return ``(N, K, L, 4)``.
         n_references : int
         seed : int

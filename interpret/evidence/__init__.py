@@ -1,0 +1,11 @@
+"""Evidence: whether the model uses what the report shows, by in-silico experiments.
+
+=================  ==========================================================================
+``edits``          array surgery, no model: backgrounds, instances, insertions, span shuffles
+``screen``         every known motif inserted into backgrounds (the known-motif screen)
+``effects``        insertion and ablation effects of the run's own motifs and filters
+=================  ==========================================================================
+
+The statistics they share (paired effects, Benjamini-Hochberg, the response rule) are
+:mod:`interpret.stats`, which the motif comparison uses too.
+"""
