@@ -491,11 +491,6 @@ def _motif_stage(od, opts, regions: Regions | None = None):
         # Only this method's arrays, and on large runs only a seeded sample of the rows.
         rows = modisco.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
         saved = io.read_attributions(path, name, rows=rows)
-    per_method = {}
-    for k, name in enumerate(opts.motifs_from):
-        # Only this method's arrays, and on large runs only a seeded sample of the rows.
-        rows = modisco.sequence_sample(info["n"], info["length"], (opts.modisco or {}).get("max_sequences"), opts.seed)
-        saved = io.read_attributions(path, name, rows=rows)
         res = modisco.discover(saved["x"], saved[name]["hypothetical"], saved["index"], method=name,
                               settings=opts.modisco or None, seed=opts.seed, verbose=opts.verbose)
         fname = "modisco.h5" if k == 0 else f"modisco_{name}.h5"
