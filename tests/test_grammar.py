@@ -240,7 +240,8 @@ def test_composite_is_reported_as_a_pair_not_as_ignored(tmp_path):
     rows = io.read_tsv(tmp_path / "grammar.tsv")
     assert [(r["kind"], r["name_a"], r["name_b"], r["spacing"]) for r in rows] == [
         ("composite", "GATA1", "TAL1::TCF3", "21.5"), ("control", "GATA1", "TAL1::TCF3", "63.5")]
-    assert float(rows[0]["interaction"]) == pytest.approx(3.0, abs=1e-5) and rows[0]["interaction_significant"] == "True"
+    assert float(rows[0]["interaction"]) == pytest.approx(3.0, abs=1e-5)
+    assert rows[0]["interaction_significant"] == "True"
     assert abs(float(rows[1]["interaction"])) < 1e-5 and rows[1]["interaction_significant"] == "False"
     assert rows[0]["n_observed"] == "40" and summary["grammar"]["interacting"][0]["name_a"] == "GATA1"
 
@@ -251,9 +252,19 @@ def test_composite_is_reported_as_a_pair_not_as_ignored(tmp_path):
         return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m.group(1))) if m else None
 
     assert line("partners") == ("Work with a partner (how motifs combine): GATA1 raises the score with TAL1::TCF3 "
-                                "21.5 bp downstream on the same strand: 3 beyond the two alone (63.5 bp apart: 0).")
+                                "21.5 bp downstream on the same strand: +3 beyond the two alone (63.5 bp apart: 0).")
     assert line("ignored") is None and line("expected") is None       # neither part is called ignored
-    assert "GATA1 -0.40 ± 0.05 alone; with TAL1::TCF3: 3" in line("screen").replace("−", "-")
+    assert "GATA1 -0.40 ± 0.05 alone; with TAL1::TCF3: +3" in line("screen").replace("−", "-")
     section = html[html.index('<section id="grammar">'):html.index('<section id="howto"')]
     assert section.count('class="grammar-row"') == 1 and 'data-kind="composite"' in section
 
+
+
+def test_spacing_counts_do_not_depend_on_how_many_pairs_are_counted_at_once(monkeypatch):
+    hits = planted_hits(200, seed=3)
+    whole = grammar.spacing_enrichment(*hits, 5, 200)
+    monkeypatch.setattr(grammar, "_CHUNK_PAIRS", 7)
+    parts = grammar.spacing_enrichment(*hits, 5, 200)
+    for k in ("a", "b", "orientation", "spacing2", "n_observed", "n_expected", "p"):
+        assert np.array_equal(getattr(whole, k), getattr(parts, k)), k
+    assert len(whole.q) > 100 and whole.pairs == parts.pairs

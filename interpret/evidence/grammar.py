@@ -88,6 +88,8 @@ PER_PAIR = 3
 MAX_PAIRS = 20
 # Floats of edited sequences built at once (x 4 bytes): about 16 MB.
 _CHUNK_FLOATS = 1 << 22
+# Pairs of hits counted at once.
+_CHUNK_PAIRS = 1 << 22
 
 
 # --------------------------------------------------------------------------------------
@@ -161,13 +163,30 @@ def _check_hits(seq_index, start, end, strand, motif, n_motifs: int, length: int
     return seq_index, start, end, strand, motif
 
 
-def _join(seq_a: np.ndarray, seq_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ``(i, j)`` with ``seq_a[i] == seq_b[j]``; ``seq_b`` sorted."""
-    lo = np.searchsorted(seq_b, seq_a, "left")
-    cnt = np.searchsorted(seq_b, seq_a, "right") - lo
-    i = np.repeat(np.arange(len(seq_a)), cnt)
-    j = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
-    return i, j
+def _same_sequence(ia, ib, seq_index, c2, strand, span) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of hits ``ia`` x ``ib`` (indices, each sorted by sequence) in one sequence.
+
+    Returns ``(observed, same)``: the pairs of two different hits by (orientation, spacing on A's
+    strand), shape ``(2, 2 span + 1)`` (:func:`_by_arrangement`), and every pair, a hit with itself
+    included, by (A's strand, B's strand, ``c2_B - c2_A``), shape ``(2, 2, 2 span + 1)``: the part of
+    the all-sequences cross-correlation that pairs a sequence with itself. Built a bounded number
+    of pairs at a time.
+    """
+    sb = seq_index[ib]
+    lo = np.searchsorted(sb, seq_index[ia], "left")
+    cnt = np.searchsorted(sb, seq_index[ia], "right") - lo
+    observed = np.zeros((2, 2 * span + 1))
+    same = np.zeros((2, 2, 2 * span + 1))
+    ends = np.searchsorted(np.cumsum(cnt), np.arange(_CHUNK_PAIRS, int(cnt.sum()), _CHUNK_PAIRS), "left") + 1
+    for part in np.split(np.arange(len(ia)), ends):
+        c, first = cnt[part], lo[part]
+        i = np.repeat(ia[part], c)
+        j = ib[np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c) + np.repeat(first, c)]
+        delta = c2[j] - c2[i]
+        np.add.at(same, ((strand[i] < 0).astype(int), (strand[j] < 0).astype(int), delta + span), 1.0)
+        keep = i != j
+        observed += _by_arrangement(np.ones(int(keep.sum())), strand[i][keep], strand[j][keep], delta[keep], span)
+    return observed, same
 
 
 def spacing_enrichment(seq_index, start, end, strand, motif, n_motifs: int, length: int,
@@ -195,20 +214,22 @@ def spacing_enrichment(seq_index, start, end, strand, motif, n_motifs: int, leng
         the null and the test are in the module's docstring.
     """
     from scipy import stats as st
+    from scipy.signal import fftconvolve
 
     seq_index, start, end, strand, motif = _check_hits(seq_index, start, end, strand, motif, n_motifs, length)
-    widths = np.array([np.bincount(end[motif == f] - start[motif == f]).argmax() if (motif == f).any() else 0
-                       for f in range(n_motifs)], dtype=np.int64)
     c2 = start + end                                                    # twice the centre, 0..2L
     limit2 = int(round(2 * (length if max_spacing is None else max_spacing)))
     span = 2 * length                                                   # c2 differences lie in -span..span
     order = np.lexsort((c2, seq_index))
-    seq_index, c2, strand, motif = seq_index[order], c2[order], strand[order], motif[order]
+    seq_index, c2, strand, motif, width = (v[order] for v in (seq_index, c2, strand, motif, end - start))
+    by_motif = np.argsort(motif, kind="stable")                         # each family's hits, by sequence
+    members = np.split(by_motif, np.searchsorted(motif[by_motif], np.arange(1, n_motifs)))
+    widths = np.array([np.bincount(width[m]).argmax() if len(m) else 0 for m in members], dtype=np.int64)
     parts = []
     pairs = []
     for a in range(n_motifs):
         for b in range(a, n_motifs):
-            ia, ib = np.flatnonzero(motif == a), np.flatnonzero(motif == b)
+            ia, ib = members[a], members[b]
             if a == b:
                 seqs, counts = np.unique(seq_index[ia], return_counts=True)
                 both = seqs[counts >= 2]
@@ -217,21 +238,15 @@ def spacing_enrichment(seq_index, start, end, strand, motif, n_motifs: int, leng
             if len(both) < 2:
                 continue
             ia, ib = ia[np.isin(seq_index[ia], both)], ib[np.isin(seq_index[ib], both)]
-            i, j = _join(seq_index[ia], seq_index[ib])
-            i, j = ia[i], ib[j]
-            delta = c2[j] - c2[i]
-            # the same-sequence pairs (a hit with itself included) that the cross-sequence total also holds
-            same = np.zeros((2, 2, 2 * span + 1))
-            np.add.at(same, ((strand[i] < 0).astype(int), (strand[j] < 0).astype(int), delta + span), 1.0)
+            obs, same = _same_sequence(ia, ib, seq_index, c2, strand, span)
             total = np.zeros_like(same)
             for sa in (0, 1):
                 ha = np.bincount(c2[ia][(strand[ia] < 0) == sa], minlength=span + 1).astype(float)
                 for sb in (0, 1):
                     hb = np.bincount(c2[ib][(strand[ib] < 0) == sb], minlength=span + 1).astype(float)
-                    total[sa, sb] = np.convolve(hb, ha[::-1])               # index k: c2_B - c2_A = k - span
+                    # index k: c2_B - c2_A = k - span; counts, so rounding undoes the FFT's round-off
+                    total[sa, sb] = np.rint(fftconvolve(hb, ha[::-1]))
             expected = (total - same) / (len(both) - 1)
-            keep = i != j
-            obs = _by_arrangement(np.ones(int(keep.sum())), strand[i][keep], strand[j][keep], delta[keep], span)
             exp = np.zeros_like(obs)
             for sa in (0, 1):
                 for sb in (0, 1):

@@ -8,7 +8,7 @@ never list it among the motifs the model ignores.
 
 from __future__ import annotations
 
-import math
+from html import escape
 from pathlib import Path
 
 from .. import io
@@ -24,11 +24,11 @@ def read_grammar(out: Path) -> list[dict] | None:
     if not path.exists():
         return None
     rows = io.read_tsv(path)
-    for r in rows:
+    for r in rows:                       # grammar.tsv leaves NaN cells empty
         for k in ("spacing", "enrichment", "enrichment_q", "interaction", "interaction_se", "interaction_q",
                   "n_expected"):
-            r[k] = _float(r.get(k))
-        r["n_observed"] = int(_float(r.get("n_observed")) or 0)
+            r[k] = float(r[k]) if r.get(k) not in (None, "") else None
+        r["n_observed"] = int(r.get("n_observed") or 0)
         r["interaction_significant"] = str(r.get("interaction_significant")).strip().lower() == "true"
     return rows
 
@@ -58,7 +58,7 @@ def context(out, summary: dict) -> dict:
             "n_enriched_tested": sum(1 for r in shown if r["kind"] == "enriched"),
             "enriched": g.get("enriched"), "pairs_tested": g.get("family_pairs_tested"),
             "min_pairs": g.get("min_pairs"), "hits": g.get("hits"), "sequences": g.get("sequences"),
-            "backgrounds": g.get("backgrounds"), "null": g.get("null"), "rule": g.get("rule"),
+            "backgrounds": g.get("backgrounds"), "null": g.get("null"), "min_effect": g.get("min_effect"),
             "explained": g.get("explained") or (summary or {}).get("explained", "")}
 
 
@@ -95,34 +95,19 @@ def arrangement_svg(r: dict, width: float = 150, height: float = 20) -> str:
     y = height / 2
 
     def arrow(x, forward, colour, label):
-        left, right = x - box / 2, x + box / 2
-        tip = (right + 5, left) if forward else (left - 5, right)
-        pts = (f"{left:.1f},{y - 5:.1f} {right:.1f},{y - 5:.1f} {tip[0]:.1f},{y:.1f} {right:.1f},{y + 5:.1f} "
-               f"{left:.1f},{y + 5:.1f}") if forward else (
-               f"{right:.1f},{y - 5:.1f} {left:.1f},{y - 5:.1f} {tip[0]:.1f},{y:.1f} {left:.1f},{y + 5:.1f} "
-               f"{right:.1f},{y + 5:.1f}")
-        return f'<polygon points="{pts}" fill="{colour}" opacity="0.85"><title>{_esc(label)}</title></polygon>'
+        # a box with a point at its 3' end: tail, head, point
+        tail, head = (x - box / 2, x + box / 2) if forward else (x + box / 2, x - box / 2)
+        tip = head + (5 if forward else -5)
+        pts = (f"{tail:.1f},{y - 5:.1f} {head:.1f},{y - 5:.1f} {tip:.1f},{y:.1f} {head:.1f},{y + 5:.1f} "
+               f"{tail:.1f},{y + 5:.1f}")
+        return f'<polygon points="{pts}" fill="{colour}" opacity="0.85"><title>{escape(str(label))}</title></polygon>'
 
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="arrangement" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}"><line x1="2" x2="{width - 2:.0f}" y1="{y}" y2="{y}" '
-            f'stroke="#bbb" stroke-width="1"/>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="arrangement" style="display:block" '
+            f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}">'
+            f'<line x1="2" x2="{width - 2:.0f}" y1="{y}" y2="{y}" stroke="#bbb" stroke-width="1"/>'
             + arrow(xa, True, _COLOURS[0], r.get("name_a", "A"))
             + arrow(xb, r.get("orientation") == "same", _COLOURS[1], r.get("name_b", "B")) + "</svg>")
 
 
 def _pair(r: dict) -> tuple:
     return r["motif_a"], r["motif_b"], r["name_a"], r["name_b"]
-
-
-def _float(v):
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def _esc(s) -> str:
-    from html import escape
-
-    return escape(str(s))
