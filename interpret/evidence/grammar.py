@@ -28,7 +28,8 @@ Two questions, two experiments, the statistics in :mod:`interpret.stats`:
   fewer than :data:`MIN_PAIRS` pairs of hits are not tested.
 
 * **Cooperativity in silico** (:func:`interactions`). For each favoured arrangement (enriched,
-  q < 0.05, at least :data:`MIN_COUNT` pairs; up to :data:`PER_PAIR` per pair of families), for
+  q < 0.05, at least :data:`MIN_COUNT` pairs; up to :data:`PER_PAIR` per pair of families, at
+  more than :data:`NEIGHBOURS` bp apart; :func:`favoured`), for
   the same pair as far apart as the sequence allows (the **control**: a model's saturation or
   max pooling makes two motifs non-additive at any distance), and for every composite family's
   parts at their own spacing: instance ``b`` of ``A`` and of ``B`` is drawn from the family's PPM
@@ -63,9 +64,9 @@ from .screen import design
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "NULL", "MIN_PAIRS", "MIN_COUNT", "PER_PAIR", "MAX_PAIRS", "Spacings", "Arrangement",
-           "Interactions", "GrammarResult", "spacing_enrichment", "favoured", "far_spacing", "composite_arrangements",
-           "interactions", "grammar"]
+__all__ = ["COLUMNS", "NULL", "MIN_PAIRS", "MIN_COUNT", "PER_PAIR", "MAX_PAIRS", "NEIGHBOURS", "Spacings",
+           "Arrangement", "Interactions", "GrammarResult", "spacing_enrichment", "favoured", "far_spacing",
+           "composite_arrangements", "interactions", "grammar"]
 
 #: Columns of ``grammar.tsv``: the issue's twelve, then what kind of arrangement the row is
 #: (``enriched``, ``composite``, ``control``), the expected count, and the rule's verdict.
@@ -86,6 +87,9 @@ MIN_COUNT = 5
 PER_PAIR = 3
 #: Pairs of families tested in silico (by their most significant arrangement).
 MAX_PAIRS = 20
+#: Favoured arrangements closer than this (bp, same orientation) to a more significant one are not
+#: tested apart: a hit caller's one- or two-base jitter spreads one arrangement over neighbours.
+NEIGHBOURS = 2
 # Floats of edited sequences built at once (x 4 bytes): about 16 MB.
 _CHUNK_FLOATS = 1 << 22
 # Pairs of hits counted at once.
@@ -297,11 +301,12 @@ def _fold(counts: np.ndarray, span: int) -> np.ndarray:
 
 
 def favoured(sp: Spacings, length: int, per_pair: int = PER_PAIR, max_pairs: int = MAX_PAIRS,
-             min_count: int = MIN_COUNT) -> list[int]:
+             min_count: int = MIN_COUNT, apart: float = NEIGHBOURS) -> list[int]:
     """Rows of ``sp`` to test in silico: enriched arrangements (q < :data:`interpret.stats.ALPHA`,
     more than expected, at least ``min_count`` pairs) that fit in ``length`` bp, up to ``per_pair``
     per pair of families (most significant first) for the ``max_pairs`` pairs whose best
-    arrangement is most significant."""
+    arrangement is most significant. An arrangement within ``apart`` bp of one already chosen
+    (same pair, same orientation) is the same one seen through a hit caller's jitter and is skipped."""
     fits = np.abs(sp.spacing2) + sp.widths[sp.a] + sp.widths[sp.b] <= 2 * length
     ok = np.flatnonzero((sp.q < stats.ALPHA) & (sp.n_observed >= min_count) & (sp.enrichment > 1) & fits)
     ok = ok[np.lexsort((-sp.enrichment[ok], sp.p[ok]))]
@@ -311,7 +316,9 @@ def favoured(sp: Spacings, length: int, per_pair: int = PER_PAIR, max_pairs: int
         if key not in chosen and len(chosen) >= max_pairs:
             continue
         rows = chosen.setdefault(key, [])
-        if len(rows) < per_pair:
+        near = any(sp.orientation[j] == sp.orientation[k] and abs(sp.spacing2[j] - sp.spacing2[k]) <= 2 * apart
+                   for j in rows)
+        if len(rows) < per_pair and not near:
             rows.append(int(k))
     return [k for rows in chosen.values() for k in rows]
 
