@@ -12,7 +12,9 @@ Two questions, two experiments, the statistics in :mod:`interpret.stats`:
   unordered pair of hits counts once: same-orientation pairs by ``|spacing|`` (a direct repeat),
   opposite ones by their signed spacing (positive: facing each other, an inverted repeat;
   negative: back to back, an everted one). Hits that overlap (centres closer than half the
-  sum of the widths) are not a pair: the hit caller has already chosen between them.
+  sum of the widths) are not a pair: the hit caller has already chosen between them. Spacings
+  are counted exactly, not binned: a hit caller that places a motif a base off spreads one
+  arrangement over its neighbours (:func:`favoured` tests it once).
 
   **The null** is the permutation that pairs the hits of ``A`` in one sequence with the hits of
   ``B`` in *another* sequence holding both: it keeps each family's positions, strands and
@@ -28,9 +30,9 @@ Two questions, two experiments, the statistics in :mod:`interpret.stats`:
   fewer than :data:`MIN_PAIRS` pairs of hits are not tested.
 
 * **Cooperativity in silico** (:func:`interactions`). For each favoured arrangement (enriched,
-  q < 0.05, at least :data:`MIN_COUNT` pairs; up to :data:`PER_PAIR` per pair of families, at
-  more than :data:`NEIGHBOURS` bp apart; :func:`favoured`), for
-  the same pair as far apart as the sequence allows (the **control**: a model's saturation or
+  q < 0.05, at least :data:`MIN_COUNT` pairs; up to :data:`PER_PAIR` per pair of families, more
+  than :data:`NEIGHBOURS` bp apart; :func:`favoured`), for the same pair as far apart as the
+  sequence allows (the **control**: a model's saturation or
   max pooling makes two motifs non-additive at any distance), and for every composite family's
   parts at their own spacing: instance ``b`` of ``A`` and of ``B`` is drawn from the family's PPM
   (:func:`interpret.evidence.edits.motif_seed`, as the screen draws them) and written into
@@ -577,7 +579,9 @@ def grammar(model: Model, backgrounds: np.ndarray, seq_index, start, end, strand
     for pair, rows in by_pair.items():
         tested = [_from_spacings(sp, k, ids, names, ppms) for k in rows]
         arrangements += tested + [_control(tested[0], length, sp, pair)]      # far from the most significant
-    arrangements = [r for r in arrangements if r is not None]
+    # a family's PPM can be wider than its hits: an arrangement that does not fit is not inserted
+    arrangements = [r for r in arrangements if r is not None
+                    and max(len(r.ppm_a), r.offset + len(r.ppm_b)) - min(0, r.offset) <= length]
     inter = None
     if arrangements:
         inter = interactions(model, backgrounds, arrangements, target=target, output=output, seed=seed,
