@@ -232,6 +232,10 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
+        instances = _seqlet_instances(families, patterns, x.shape[1])
+        summary["grammar"] = od.stage(
+            "grammar", _params(opts, "target", "output", "screen_backgrounds", "seed", "batch_size"),
+            lambda: _grammar_stage(model, x, index, instances, families, backgrounds, od, opts))
         from .report.render import render_report
 
         summary["resumed"] = list(od.resumed)
@@ -587,12 +591,10 @@ def _screen_stage(model, x, db, od, opts):
 def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict, dict]:
     """Insertion (and, for motifs, ablation) effects: new columns in filters.tsv and motifs.tsv; returns
     ``({motif: effect_significant}, effects summary)``. ``bg``: the screen's backgrounds, or None to draw the same ones here."""
-    from . import jit, stats
-    from .evidence import edits, effects
+    from . import stats
+    from .evidence import effects
 
-    jit.wait("attribution")  # the shuffle draws the backgrounds
-    if bg is None:
-        bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
+    bg = _backgrounds(x, bg, opts)
     kw = dict(target=opts.target, output=opts.output, positions=opts.screen_positions, seed=opts.seed,
               batch_size=8 * opts.batch_size, verbose=opts.verbose)
     fres = filt["result"]
@@ -611,6 +613,17 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict,
         "filters_not_responding": [f for f, s, ok in zip(filt["ids"], fe.significant, fires) if ok and not s],
     }
     return dict(zip(me.ids, (bool(s) for s in me.significant))), summary
+
+
+def _backgrounds(x, bg, opts) -> np.ndarray:
+    """The screen's backgrounds ``bg``, or with ``--no-screen`` (``bg`` None) the same ones drawn here."""
+    from . import jit
+    from .evidence import edits
+
+    if bg is not None:
+        return bg
+    jit.wait("attribution")  # the shuffle draws the backgrounds
+    return edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
 
 
 USAGE_COLUMNS = ["motif", "method", "filter", "rank", "share", "share_mean", "mean_contribution", "n_top3",
@@ -701,6 +714,65 @@ def _family_stage(families, significant, db, od, opts) -> dict:
             "n_minor_patterns": sum(len(f.members) for f in folded), "minor_seqlets": opts.minor_seqlets,
             "minor_by_effect": significant is not None}
 
+
+def _seqlet_instances(families, patterns, length: int):
+    """Each family's seqlets as its hits, in the fields of the instances stage's result (#30): the
+    family matrix's span on the sequence, its strand (+1/-1), the family's index in ``families``.
+    Seqlets only: the instances stage calls every instance; this is what the grammar reads until it does."""
+    from types import SimpleNamespace
+
+    by_pattern = {p.id: p for p in patterns}
+    rows = set()
+    for k, f in enumerate(families):
+        width = len(f.ppm)
+        for member, strand, offset in zip(f.members, f.strands, f.offsets):
+            for s in by_pattern[member].seqlets:
+                forward = (s.strand == "+") != (strand == "-")
+                a = s.start - offset if forward else s.end - width + offset
+                if 0 <= a and a + width <= length:
+                    rows.add((s.seq_index, a, a + width, 1 if forward else -1, k))
+    cols = np.array(sorted(rows), dtype=np.int64).reshape(-1, 5).T
+    return SimpleNamespace(seq_index=cols[0], start=cols[1], end=cols[2], strand=cols[3], motif=cols[4],
+                           ids=[f.id for f in families])
+
+
+def _grammar_stage(model, x, index, instances, families, backgrounds, od, opts) -> dict:
+    """How motifs combine (:mod:`interpret.evidence.grammar`): ``grammar.tsv`` and the ``grammar`` summary.
+
+    ``instances``: the instances stage's result (``seq_index, start, end, strand, motif`` arrays,
+    ``ids`` of the families ``motif`` indexes); its hits in the explained sequences are read.
+    ``families``: the motif stage's families (their PPMs, and the parts of composites);
+    ``backgrounds``: the screen's, or None to draw the same ones here. Names come from ``families.tsv``.
+    """
+    from . import stats
+    from .evidence import grammar
+
+    bg = _backgrounds(x, backgrounds, opts)
+    named = {r["family"]: r.get("jaspar_name") or r["family"] for r in io.read_tsv(od / "families.tsv")}
+    by_id = {f.id: f for f in families}
+    ids = list(instances.ids)
+    keep = np.isin(instances.seq_index, index)
+    hits = [np.asarray(getattr(instances, c))[keep] for c in ("seq_index", "start", "end", "strand", "motif")]
+    composites = [arr for k, fid in enumerate(ids)
+                  for arr in grammar.composite_arrangements(fid, by_id[fid].ppm, getattr(by_id[fid], "parts", ()),
+                                                            int((hits[4] == k).sum()))]
+    res = grammar.grammar(model, bg, *hits, ids, [named.get(f, f) for f in ids], [by_id[f].ppm for f in ids],
+                          composites, target=opts.target, output=opts.output, seed=opts.seed,
+                          batch_size=8 * opts.batch_size, verbose=opts.verbose)
+    rows = res.rows()
+    io.write_tsv(od / "grammar.tsv", rows, grammar.COLUMNS)
+    sp = res.spacings
+    keys = ("motif_a", "motif_b", "name_a", "name_b", "orientation", "spacing", "kind", "interaction",
+            "interaction_se", "interaction_q")
+    return {
+        "explained": model.explained(opts.target, opts.output), "null": grammar.NULL,
+        "rule": stats.rule(opts.output), "min_effect": stats.min_effect(opts.output), "backgrounds": len(bg),
+        "hits": int(keep.sum()), "sequences": int(len(np.unique(hits[0]))), "min_pairs": grammar.MIN_PAIRS,
+        "family_pairs_tested": len(sp.pairs), "arrangements": int(len(sp.q)),
+        "enriched": int(((sp.q < stats.ALPHA) & (sp.enrichment > 1)).sum()), "tested_in_silico": len(rows),
+        "interacting": [{k: r[k] for k in keys} for r in sorted(rows, key=lambda r: -abs(r["interaction"]))
+                        if r["interaction_significant"] and r["kind"] != "control"][:10],
+    }
 
 
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:

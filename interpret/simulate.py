@@ -386,3 +386,79 @@ def koo_model(length: int = 101, motif_ids: list[str] | None = None, seed: int =
     kernel, bias, _ = pwm_kernel(motif_ids or ARCH_MOTIFS, 19, 32)
     conv.set_weights([kernel, bias])
     return km
+
+
+# A model whose label needs two motifs together (issue #30): GATA1 and the TAL1::TCF3 E-box at a
+# fixed spacing, as in the erythroid GATA-E-box composite; CTCF raises the score alone.
+COMPOSITE_PARTS = ("MA0035.5", "MA0091.2")   # GATA1 (7 bp), TAL1::TCF3 (10 bp)
+COMPOSITE_SPACING = 20                       # from GATA1's start to TAL1::TCF3's, same strand
+COMPOSITE_ALONE = "MA0139.2"                 # CTCF
+
+
+def composite_like(n: int = 4000, length: int = 200, spacing: int = COMPOSITE_SPACING, seed: int = 0) -> Simulation:
+    """Two motifs that only count together, at one spacing, and one that counts alone.
+
+    Planted, in :func:`genomic_background` (GC 0.42 on average in both classes, CpG depleted):
+
+    * **positives** (half the sequences): 60% the composite only, 20% CTCF only, 20% both. The
+      composite is GATA1 (MA0035.5) with TAL1::TCF3 (MA0091.2) starting ``spacing`` bp after
+      GATA1's start on the same strand (centre to centre ``spacing + 1.5`` bp), the pair on
+      either strand of the sequence;
+    * **negatives**: 25% GATA1 alone, 25% TAL1::TCF3 alone, 25% both at another arrangement
+      (TAL1::TCF3 starting 30 to 60 bp after GATA1 on the same strand, or ``spacing`` bp after it on
+      the other strand), 25% nothing planted.
+
+    So neither part predicts the label alone, nor do the two together at the wrong spacing; a
+    model that learned the task needs both at ``spacing`` (and CTCF on its own). Instances are
+    sampled from the JASPAR PPMs.
+
+    Returns
+    -------
+    Simulation
+        ``motif_ids`` GATA1, TAL1::TCF3, CTCF (the ids); ``sites`` ``(motif_id, start, strand)``
+        of every planted instance, the composite's two parts as two sites.
+    """
+    rng = np.random.default_rng(seed)
+    gata, ebox = COMPOSITE_PARTS
+    ppms = jaspar_ppms([gata, ebox, COMPOSITE_ALONE])
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    x = genomic_background(n, length, rng.beta(21, 29, n), rng)
+    sites: list = [[] for _ in range(n)]
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        r = rng.random()
+        if y[i] > 0:
+            if r < 0.8:
+                _plant_pair(x[i], ppms, gata, ebox, spacing, True, rng, occupied, sites[i])
+            if r >= 0.6:
+                _plant(x[i], ppms[COMPOSITE_ALONE], COMPOSITE_ALONE, rng, occupied, sites[i])
+        elif r < 0.5:
+            mid = gata if r < 0.25 else ebox
+            _plant(x[i], ppms[mid], mid, rng, occupied, sites[i])
+        elif r < 0.75:
+            same = rng.random() < 0.5
+            _plant_pair(x[i], ppms, gata, ebox, int(rng.integers(30, 61)) if same else spacing, same, rng, occupied,
+                        sites[i])
+    return Simulation(x, y, sites, [gata, ebox, COMPOSITE_ALONE], [])
+
+
+def _plant_pair(seq, ppms, a, b, offset, same, rng, occupied, record) -> bool:
+    """Motif ``b`` starting ``offset`` bp after motif ``a`` (on ``a``'s strand when ``same``, else on
+    the other), the pair on a random strand of ``seq`` at a free place."""
+    wa, wb = len(ppms[a]), len(ppms[b])
+    span = max(wa, offset + wb)
+    for _ in range(50):
+        s = int(rng.integers(0, len(seq) - span + 1))
+        if occupied[s:s + span].any():
+            continue
+        forward = rng.random() < 0.5
+        # on the forward strand: a at s, b at s + offset; the pair's reverse complement mirrors both
+        at_a, at_b = (s, s + offset) if forward else (s + span - wa, s + span - offset - wb)
+        strand_a = "+" if forward else "-"
+        strand_b = strand_a if same else ("-" if forward else "+")
+        seq[at_a:at_a + wa] = sample_instance(ppms[a], rng, strand_a)
+        seq[at_b:at_b + wb] = sample_instance(ppms[b], rng, strand_b)
+        occupied[s:s + span] = True
+        record.extend([(a, at_a, strand_a), (b, at_b, strand_b)])
+        return True
+    return False

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ["summary", "motifs", "screen", "filters", "heatmap", "examples", "howto"]
+SECTIONS = ["summary", "motifs", "screen", "filters", "heatmap", "examples", "grammar", "howto"]
 #: Window widths measured (px): a laptop and a small screen.
 WIDTHS = (1280, 1024)
 #: Window height (px) of the first screen.
@@ -46,7 +46,7 @@ SCREEN_HEIGHT = 860
 #: :data:`interpret.report.MAX_FILTERS_PER_MOTIF` filters in each list and its effect; a filter row
 #: its logos and a JASPAR logo over the name, q and composition badges (91 px measured). Anything
 #: taller is a list or a logo out of bounds.
-ROW_BUDGET = {"motifs": 220, "minor": 80, "filters": 100, "screen": 70}
+ROW_BUDGET = {"motifs": 220, "minor": 80, "filters": 100, "screen": 70, "grammar": 90}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]

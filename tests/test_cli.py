@@ -34,7 +34,7 @@ def test_run_writes_every_output_of_the_contract(full_run):
     names = {p.name for p in full_run.iterdir()}
     assert {"report.html", "summary.json", "filters.meme", "filters.tsv", "filters.h5", "attributions.h5",
             "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "families.tsv", "seqlets.tsv",
-            "comparison.tsv", "screen.tsv", "figures"} <= names
+            "comparison.tsv", "screen.tsv", "grammar.tsv", "figures"} <= names
     s = io.read_json(full_run / "summary.json")
     assert s["explained"] == "logit (pre-sigmoid) of output 0"
     assert s["model"]["layout"] == "1L4" and s["data"]["source_layout"] == "(N, 1, L, 4)"
@@ -42,7 +42,9 @@ def test_run_writes_every_output_of_the_contract(full_run):
     assert s["data"]["n_explained"] == 1000 and s["data"]["n_positive"] > 1800
     assert s["methods"] == ["gradxinput", "deepshap"]
     assert s["attribution"]["deepshap"]["max_abs_delta"] < 1e-3
-    assert set(s["timings"]) >= {"filters", "attributions", "screen", "motifs", "compare", "effects", "report"}
+    assert set(s["timings"]) >= {"filters", "attributions", "screen", "motifs", "compare", "effects", "grammar",
+                                 "report"}
+    assert s["grammar"]["backgrounds"] == 100 and s["grammar"]["hits"] > 0
     assert len(io.read_meme(full_run / "filters.meme")) == 32
     assert len(io.read_tsv(full_run / "filters.tsv")) == 32
 

@@ -17,7 +17,7 @@ from interpret import io
 from interpret.report.render import MAX_FILTERS_PER_MOTIF
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
-SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "howto"]
+SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "grammar", "howto"]
 
 
 # --------------------------------------------------------------------------------------
@@ -309,7 +309,37 @@ def write_layout_output(out) -> dict:
     every later stage's columns and sections filled in (:func:`add_findings`)."""
     summary = write_fake_output(out, n_filters=512, n_motifs=60, n_seqs=200, length=1000, width=24, n_never=40,
                                 seed=3, wide_motif=50)
-    return add_findings(out, summary, seed=3)
+    return add_grammar(out, add_findings(out, summary, seed=3))
+
+
+def add_grammar(out, summary: dict) -> dict:
+    """grammar.tsv and the summary's grammar block: a composite's parts, pairs of families with long
+    names at short, far and upstream spacings on either strand, each with its far control."""
+    from interpret import stats
+    from interpret.evidence import grammar
+
+    rows = []
+    for k, (a, b, orient, spacing, kind, x) in enumerate([
+            ("GATA1", "TAL1::TCF3", "same", 21.5, "composite", 7.7),
+            ("Pou5f1::Sox2", "Pou5f1::Sox2", "opposite", -15.0, "enriched", 2.1),
+            ("NR2F1(var.2)::RXRA-like long name", "CTCF", "same", 150.5, "enriched", -0.6),
+            ("TP53", "TP53", "same", 10.0, "enriched", 0.05)]):
+        fa = f"deepshap_pos_family_{k}"
+        fb = fa if a == b or kind == "composite" else f"deepshap_pos_family_{k + 10}"
+        for row_kind, s, v in ((kind, spacing, x), ("control", 480.5 if spacing > 0 else -480.5, -0.3)):
+            rows.append({"motif_a": fa, "motif_b": fb, "name_a": a, "name_b": b, "orientation": orient,
+                         "spacing": s, "n_observed": 0 if row_kind != "enriched" else 120 + k,
+                         "enrichment": None if kind == "composite" else 14.2, "enrichment_q": 1e-8,
+                         "interaction": v, "interaction_se": 0.2, "interaction_q": 1e-6 if abs(v) > 0.2 else 0.6,
+                         "kind": row_kind, "n_expected": 8.4, "interaction_significant": abs(v) >= 0.2})
+    io.write_tsv(Path(out) / "grammar.tsv", rows, grammar.COLUMNS)
+    summary["grammar"] = {"explained": summary.get("explained", ""), "null": grammar.NULL,
+                          "rule": stats.rule("logit"), "min_effect": 0.2, "backgrounds": 100, "hits": 5321,
+                          "sequences": 180, "min_pairs": grammar.MIN_PAIRS, "family_pairs_tested": 12,
+                          "arrangements": 4120, "enriched": 3, "tested_in_silico": len(rows), "interacting": []}
+    if (Path(out) / "summary.json").exists():
+        io.write_json(Path(out) / "summary.json", summary)
+    return summary
 
 
 # --------------------------------------------------------------------------------------

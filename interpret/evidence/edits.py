@@ -13,6 +13,8 @@ instances are ``(W, 4)``.
 :func:`reverse_complement`         the other strand of one-hot sequences or instances
 :func:`insertion_starts`           the centre, or ``k`` evenly spaced insertion points
 :func:`insert`                     write instances over ``x[start:start + W]`` (a substitution)
+:func:`pair_starts`                where two instances at a given offset go, the pair centred
+:func:`insert_pair`                two instances at a fixed offset: A alone, B alone and both
 :func:`shuffle_spans`              replace spans by seeded shuffles of their own bases (ablation)
 =================================  ================================================================
 
@@ -32,7 +34,7 @@ from ..errors import InputError
 from ..attribution.shuffle import dinucleotide_shuffle
 
 __all__ = ["backgrounds", "consensus", "sample_instances", "gc_matched", "reverse_complement", "insertion_starts",
-           "insert", "shuffle_spans", "motif_seed"]
+           "insert", "pair_starts", "insert_pair", "shuffle_spans", "motif_seed"]
 
 
 def _check_onehot(x, what: str = "sequences") -> np.ndarray:
@@ -213,6 +215,66 @@ def insert(x: np.ndarray, instances: np.ndarray, starts) -> np.ndarray:
     cols = starts[:, None] + np.arange(width)[None, :]
     out[np.arange(n)[:, None], cols] = inst
     return out
+
+
+def pair_starts(length: int, width_a: int, width_b: int, offset: int) -> tuple[int, int]:
+    """Starts of two instances ``A`` (``width_a`` bp) and ``B`` (``width_b`` bp), ``B`` starting
+    ``offset`` bp after ``A`` (negative: before it), the pair's span centred in ``length`` bp.
+
+    Returns ``(start_a, start_b)``; an :class:`InputError` when the pair does not fit.
+    """
+    lo, hi = min(0, int(offset)), max(int(width_a), int(offset) + int(width_b))
+    if hi - lo > length:
+        raise InputError(f"two instances spanning {hi - lo} bp do not fit in {length}-bp sequences; "
+                         "test a shorter spacing.")
+    first = (int(length) - (hi - lo)) // 2
+    return first - lo, first - lo + int(offset)
+
+
+def insert_pair(x: np.ndarray, a: np.ndarray, b: np.ndarray, offset: int, reverse=None) -> np.ndarray:
+    """Copies of ``x`` with instance ``A`` alone, ``B`` alone, and both at a fixed arrangement.
+
+    The arrangement (:func:`pair_starts`: ``B`` starts ``offset`` bp after ``A``, the pair
+    centred) is written on the forward strand, or, in the rows where ``reverse`` is True, as its
+    reverse complement: both instances reverse-complemented and mirrored, so ``B`` lies
+    ``offset`` bp *upstream* on the forward strand. "A alone" keeps the background where ``B``
+    goes and "B alone" where ``A`` goes; where the two overlap, "both" holds ``B``'s bases.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, L, 4)
+        Backgrounds (not modified).
+    a : ndarray, shape (N, Wa, 4)
+        Instance of ``A`` for every row, on ``A``'s own strand.
+    b : ndarray, shape (N, Wb, 4)
+        Instance of ``B`` for every row, already in its strand relative to ``A`` (the reverse
+        complement of ``B``'s instance for a pair in opposite orientations).
+    offset : int
+        ``start_B - start_A`` on ``A``'s strand.
+    reverse : ndarray, shape (N,), bool, optional
+        Rows that get the arrangement's reverse complement (default: none).
+
+    Returns
+    -------
+    ndarray, shape (3, N, L, 4), float32
+        ``[A alone, B alone, A and B]``.
+    """
+    x = _check_onehot(x)
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    n, length = x.shape[:2]
+    if a.shape[0] != n or b.shape[0] != n:
+        raise InputError(f"give one instance of each motif per background: {a.shape[0]} and {b.shape[0]} "
+                         f"instances for {n} backgrounds.")
+    wa, wb = a.shape[1], b.shape[1]
+    sa, sb = pair_starts(length, wa, wb, offset)
+    rev = np.zeros(n, bool) if reverse is None else np.asarray(reverse, bool)
+    a = np.where(rev[:, None, None], reverse_complement(a), a)
+    b = np.where(rev[:, None, None], reverse_complement(b), b)
+    starts_a = np.where(rev, length - sa - wa, sa)
+    starts_b = np.where(rev, length - sb - wb, sb)
+    only_a = insert(x, a, starts_a)
+    only_b = insert(x, b, starts_b)
+    return np.stack([only_a, only_b, insert(only_a, b, starts_b)])
 
 
 def shuffle_spans(x: np.ndarray, rows, starts, ends, n: int = 10, seed=0) -> np.ndarray:

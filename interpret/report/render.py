@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
-from . import logo
+from . import combine, logo
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ METHOD_NOTES = {
 }
 SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
             ("heatmap", "Filter × motif usage and similarity"), ("examples", "Example sequences"),
-            ("screen", "Known motifs this model responds to"), ("howto", "How to read this page")]
+            ("screen", "Known motifs this model responds to"), ("grammar", "How motifs combine"),
+            ("howto", "How to read this page")]
 #: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
 N_SCREEN = 10
 #: What the page says of a pattern whose effect does not pass the rule of :mod:`interpret.stats`.
@@ -394,7 +395,13 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "resumed": list(s.get("resumed") or []),
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
-    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"])
+    ctx["grammar"] = g = combine.context(d.out, s)
+    scale = max([abs(r["interaction"] or 0) + 1.96 * (r["interaction_se"] or 0) for r in g.get("rows", [])] or [1.0])
+    for r in g.get("rows", []):
+        r["bar"] = _effect_bar(r["interaction"], r["interaction_se"], scale or 1.0)
+    for r in ctx["screen"].get("ignored", []):     # a look-alike the model uses only with a partner
+        r["partner"] = combine.partner_of(g["partners"], name=r["name"])
+    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"], g["partners"])
     ctx["max_filter_rows"] = MAX_FILTER_ROWS
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
@@ -809,14 +816,18 @@ def _effect(r: dict, floor) -> dict:
             "gc_driven": composition is not None and abs(composition) > abs(ins)}
 
 
-def _findings(families: list, screen: dict) -> dict:
+def _findings(families: list, screen: dict, partners: list = ()) -> dict:
     """The page's first lines: the main motif families by what the model does with them (raises the
-    score, lowers it, no response), each named by JASPAR; unnamed ones are counted, GC-rich ones
-    apart; then the screen's strongest known motifs. Lists are capped at :data:`MAX_FINDINGS`."""
+    score, lowers it, works with a partner, no response), each named by JASPAR; unnamed ones are
+    counted, GC-rich ones apart; then the screen's strongest known motifs. A family or screen motif
+    with a significant interaction (``partners``, :func:`interpret.report.combine.context`) is named
+    with its partner and never among those the model ignores: a single insertion cannot show a motif
+    that needs a partner. Lists are capped at :data:`MAX_FINDINGS`."""
     out = {}
+    paired = {r["family"] for r in families if combine.partner_of(partners, family=r["family"])}
     for key, rows in (("raise", [r for r in families if _responds(r) and r.get("sign") != "-"]),
                       ("lower", [r for r in families if _responds(r) and r.get("sign") == "-"]),
-                      ("ignored", [r for r in families if not _responds(r)])):
+                      ("ignored", [r for r in families if not _responds(r) and r["family"] not in paired])):
         named = [r for r in rows if r.get("jaspar_name")]
         gc = [r for r in rows if not r.get("jaspar_name") and "GC-rich" in (r.get("composition") or "")]
         other = [r for r in rows if not r.get("jaspar_name") and r not in gc]
@@ -825,9 +836,12 @@ def _findings(families: list, screen: dict) -> dict:
                     "n": len(rows)}
     out["n_families"] = len(families)
     out["measured"] = any(r["effect"]["has"] for r in families)
+    out["partners"] = capped(partners, MAX_FINDINGS)
     if screen.get("available"):
-        out["screen_raise"] = screen["positive"][:3]
-        out["screen_lower"] = screen["negative"][:3]
+        out["screen_raise"], out["screen_lower"] = (
+            [{**r, "partner": combine.partner_of(partners, name=r["name"])} for r in screen[k][:3]]
+            for k in ("positive", "negative"))
+        out["screen_ignored"] = [g for g in screen["ignored"] if not combine.partner_of(partners, name=g["name"])]
     return out
 
 
