@@ -32,6 +32,7 @@ ALLOWED = {
     "motifs.tomtom": {"errors"},
     "motifs.compare": {"errors", "io", "stats", "motifs.tomtom"},
     "motifs.composition": {"errors", "motifs.compare"},
+    "motifs.hits": {"errors", "stats"},                                  # instances: the families fitted to contributions
     # evidence wing
     "evidence": set(),
     "evidence.edits": {"errors", "attribution.shuffle"},                 # array surgery for in-silico experiments
@@ -42,10 +43,10 @@ ALLOWED = {
     "report.logo": set(),
     "report.render": {"errors", "io", "report.logo"},
     # beside the stages, and the wiring
-    "jit": {"motifs.modisco", "attribution.deeplift", "attribution.shuffle"},  # compiles numba kernels ahead of a run
+    "jit": {"motifs.modisco", "motifs.hits", "attribution.deeplift", "attribution.shuffle"},  # numba kernels ahead of a run
     "simulate": {"io", "model"},
     "pipeline": {"errors", "io", "model", "regions", "filters", "stats", "jit", "__init__", "attribution.methods",
-                 "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare",
+                 "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare", "motifs.hits",
                  "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "report.render"},
     "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},

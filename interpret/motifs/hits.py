@@ -331,3 +331,204 @@ def fit_batch(x: np.ndarray, contrib: np.ndarray, motifs: Motifs, scale: float =
            "strand": motifs.strand[k], "motif": motifs.family[k], "coefficient": coef * scale,
            "similarity": sim, "contribution": contribution}
     return {key: v[order].astype(empty[key].dtype) for key, v in out.items()}
+
+
+def call_sharded(n_shards: int, read, motifs: Motifs, scale: float, store=None, lam: float = LAMBDA,
+                 min_similarity: float = MIN_SIMILARITY, eps: float = EPS, batch: int = BATCH,
+                 verbose: bool = False) -> dict:
+    """Hits in every shard of a large input, in bounded memory, resumable.
+
+    Parameters
+    ----------
+    n_shards : int
+    read : callable
+        ``read(k)`` -> ``(seq_index (n,), x (n, L, 4), contrib (n, L, 4))`` of shard ``k``.
+    motifs : Motifs
+    scale : float
+        The run's scale (:func:`contribution_scale`), the same for every shard.
+    store : object, optional
+        Keeps finished shards (``done(k)``, ``load(k)``, ``save(k, arrays)``, e.g.
+        :class:`interpret.io.ShardFiles`): shards it holds are not fitted again.
+    lam, min_similarity, eps : float
+    batch : int
+        Sequences fitted at once.
+    verbose : bool
+        A progress bar (tqdm).
+
+    Returns
+    -------
+    dict of ndarray
+        As :func:`fit_batch`, with ``seq_index`` (the user's row) in place of ``row``.
+    """
+    from tqdm.auto import tqdm
+
+    parts = []
+    for k in tqdm(range(n_shards), desc="instances", unit="shard", disable=not verbose):
+        if store is not None and store.done(k):
+            parts.append(store.load(k))
+            continue
+        seq_index, x, contrib = read(k)
+        found = []
+        for a in range(0, len(x), batch):
+            h = fit_batch(x[a:a + batch], contrib[a:a + batch], motifs, scale, lam, min_similarity, eps)
+            h["seq_index"] = np.asarray(seq_index, dtype=np.int64)[a + h.pop("row")]
+            found.append(h)
+        shard = {key: np.concatenate([h[key] for h in found]) for key in found[0]} if found else _empty()
+        if store is not None:
+            store.save(k, shard)
+        parts.append(shard)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]} if parts else _empty()
+
+
+def _empty() -> dict:
+    out = {k: np.zeros(0, np.int64) for k in ("seq_index", "start", "end", "motif")}
+    out["strand"] = np.zeros(0, np.int8)
+    out.update({k: np.zeros(0) for k in ("coefficient", "similarity", "contribution")})
+    return out
+
+
+@dataclass(frozen=True)
+class HitResult:
+    """Every instance the run called: what ``hits.tsv``, the report and the grammar stage read.
+
+    Attributes
+    ----------
+    seq_index, start, end : ndarray, shape (H,), int64
+        The user's row and the span on the sequence as given (0-based, half-open, cut to the
+        sequence for a motif that runs off an end).
+    strand : ndarray, shape (H,), int8
+        +1: the family's matrix reads forward there; -1: reverse-complemented.
+    motif : ndarray, shape (H,), int64
+        Index into ``families``.
+    coefficient, similarity, contribution : ndarray, shape (H,), float64
+        See :func:`fit_batch`.
+    families : tuple of str
+        Family ids (``families.tsv``).
+    names : tuple of str
+        Display names (the JASPAR name, the parts' names joined by " + ", else the family id).
+    widths : tuple of int
+        Width of each family's matrix (a hit narrower than its family's width runs off an end).
+    parts : tuple of tuple of (int, int, str)
+        Each family's cores ``(a, b, name)`` within its matrix (one core for most motifs; two or
+        more for a dimer or composite; ``name`` empty when unnamed).
+    methods : tuple of str
+        The attribution method whose contributions each family was fitted to.
+    scanned : ndarray, shape (S,), int64
+        The user's rows that were scanned, sorted (the explained ones, or every row with
+        ``hits_on="all"``).
+    hits_on : str
+        ``"explained"`` or ``"all"``.
+    scale : dict
+        Method -> the run's contribution scale ``g``.
+    """
+
+    seq_index: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    strand: np.ndarray
+    motif: np.ndarray
+    coefficient: np.ndarray
+    similarity: np.ndarray
+    contribution: np.ndarray
+    families: tuple
+    names: tuple
+    widths: tuple
+    parts: tuple
+    methods: tuple
+    scanned: np.ndarray
+    hits_on: str
+    scale: dict
+
+    def __len__(self) -> int:
+        return len(self.seq_index)
+
+    def rows(self) -> list[dict]:
+        """``hits.tsv`` rows (:data:`COLUMNS`), sorted by row, start, family."""
+        fam, names = np.asarray(self.families, dtype=object), np.asarray(self.names, dtype=object)
+        cols = {"seq_index": self.seq_index.tolist(), "start": self.start.tolist(), "end": self.end.tolist(),
+                "strand": np.where(self.strand > 0, "+", "-").tolist(), "motif": fam[self.motif].tolist(),
+                "name": names[self.motif].tolist(), "coefficient": self.coefficient.tolist(),
+                "similarity": self.similarity.tolist(), "contribution": self.contribution.tolist()}
+        return [dict(zip(COLUMNS, vals)) for vals in zip(*(cols[c] for c in COLUMNS))]
+
+
+def merge(results: list, **fields) -> HitResult:
+    """One :class:`HitResult` from the hits of several methods (each a :func:`call_sharded` dict whose
+    ``motif`` indexes its own families) and ``fields`` for the rest: ``families``, ``names``,
+    ``widths``, ``parts``, ``methods`` (the concatenated per-family tuples), ``scanned``,
+    ``hits_on``, ``scale``."""
+    offset, arrays = 0, []
+    for r, n in results:
+        arrays.append({**r, "motif": r["motif"] + offset})
+        offset += n
+    cat = {k: np.concatenate([a[k] for a in arrays]) for k in _empty()} if arrays else _empty()
+    order = np.lexsort((cat["motif"], cat["start"], cat["seq_index"]))
+    return HitResult(**{k: v[order] for k, v in cat.items()}, **fields)
+
+
+def family_stats(result: HitResult, seqlets, positive: np.ndarray | None = None) -> list[dict]:
+    """Per family: hits, hits per scanned sequence, seqlet recall and, with both classes scanned, enrichment.
+
+    Parameters
+    ----------
+    result : HitResult
+    seqlets : iterable of (int, int, int, int)
+        ``(family index, seq_index, start, end)`` of every seqlet of the family's patterns.
+    positive : ndarray, shape (S,), bool, optional
+        Label of each scanned row (``result.scanned``); enrichment needs both classes.
+
+    Returns
+    -------
+    list of dict, one per family
+        :data:`FAMILY_COLUMNS`: ``n_hits``; ``hits_per_seq`` (over the scanned rows);
+        ``seqlet_recall``, the share of the family's seqlets that a hit of the family covers by at
+        least :data:`RECALL_OVERLAP` of the seqlet (either strand; None without seqlets); with
+        labels, ``hit_seqs_pos`` / ``hit_seqs_neg``, scanned positives and negatives with at least
+        one hit, ``hit_enrichment`` = ``((pos + 0.5) / (n_pos + 1)) / ((neg + 0.5) / (n_neg + 1))``,
+        ``hit_p`` (two-sided Fisher exact test of the 2 x 2 table) and ``hit_q`` (Benjamini-Hochberg
+        over the families).
+    """
+    from scipy.stats import fisher_exact
+
+    n_fam = len(result.families)
+    n_scanned = max(len(result.scanned), 1)
+    spans: dict = {}
+    for m, s, a, b in zip(result.motif.tolist(), result.seq_index.tolist(), result.start.tolist(),
+                          result.end.tolist()):
+        spans.setdefault((m, s), []).append((a, b))
+    found, total = np.zeros(n_fam), np.zeros(n_fam)
+    for m, s, a, b in seqlets:
+        total[m] += 1
+        need = RECALL_OVERLAP * (b - a)
+        found[m] += any(min(b, hb) - max(a, ha) >= need for ha, hb in spans.get((m, s), ()))
+    n_hits = np.bincount(result.motif, minlength=n_fam)
+    out = [{"n_hits": int(n_hits[m]), "hits_per_seq": float(n_hits[m] / n_scanned),
+            "seqlet_recall": float(found[m] / total[m]) if total[m] else None} for m in range(n_fam)]
+    if positive is None:
+        return out
+    positive = np.asarray(positive, bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        return out
+    row_pos = dict(zip(result.scanned.tolist(), positive.tolist()))
+    p = np.ones(n_fam)
+    for m in range(n_fam):
+        seqs = np.unique(result.seq_index[result.motif == m])
+        pos = sum(row_pos.get(s, False) for s in seqs.tolist())
+        neg = len(seqs) - pos
+        p[m] = fisher_exact([[pos, n_pos - pos], [neg, n_neg - neg]])[1]
+        out[m].update(hit_seqs_pos=int(pos), hit_seqs_neg=int(neg), hit_p=float(p[m]),
+                      hit_enrichment=float(((pos + 0.5) / (n_pos + 1)) / ((neg + 0.5) / (n_neg + 1))))
+    for m, q in enumerate(bh(p)):
+        out[m]["hit_q"] = float(q)
+    return out
+
+
+def position_histogram(result: HitResult, length: int, bins: int = 20) -> np.ndarray:
+    """Hits of each family by the position of their centre along the sequence: ``(M, bins)`` counts."""
+    edges = np.linspace(0, length, bins + 1)
+    centre = (result.start + result.end) / 2
+    out = np.zeros((len(result.families), bins), np.int64)
+    idx = np.clip(np.searchsorted(edges, centre, side="right") - 1, 0, bins - 1)
+    np.add.at(out, (result.motif, idx), 1)
+    return out
