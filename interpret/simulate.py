@@ -199,7 +199,7 @@ def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
                    decoys=jaspar_ppms([EXAMPLE_DECOY]), max_per_seq=1, seed=seed)
 
 
-def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", threshold: float = 0.5):
+def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", threshold=0.5):
     """The seed's architecture with its filters *set* to motifs' log-odds PWMs, both strands.
 
     Two filters per motif (forward and reverse complement), centred in ``width``, bias at
@@ -217,8 +217,9 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
     length, width : int
         Input length and kernel width (bp); every motif must fit in ``width``.
     pool : {"max", "sum"}
-    threshold : float
-        Fraction of a filter's best score its bias cancels.
+    threshold : float, or dict of str -> float
+        Fraction of a filter's best score its bias cancels (per motif, by name, with a dict; a
+        negative one makes a filter fire everywhere, a weak dense preference like real models have).
 
     Returns
     -------
@@ -234,12 +235,12 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
     conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
     k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
     b = np.zeros(2 * len(ppms), np.float32)
-    for j, p in enumerate(ppms.values()):
+    for j, (name, p) in enumerate(ppms.items()):
         lo = np.log2((p + 0.01) / 0.26)
         off = (width - len(p)) // 2
         for s, m in enumerate((lo, lo[::-1, ::-1])):
             k[0, off:off + len(p), :, 2 * j + s] = m
-            b[2 * j + s] = -threshold * lo.max(1).sum()
+            b[2 * j + s] = -(threshold[name] if isinstance(threshold, dict) else threshold) * lo.max(1).sum()
     conv.set_weights([k, b])
     weight = 0.2 * (length if pool == "sum" else 1)
     km.layers[-1].set_weights([np.full((2 * len(ppms), 1), weight, np.float32), np.array([-3.0], np.float32)])
@@ -437,12 +438,13 @@ def composite_like(n: int = 2000, length: int = 200, spacing: int = COMPOSITE_SP
 DIMER = "MA0106.3"  # TP53: two half-sites, columns 0:9 and 9:18
 
 
-def dimer_like(n: int = 1000, length: int = 200, spacer: int = 4, seed: int = 0) -> Simulation:
-    """TP53 half-sites planted as a dimer with ``spacer`` random bases between them, in peak-like background.
+def dimer_like(n: int = 1000, length: int = 200, spacer: int = 0, seed: int = 0) -> Simulation:
+    """TP53 half-sites planted as a dimer, ``spacer`` random bases between them, in peak-like background.
 
-    p53-family response elements are two half-sites, often with a spacer of a few bases; a model
-    that learns them gives a contribution profile with two cores and weak columns between (the
-    pattern ``tggaCATGtCtngACATGcCt`` of issue #30). Half the sequences are positive; 90% of the
+    p53-family response elements are two half-sites (RRRCWWGYYY), adjacent or with a spacer of a
+    few bases; a model that reads them at their CATG cores gives a contribution profile with two
+    cores and weak columns between (the pattern ``tggaCATGtCtngACATGcCt`` of issue #30). With
+    ``spacer=0`` the dimer is MA0106.3 itself. Half the sequences are positive; 90% of the
     positives hold the dimer (columns 0:9 and 9:18 of MA0106.3, the spacer from the background,
     either strand as a unit); 20% of all sequences hold one lone half-site. Background as in
     :func:`composite_like`.

@@ -41,7 +41,8 @@ ALLOWED = {
     # report wing
     "report": {"report.render"},
     "report.logo": set(),
-    "report.render": {"errors", "io", "report.logo"},
+    "report.render": {"errors", "io", "report.logo", "report.instances"},
+    "report.instances": {"io", "report.logo"},          # the "Motif instances" section, from hits.tsv
     # beside the stages, and the wiring
     "jit": {"motifs.modisco", "motifs.hits", "attribution.deeplift", "attribution.shuffle"},  # numba kernels ahead of a run
     "simulate": {"io", "model"},

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
-from . import logo
+from . import instances, logo
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ METHOD_NOTES = {
 }
 SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
             ("heatmap", "Filter × motif usage and similarity"), ("examples", "Example sequences"),
-            ("screen", "Known motifs this model responds to"), ("howto", "How to read this page")]
+            ("instances", "Motif instances"), ("screen", "Known motifs this model responds to"),
+            ("howto", "How to read this page")]
 #: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
 N_SCREEN = 10
 #: What the page says of a pattern whose effect does not pass the rule of :mod:`interpret.stats`.
@@ -388,6 +389,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "builds_main": {r["filter"] for r in d.filters
                         if r.get("filter") in (d.building.get(r.get("main_motif")) or {}).get("filters", [])},
         "examples": _examples(d, methods, n_examples),
+        "instances": instances.context(d.out, s, PALETTE, n_examples),
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
         "sample_notes": sample_notes(s),
