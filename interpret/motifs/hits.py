@@ -232,7 +232,9 @@ def _solve(batch: _Batch, lam: float, rounds: int = MAX_ROUNDS) -> tuple:
         coef = np.concatenate([coef, np.zeros(len(nb))])
     else:
         logger.warning("hit calling stopped after %d rounds with starts still entering the fit", rounds)
-    keep = coef > 0
+    # a coefficient whose atom moves the reconstruction by less than the solver's tolerance is 0
+    # (two identical atoms, a palindrome's two strands, leave the second at round-off, ~1e-15)
+    keep = coef * np.sqrt(batch.atoms(b, k, p)[1]) > TOL if len(b) else np.zeros(0, bool)
     return b[keep], k[keep], p[keep], coef[keep]
 
 
