@@ -137,10 +137,6 @@ def agreement(sec: Section, quick: bool) -> None:
     from interpret.attribution.methods import DeepShap
 
     rows, raw = [], {}
-    # planted
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    import test_hits
-
     n = 300 if quick else 4000
     sim = simulate.instances_like(n=n, length=200, seed=0)
     ids = simulate.INSTANCE_MOTIFS
@@ -152,7 +148,7 @@ def agreement(sec: Section, quick: bool) -> None:
         sel = np.flatnonzero((t["motif"] == mid) & (t["kind"] == "full"))
         segs = [contrib[t["seq_index"][j], t["start"][j]:t["end"][j]] for j in sel]
         cwms.append(np.mean([s[::-1, ::-1] if t["strand"][j] == "-" else s for s, j in zip(segs, sel)], axis=0))
-    seen = test_hits._seen(model, sim)
+    seen = simulate.pwm_fires(model, sim, ids)
     sets = [("planted", sim.x, contrib, cwms, (sim, seen, ids))]
     # demo
     sim_d = simulate.example(n=1000 if quick else 4000, seed=0)

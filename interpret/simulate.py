@@ -247,6 +247,23 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
     return Model.from_keras(km)
 
 
+def pwm_fires(model, sim: Simulation, motif_ids: list) -> np.ndarray:
+    """Whether a :func:`pwm_model`'s filter for each planted instance's motif fires on it.
+
+    Filters ``2j`` and ``2j + 1`` scan for ``motif_ids[j]`` (both strands); an instance of
+    ``sim.instances`` counts as seen when either fires (ReLU above 0) within 3 bp of it: the
+    instances the model responds to, which alone carry attribution. Returns ``(n_instances,)`` bool.
+    """
+    import keras
+
+    km = model.keras_model
+    conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
+    act = keras.Model(km.inputs, conv.output)(sim.x[:, None]).numpy()[:, 0]
+    t = sim.instances
+    return np.array([act[i, max(0, a - 3):b + 3, 2 * motif_ids.index(m):2 * motif_ids.index(m) + 2].max() > 0
+                     for i, m, a, b in zip(t["seq_index"], t["motif"], t["start"], t["end"])], dtype=bool)
+
+
 # Real ChIP-seq peaks, in miniature: what simulations usually leave out.
 PEAKS_MOTIF = "MA0496.4"      # MAFK: the factor's own motif, in most but not all positives
 PEAKS_COFACTOR = "MA0106.3"   # TP53: a palindromic co-factor in a quarter of the positives

@@ -113,24 +113,10 @@ def planted():
     return sim, model, contrib, motifs, h
 
 
-def _seen(model, sim) -> np.ndarray:
-    """Whether the model's filter for each planted instance's motif fires on it (the hand-set ReLU
-    threshold: 0.6 of the best log-odds score), i.e. whether the instance can carry attribution."""
-    import keras
-
-    km = model.keras_model
-    conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
-    act = keras.Model(km.inputs, conv.output)(sim.x[:, None]).numpy()[:, 0]
-    t = sim.instances
-    ids = simulate.INSTANCE_MOTIFS
-    return np.array([act[i, max(0, a - 3):b + 3, 2 * ids.index(m):2 * ids.index(m) + 2].max() > 0
-                     for i, m, a, b in zip(t["seq_index"], t["motif"], t["start"], t["end"])])
-
-
 def test_planted_instances_are_recovered_position_by_position_at_both_ends_too(planted):
     sim, model, contrib, motifs, h = planted
     t, ids = sim.instances, simulate.INSTANCE_MOTIFS
-    seen = _seen(model, sim)
+    seen = simulate.pwm_fires(model, sim, ids)
     by_seq: dict = {}
     for j, i in enumerate(t["seq_index"]):
         by_seq.setdefault(int(i), []).append(j)

@@ -455,10 +455,17 @@ class HitResult:
 
 
 def merge(results: list, **fields) -> HitResult:
-    """One :class:`HitResult` from the hits of several methods (each a :func:`call_sharded` dict whose
-    ``motif`` indexes its own families) and ``fields`` for the rest: ``families``, ``names``,
-    ``widths``, ``parts``, ``methods`` (the concatenated per-family tuples), ``scanned``,
-    ``hits_on``, ``scale``."""
+    """One :class:`HitResult` from the hits of several methods.
+
+    Parameters
+    ----------
+    results : list of (dict, int)
+        Per method, the :func:`call_sharded` arrays (``motif`` indexing that method's families) and
+        its number of families, in the order of the concatenated families.
+    **fields
+        The other fields of :class:`HitResult`: ``families, names, widths, parts, methods`` (per
+        family, concatenated), ``scanned, hits_on, scale``.
+    """
     offset, arrays = 0, []
     for r, n in results:
         arrays.append({**r, "motif": r["motif"] + offset})
@@ -506,7 +513,7 @@ def family_stats(result: HitResult, seqlets, positive: np.ndarray | None = None)
     n_hits = np.bincount(result.motif, minlength=n_fam)
     out = [{"n_hits": int(n_hits[m]), "hits_per_seq": float(n_hits[m] / n_scanned),
             "seqlet_recall": float(found[m] / total[m]) if total[m] else None} for m in range(n_fam)]
-    if positive is None:
+    if positive is None or not n_fam:
         return out
     positive = np.asarray(positive, bool)
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())

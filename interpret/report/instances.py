@@ -109,12 +109,8 @@ def _examples(out: Path, hits: list, families: list, colour: dict, n: int) -> li
                       colour.get(h["motif"], "#555"))
                      for h in seq_hits if method_of.get(h["motif"]) == m and int(h["end"]) > start
                      and int(h["start"]) < stop]
-            lim = float(np.abs(c).sum(axis=1).max()) if c.size else 1.0
-            svg = logo.logo_svg(c, "contrib", height=70, col_width=max(4.0, min(9.0, 900.0 / max(len(c), 1))),
-                                ylim=(-lim, lim) if lim > 0 else (-1, 1), defs=False, spans=spans, xticks=10,
-                                x_offset=start, attrs={"data-kind": "hits", "data-method": m,
-                                                       "data-seq": e["seq_index"]},
-                                title=f"sequence {e['seq_index']}: {m} contributions and motif instances")
+            svg = logo.track_svg(c, spans, start, {"data-kind": "hits", "data-method": m, "data-seq": e["seq_index"]},
+                                 f"sequence {e['seq_index']}: {m} contributions and motif instances")
             tracks.append({"method": m, "logo": svg, "n": len(spans)})
         rows.append({"seq_index": e["seq_index"], "tracks": tracks, "window": (start, stop), "length": length,
                      "hits": [{"name": name.get(h["motif"], h["motif"]), "start": h["start"], "end": h["end"],

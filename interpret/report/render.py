@@ -766,12 +766,9 @@ def _examples(d: OutputData, methods: list, n: int) -> dict:
                 mid = s.get("motif", "")
                 spans.append((a - start, b - start, f"{mid}{'' if s.get('strand') in (None, '', '+') else ' (−)'}",
                               colours.get(mid, "#555")))
-            lim = float(np.abs(c).sum(axis=1).max()) if c.size else 1.0
-            svg = logo.logo_svg(c, "contrib", height=70, col_width=max(4.0, min(9.0, 900.0 / max(len(c), 1))),
-                                ylim=(-lim, lim) if lim > 0 else (-1, 1), defs=False, spans=spans, xticks=10,
-                                x_offset=start, attrs={"data-kind": "attribution", "data-method": m,
-                                                       "data-seq": e["seq_index"]},
-                                title=f"sequence {e['seq_index']}: {m} contributions")
+            svg = logo.track_svg(c, spans, start, {"data-kind": "attribution", "data-method": m,
+                                                   "data-seq": e["seq_index"]},
+                                 f"sequence {e['seq_index']}: {m} contributions")
             tracks.append({"method": m, "logo": svg, "score": e["score"].get(m),
                            "total": float(e["contrib"][m].sum()), "n_seqlets": len(spans)})
         seq = "".join("ACGT"[int(k)] if v > 0 else "N" for k, v in zip(e["x"].argmax(1), e["x"].max(1)))
