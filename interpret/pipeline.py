@@ -1,4 +1,5 @@
-"""The whole run: load → (filters | attributions | screen) → motifs → (compare | usage) → effects → report.
+"""The whole run: load → (filters | attributions | screen) → motifs → (compare | usage) → effects →
+families → instances → report.
 
 This module only wires the stages and decides what is written where; each stage lives in its
 own module and returns plain results. :func:`run` is what ``interpret run`` calls.

@@ -124,7 +124,8 @@ def test_planted_instances_are_recovered_position_by_position_at_both_ends_too(p
     found, strand_ok = np.zeros(len(t["start"]), bool), []
     for n, (i, m, a, b, st) in enumerate(zip(h["row"], h["motif"], h["start"], h["end"], h["strand"])):
         for j in by_seq.get(int(i), []):
-            if t["motif"][j] == ids[m] and min(b, t["end"][j]) - max(a, t["start"][j]) >= 0.5 * (t["end"][j] - t["start"][j]):
+            a_j, b_j = t["start"][j], t["end"][j]
+            if t["motif"][j] == ids[m] and min(b, b_j) - max(a, a_j) >= 0.5 * (b_j - a_j):
                 true_hit[n] = found[j] = True
                 if ids[m] == "MA0139.2":   # CTCF; TP53 and MAFK's core (TGACTCA) are palindromes
                     strand_ok.append((st > 0) == (t["strand"][j] == "+"))

@@ -69,7 +69,8 @@ def context(out, summary: dict, palette: list, n_examples: int = 5) -> dict:
                      "seqlet_recall": _num(f.get("seqlet_recall")), "n_seqlets": f.get("n_seqlets"),
                      "pos": f.get("hit_seqs_pos"), "neg": f.get("hit_seqs_neg"),
                      "enrichment": _num(f.get("hit_enrichment")), "q": _num(f.get("hit_q")),
-                     "parts": f.get("part_names") if ";" in (f.get("parts") or "") else "",
+                     "parts": (f.get("parts") or "").replace("-", "–").replace(";", ", ")
+                     if ";" in (f.get("parts") or "") else "",
                      "partial": sum(1 for h in mine if int(h["end"]) - int(h["start"]) < int(f.get("width") or 0)),
                      "histogram": histogram_svg(counts, length, colour[fid])})
     return {"available": True, "families": rows, "n_hits": len(hits), "hits_on": info.get("hits_on", "explained"),
