@@ -40,8 +40,8 @@ $(BENCH_STAMP): pyproject.toml
 	$(PY) -m venv $(BENCH_VENV)
 	$(BENCH_BIN)/pip install -q --upgrade pip
 	$(BENCH_BIN)/pip install -q "torch==2.13.0"
-	$(BENCH_BIN)/pip install -q -e . "torch==2.13.0" tangermeme captum scikit-learn psutil "memelite==0.5.0"
-	$(BENCH_BIN)/python -c "import torch, tangermeme, captum; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	$(BENCH_BIN)/pip install -q -e . "torch==2.13.0" tangermeme captum scikit-learn psutil "memelite==0.5.0" "finemo==0.41"
+	$(BENCH_BIN)/python -c "import torch, tangermeme, captum, finemo; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(BENCH_STAMP)
 
 bench-env: $(BENCH_STAMP)
@@ -76,10 +76,11 @@ BENCH_KEY := $(shell find interpret benchmarks/*.py pyproject.toml -type f -not 
 	| xargs cat | sha1sum | cut -c1-12)
 BENCH_DONE := benchmarks/work/bench-$(BENCH_KEY)
 BENCH_SECTIONS := speed e2e modisco_settings modisco_packages recovery trimming speed_peers logo_speed screen \
-	naming tomtom_speed usage scale grammar
+	naming tomtom_speed usage scale hits grammar
 BENCH_ARGS_e2e := --keep
 BENCH_PY_speed_peers := $(BENCH_BIN)/python
 BENCH_PY_tomtom_speed := $(BENCH_BIN)/python
+BENCH_PY_hits := $(BENCH_BIN)/python
 
 bench: $(addprefix $(BENCH_DONE)/,$(BENCH_SECTIONS))
 	$(BIN)/python benchmarks/make_results.py

@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-k", type=int, help="kernel logos: use each filter's k strongest sites instead")
     run.add_argument("--motif-db", help="MEME file of known motifs (default: bundled JASPAR 2026 CORE vertebrates)")
     run.add_argument("--q", type=float, default=0.05, dest="q_threshold", help="TOMTOM q-value for a match")
+    run.add_argument("--hits-on", choices=("explained", "all"), default="explained",
+                     help="where every instance of every motif family is called (hits.tsv): the explained "
+                          "sequences, or all input sequences (the others get attributions first, "
+                          "attributions_rest.h5)")
     e = run.add_argument_group("known-motif screen and effect sizes (in-silico insertion and ablation)")
     e.add_argument("--screen", action=argparse.BooleanOptionalAction, default=True,
                    help="insert every --motif-db motif into shuffled backgrounds and report which ones move the "
@@ -298,7 +302,7 @@ def _run(args, argv) -> int:
                 explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
                 batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
-                minor_seqlets=args.minor_seqlets,
+                minor_seqlets=args.minor_seqlets, hits_on=args.hits_on,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
                 screen_positions=args.screen_positions, force=args.force, resume=args.resume, verbose=not args.quiet,
                 command="interpret " + shlex.join(argv))

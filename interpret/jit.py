@@ -1,10 +1,11 @@
 """numba kernels compiled ahead of a run, in a background process, into numba's on-disk cache.
 
-Two groups of kernels, in the order a run first calls them: ``attribution``, the package's own
+Three groups of kernels, in the order a run first calls them: ``attribution``, the package's own
 (the dinucleotide shuffle, :mod:`interpret.attribution.shuffle`, and DeepSHAP's max-pool, scatter and
-first-layer kernels, :mod:`interpret.attribution.deeplift`: about 4.5 s of compile on first use), and
+first-layer kernels, :mod:`interpret.attribution.deeplift`: about 4.5 s of compile on first use),
 ``modisco``, TF-MoDISco's (modiscolite: modisco-lite's kernels cost about 11 CPU seconds,
-``benchmarks/RESULTS.md``).
+``benchmarks/RESULTS.md``), and ``hits``, the hit caller's coordinate descent
+(:mod:`interpret.motifs.hits`).
 With an empty cache a process compiles each kernel on its first call and waits for it; every
 later run loads them from the cache in about a second. :func:`start`, called as a run begins
 (by the command line before it imports TensorFlow), spawns ``python -m interpret.jit`` (a new
@@ -34,7 +35,7 @@ import time
 logger = logging.getLogger(__name__)
 
 #: Kernel groups, in the order a run first calls them.
-GROUPS = ("attribution", "modisco")
+GROUPS = ("attribution", "modisco", "hits")
 #: Seconds :func:`wait` gives the child before it compiles in this process instead.
 TIMEOUT = 600.0
 
@@ -60,6 +61,10 @@ def _cached(group: str) -> bool:
     try:
         if group == "attribution":
             return all(os.path.exists(d._cache._cache_file._index_path) for d in _attribution_kernels())
+        if group == "hits":
+            from .motifs import hits
+
+            return os.path.exists(hits._coordinate_descent._cache._cache_file._index_path)
         if importlib.util.find_spec("modiscolite.precompile") is None:
             return True
         from .motifs import modisco
@@ -136,6 +141,10 @@ def wait(group: str, timeout: float = TIMEOUT) -> float:
 def _compile(group: str) -> None:
     if group == "attribution":
         _compile_attribution()
+    elif group == "hits":
+        from .motifs import hits
+
+        hits.warm_up()
     elif group == "modisco":
         from .motifs import modisco
 

@@ -1,4 +1,5 @@
-"""The whole run: load → (filters | attributions | screen) → motifs → (compare | usage) → effects → report.
+"""The whole run: load → (filters | attributions | screen) → motifs → (compare | usage) → effects →
+families → instances → report.
 
 This module only wires the stages and decides what is written where; each stage lives in its
 own module and returns plain results. :func:`run` is what ``interpret run`` calls.
@@ -62,7 +63,12 @@ class RunOptions:
         Motif families with fewer pooled seqlets are minor: in the files, folded out of the
         report's main table.
     chunk_size : int
-        Rows per attribution shard: the unit committed to ``attributions.h5`` (and resumed).
+        Rows per attribution shard: the unit committed to ``attributions.h5`` (and resumed); hit
+        calling works through the same shards.
+    hits_on : str
+        Where motif instances are called (``hits.tsv``): ``"explained"`` (default) or ``"all"``
+        (every input sequence; the ones not explained get attributions of their own first,
+        ``attributions_rest.h5``).
     resume : bool
         Continue the unfinished run of ``out`` (its staging directory ``.<out>.partial``): stages
         that finished there with the same parameters are reused, attributions resume from their
@@ -88,6 +94,7 @@ class RunOptions:
     screen_backgrounds: int = 100
     screen_positions: int = 1
     minor_seqlets: int = MIN_FAMILY_SEQLETS
+    hits_on: str = "explained"
     attributions: str | None = None
     force: bool = False
     resume: bool = False
@@ -232,7 +239,10 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
-        instances = _seqlet_instances(families, patterns, x.shape[1])
+        instances, summary["instances"] = od.stage(
+            "instances", _params(opts, "hits_on", "motifs_from", "chunk_size", "target", "output", "n_references",
+                                 "seed", "batch_size"),
+            lambda: _instances_stage(model, seqs, index, families, patterns, od, opts))
         summary["grammar"] = od.stage(
             "grammar", _params(opts, "target", "output", "screen_backgrounds", "seed", "batch_size"),
             lambda: _grammar_stage(model, x, index, instances, families, backgrounds, od, opts))
@@ -291,6 +301,8 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
         raise InputError(f"--motifs-from {missing[0]} is not among --methods ({', '.join(opts.methods)}); add it there.")
     if opts.minor_seqlets < 0:
         raise InputError(f"--minor-seqlets must be 0 or more, not {opts.minor_seqlets}.")
+    if opts.hits_on not in ("explained", "all"):
+        raise InputError(f"--hits-on must be explained or all, not {opts.hits_on!r}.")
     if opts.output not in ("logit", "probability"):
         raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
     if "deepshap" in opts.methods and not opts.attributions:
@@ -400,26 +412,32 @@ def _filters_stage(model, x, db, od, opts):
 
 def _attribution_stage(model, x, index, od, opts) -> dict:
     from . import jit
-    from .attribution import distributed
 
     if opts.attributions:
         return _reuse_attributions(opts.attributions, index, od, opts)
     jit.wait("attribution")
     path = od / "attributions.h5"
-    attrs = distributed.store_attrs(model, opts.methods, opts.target, opts.output, opts.n_references, opts.seed,
+    seconds = _attribute(model, x, index, path, opts.methods, opts)
+    return {m: {"seconds": round(seconds[m], 3), **_attribution_stats(path, m, index)} for m in opts.methods}
+
+
+def _attribute(model, x, index, path, methods, opts) -> dict:
+    """Attributions of ``x`` (user rows ``index``) into the resumable store ``path``; ``{method: seconds}``."""
+    from .attribution import distributed
+
+    attrs = distributed.store_attrs(model, methods, opts.target, opts.output, opts.n_references, opts.seed,
                                     opts.batch_size)
-    args = (index, x.shape[1], list(opts.methods), attrs, opts.chunk_size)
+    args = (index, x.shape[1], list(methods), attrs, opts.chunk_size)
     try:  # shards committed before an interruption are kept
         store = io.AttributionStore.open(path, *args, resume=path.exists())
     except io.NotResumable as exc:
         logger.info("%s; computing the attributions afresh", exc)
         store = io.AttributionStore.open(path, *args)
     try:
-        seconds = distributed.attribute_into(store, model, x, None, opts.methods, opts.target, opts.output,
-                                             opts.n_references, opts.seed, opts.batch_size, verbose=opts.verbose)
+        return distributed.attribute_into(store, model, x, None, methods, opts.target, opts.output,
+                                          opts.n_references, opts.seed, opts.batch_size, verbose=opts.verbose)
     finally:
         store.close()
-    return {m: {"seconds": round(seconds[m], 3), **_attribution_stats(path, m, index)} for m in opts.methods}
 
 
 def _attribution_stats(path, method: str, index: np.ndarray) -> dict:
@@ -462,20 +480,22 @@ def _reuse_attributions(path, index, od, opts) -> dict:
 
 
 def _locate_seqlets(seqlet_rows: list, regions: Regions, od) -> list:
-    """Seqlet rows with their genome coordinates added, and ``seqlets.bed`` for a genome browser.
+    """Seqlet rows with their genome coordinates added, and ``seqlets.bed`` for a genome browser."""
+    return _locate(seqlet_rows, regions, od / "seqlets.bed")
 
-    BED score: ``|contribution|`` scaled to 0-1000 by the largest in the run (for ``useScore``
-    shading); name: the motif id.
-    """
-    if seqlet_rows:
-        g = to_genome(regions, *([r[k] for r in seqlet_rows] for k in ("seq_index", "start", "end", "strand")))
-        seqlet_rows = [{**r, **{k: g[k][i].item() for k in GENOME_COLUMNS}} for i, r in enumerate(seqlet_rows)]
-    top = max((abs(r["contribution"]) for r in seqlet_rows), default=0.0) or 1.0
-    io.write_bed(od / "seqlets.bed", [{"chrom": r["chrom"], "chromStart": r["chrom_start"],
-                                        "chromEnd": r["chrom_end"], "name": r["motif"],
-                                        "score": round(1000 * abs(r["contribution"]) / top),
-                                        "strand": r["chrom_strand"]} for r in seqlet_rows])
-    return seqlet_rows
+
+def _locate(rows: list, regions: Regions, bed) -> list:
+    """Rows (``seq_index, start, end, strand, motif, contribution``) with their genome coordinates
+    added, written as BED6 to ``bed``. BED score: ``|contribution|`` scaled to 0-1000 by the largest
+    of the rows (for ``useScore`` shading); name: the motif id."""
+    if rows:
+        g = to_genome(regions, *([r[k] for r in rows] for k in ("seq_index", "start", "end", "strand")))
+        rows = [{**r, **{k: g[k][i].item() for k in GENOME_COLUMNS}} for i, r in enumerate(rows)]
+    top = max((abs(r["contribution"]) for r in rows), default=0.0) or 1.0
+    io.write_bed(bed, [{"chrom": r["chrom"], "chromStart": r["chrom_start"], "chromEnd": r["chrom_end"],
+                        "name": r["motif"], "score": round(1000 * abs(r["contribution"]) / top),
+                        "strand": r["chrom_strand"]} for r in rows])
+    return rows
 
 
 def _motif_stage(od, opts, regions: Regions | None = None):
@@ -531,7 +551,9 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
     io.write_tsv(od / "comparison.tsv", comp_rows,
                  ["filter", "motif", "tomtom_p", "tomtom_q", "offset", "strand", "pearson_r"])
 
-    for row, p, m in zip(motif_rows, patterns, motif_matches):
+    namings = compare.name_parts([p.ppm for p in patterns], [p.parts for p in patterns], motif_matches, db,
+                                 alpha=q, seed=opts.seed)
+    for row, p, m in zip(motif_rows, patterns, namings):
         hits = sorted((r for r in comp_rows if r["motif"] == p.id and r["tomtom_q"] is not None
                        and r["tomtom_q"] < q), key=lambda r: r["tomtom_q"])
         row.update({**m.as_row(), "filters": ",".join(h["filter"] for h in hits),
@@ -539,7 +561,9 @@ def _compare_stage(filt, patterns, motif_rows, seqlet_rows, db, od, opts, genome
                     "best_filter_q": hits[0]["tomtom_q"] if hits else None, **composition.describe(p.ppm).as_row()})
     io.write_tsv(od / "motifs.tsv", motif_rows,
                  ["motif", "method", "sign", "n_seqlets", "width", "trim_start", "trim_end", "jaspar_id",
-                  "jaspar_name", "jaspar_q", "filters", "best_filter", "best_filter_q", *composition.COLUMNS, "family"])
+                  "jaspar_name", "jaspar_q", "parts", "part_names", "filters", "best_filter", "best_filter_q",
+                  *composition.COLUMNS, "family"])
+    io.write_tsv(od / "parts.tsv", _part_rows(patterns, namings), PART_COLUMNS)
     io.write_meme(od / "motifs.meme", [io.Motif(p.id, p.ppm, f"{p.method}_{'pos' if p.sign > 0 else 'neg'}",
                                                 p.n_seqlets) for p in patterns])
     io.write_h5(od / "motifs.h5", {p.id: {"ppm": p.ppm, "cwm": p.cwm, "hcwm": p.hcwm} for p in patterns},
@@ -599,9 +623,11 @@ def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict,
               batch_size=8 * opts.batch_size, verbose=opts.verbose)
     fres = filt["result"]
     fe = effects.filter_effects(model, bg, fres.ppm, fres.n_sites, **kw)
-    me = effects.motif_effects(model, x, index, patterns, bg, **kw)
+    parts = [(f"{p.id}:{k}", p.ppm[a:b]) for p in patterns if len(p.parts) > 1 for k, (a, b) in enumerate(p.parts)]
+    me = effects.motif_effects(model, x, index, patterns, bg, parts=[ppm for _, ppm in parts], **kw)
     io.add_tsv_columns(od / "filters.tsv", "filter", fe.rows(filt["ids"]), effects.FILTER_COLUMNS)
     io.add_tsv_columns(od / "motifs.tsv", "motif", me.rows(), effects.MOTIF_COLUMNS)
+    io.add_tsv_columns(od / "parts.tsv", "part", me.part_rows([pid for pid, _ in parts]), effects.PART_COLUMNS)
     fires = fres.n_sites > 0
     summary = {
         "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
@@ -687,7 +713,15 @@ def _usage_stage(model, x, index, filt, patterns, od, opts) -> dict:
 
 
 FAMILY_COLUMNS = ["family", "method", "sign", "n_patterns", "members", "n_seqlets", "width", "jaspar_id",
-                  "jaspar_name", "jaspar_q", "minor"]
+                  "jaspar_name", "jaspar_q", "parts", "part_names", "name", "minor"]
+PART_COLUMNS = ["part", "motif", "index", "start", "end", "jaspar_id", "jaspar_name", "jaspar_q"]
+
+
+def _part_rows(patterns, namings) -> list:
+    """``parts.tsv`` rows: every part of every pattern with two or more (``<motif>:<index>``)."""
+    return [{"part": f"{p.id}:{k}", "motif": p.id, "index": k, "start": a, "end": b, **m.as_row()}
+            for p, nm in zip(patterns, namings) if len(nm.parts) > 1
+            for k, ((a, b), m) in enumerate(zip(nm.parts, nm.part_matches))]
 
 
 def _family_stage(families, significant, db, od, opts) -> dict:
@@ -702,9 +736,11 @@ def _family_stage(families, significant, db, od, opts) -> dict:
     minor = modisco.fold_minor(families, opts.minor_seqlets, significant)
     matches = (compare.match_to_db([f.ppm for f in families], db, alpha=opts.q_threshold, seed=opts.seed)
                if families else [])
+    namings = compare.name_parts([f.ppm for f in families], [f.parts for f in families], matches, db,
+                                 alpha=opts.q_threshold, seed=opts.seed)
     rows = [{"family": f.id, "method": f.method, "sign": "+" if f.sign > 0 else "-", "n_patterns": len(f.members),
              "members": ",".join(f.members), "n_seqlets": f.n_seqlets, "width": len(f.ppm), **m.as_row(),
-             "minor": minor[f.id]} for f, m in zip(families, matches)]
+             "name": m.name, "minor": minor[f.id]} for f, m in zip(families, namings)]
     io.write_tsv(od / "families.tsv", rows, FAMILY_COLUMNS)
     if families:
         io.write_h5(od / "motifs.h5", {f"families/{f.id}": {"ppm": f.ppm, "cwm": f.cwm, "hcwm": f.hcwm}
@@ -715,48 +751,26 @@ def _family_stage(families, significant, db, od, opts) -> dict:
             "minor_by_effect": significant is not None}
 
 
-def _seqlet_instances(families, patterns, length: int):
-    """Each family's seqlets as its hits, in the fields of the instances stage's result (#30): the
-    family matrix's span on the sequence, its strand (+1/-1), the family's index in ``families``.
-    Seqlets only: the instances stage calls every instance; this is what the grammar reads until it does."""
-    from types import SimpleNamespace
-
-    by_pattern = {p.id: p for p in patterns}
-    rows = set()
-    for k, f in enumerate(families):
-        width = len(f.ppm)
-        for member, strand, offset in zip(f.members, f.strands, f.offsets):
-            for s in by_pattern[member].seqlets:
-                forward = (s.strand == "+") != (strand == "-")
-                a = s.start - offset if forward else s.end - width + offset
-                if 0 <= a and a + width <= length:
-                    rows.add((s.seq_index, a, a + width, 1 if forward else -1, k))
-    cols = np.array(sorted(rows), dtype=np.int64).reshape(-1, 5).T
-    return SimpleNamespace(seq_index=cols[0], start=cols[1], end=cols[2], strand=cols[3], motif=cols[4],
-                           ids=[f.id for f in families])
-
-
 def _grammar_stage(model, x, index, instances, families, backgrounds, od, opts) -> dict:
     """How motifs combine (:mod:`interpret.evidence.grammar`): ``grammar.tsv`` and the ``grammar`` summary.
 
-    ``instances``: the instances stage's result (``seq_index, start, end, strand, motif`` arrays,
-    ``ids`` of the families ``motif`` indexes); its hits in the explained sequences are read.
-    ``families``: the motif stage's families (their PPMs, and the parts of composites);
-    ``backgrounds``: the screen's, or None to draw the same ones here. Names come from ``families.tsv``.
+    ``instances``: the instances stage's :class:`~interpret.motifs.hits.HitResult`; its hits in the
+    explained sequences are read, its families' display names and parts (a composite's parts are
+    tested as a pair at their own spacing). ``families``: the motif stage's families (their PPMs);
+    ``backgrounds``: the screen's, or None to draw the same ones here.
     """
     from . import stats
     from .evidence import grammar
 
     bg = _backgrounds(x, backgrounds, opts)
-    named = {r["family"]: r.get("jaspar_name") or r["family"] for r in io.read_tsv(od / "families.tsv")}
     by_id = {f.id: f for f in families}
-    ids = list(instances.ids)
+    ids = list(instances.families)
     keep = np.isin(instances.seq_index, index)
     hits = [np.asarray(getattr(instances, c))[keep] for c in ("seq_index", "start", "end", "strand", "motif")]
     composites = [arr for k, fid in enumerate(ids)
-                  for arr in grammar.composite_arrangements(fid, by_id[fid].ppm, getattr(by_id[fid], "parts", ()),
+                  for arr in grammar.composite_arrangements(fid, by_id[fid].ppm, instances.parts[k],
                                                             int((hits[4] == k).sum()))]
-    res = grammar.grammar(model, bg, *hits, ids, [named.get(f, f) for f in ids], [by_id[f].ppm for f in ids],
+    res = grammar.grammar(model, bg, *hits, ids, list(instances.names), [by_id[f].ppm for f in ids],
                           composites, target=opts.target, output=opts.output, seed=opts.seed,
                           batch_size=8 * opts.batch_size, verbose=opts.verbose)
     rows = res.rows()
@@ -772,6 +786,80 @@ def _grammar_stage(model, x, index, instances, families, backgrounds, od, opts) 
         "enriched": int(((sp.q < stats.ALPHA) & (sp.enrichment > 1)).sum()), "tested_in_silico": len(rows),
         "interacting": [{k: r[k] for k in keys} for r in sorted(rows, key=lambda r: -abs(r["interaction"]))
                         if r["interaction_significant"] and r["kind"] != "control"][:10],
+    }
+
+
+def _instances_stage(model, seqs, index, families, patterns, od, opts):
+    """Every instance of every motif family (:mod:`interpret.motifs.hits`): ``hits.tsv`` (``hits.bed``
+    with BED input) and the per-family columns of ``families.tsv``; returns ``(HitResult, summary)``.
+
+    Each method of ``motifs_from`` fits its own families to its own contributions, shard by shard
+    (``chunk_size`` rows; finished shards are kept for a resumed run). With ``hits_on="all"`` the
+    input rows that were not explained get attributions first (``attributions_rest.h5``, resumable).
+    """
+    from . import jit
+    from .motifs import hits
+
+    jit.wait("hits")
+    rest = np.setdiff1d(np.arange(len(seqs)), index) if opts.hits_on == "all" else index[:0]
+    if len(rest):
+        jit.wait("attribution")
+        _attribute(model, seqs.take(rest), rest, od / "attributions_rest.h5", opts.motifs_from, opts)
+    sources = [(od / "attributions.h5", len(index))] + ([(od / "attributions_rest.h5", len(rest))] if len(rest) else [])
+    shards = [(path, a, min(a + opts.chunk_size, n)) for path, n in sources for a in range(0, n, opts.chunk_size)]
+    named = {r["family"]: r for r in io.read_tsv(od / "families.tsv")}
+    found, meta, scale = [], {k: [] for k in ("families", "names", "widths", "parts", "methods")}, {}
+    for name in opts.motifs_from:
+        fams = [f for f in families if f.method == name]
+        if not fams:
+            continue
+        motifs = hits.prepare([f.cwm for f in fams])
+        scale[name] = hits.contribution_scale(c["contrib"] for _, c in
+                                              io.iter_attributions(od / "attributions.h5", name, ("contrib",)))
+
+        def read(k, name=name):
+            path, a, b = shards[k]
+            d = io.read_attributions(path, name, rows=np.arange(a, b), names=("contrib",))
+            return d["index"], d["x"], d[name]["contrib"]
+
+        store = io.ShardFiles(od.scratch(f"instances_{name}"), {
+            "shards": [(p.name, a, b) for p, a, b in shards], "scale": scale[name],
+            "motifs": hashlib.blake2b(motifs.cwm.tobytes(), digest_size=16).hexdigest()})
+        found.append((hits.call_sharded(len(shards), read, motifs, scale[name], store, verbose=opts.verbose),
+                      len(fams)))
+        for f in fams:
+            row = named.get(f.id, {})
+            part_names = (row.get("part_names") or "").split(";")
+            meta["families"].append(f.id)
+            meta["names"].append(row.get("name") or f.id)
+            meta["widths"].append(len(f.cwm))
+            meta["parts"].append(tuple((a, b, part_names[k] if len(f.parts) > 1 and k < len(part_names) else
+                                        row.get("name") or "") for k, (a, b) in enumerate(f.parts)))
+            meta["methods"].append(name)
+    scanned = np.sort(np.concatenate([index, rest]))
+    result = hits.merge(found, **{k: tuple(v) for k, v in meta.items()}, scanned=scanned, hits_on=opts.hits_on,
+                        scale=scale)
+    fam_index = {fid: i for i, fid in enumerate(result.families)}
+    family_of = {m: fam_index[f.id] for f in families if f.id in fam_index for m in f.members}
+    seqlets = [(family_of[p.id], s.seq_index, s.start, s.end) for p in patterns if p.id in family_of
+               for s in p.seqlets]
+    positive = None
+    if seqs.y is not None:
+        y = seqs.y if seqs.y.ndim == 1 else seqs.y[:, opts.target]
+        positive = np.asarray(y)[scanned] > 0.5
+    stats = hits.family_stats(result, seqlets, positive)
+    io.add_tsv_columns(od / "families.tsv", "family", dict(zip(result.families, stats)), hits.FAMILY_COLUMNS)
+    rows = result.rows()
+    genome = seqs.regions is not None
+    if genome:
+        rows = _locate(rows, seqs.regions, od / "hits.bed")
+    io.write_tsv(od / "hits.tsv", rows, hits.COLUMNS + (list(GENOME_COLUMNS) if genome else []))
+    return result, {
+        "hits_on": opts.hits_on, "n_scanned": int(len(scanned)), "n_hits": len(result),
+        "attributions_rest": "attributions_rest.h5" if len(rest) else None,
+        "lambda": hits.LAMBDA, "min_similarity": hits.MIN_SIMILARITY, "eps": hits.EPS, "scale": scale,
+        "families": {fid: {"n_hits": st["n_hits"], "seqlet_recall": st["seqlet_recall"]}
+                     for fid, st in zip(result.families, stats)},
     }
 
 

@@ -30,6 +30,13 @@ class Simulation:
         Ids of motifs planted at the same rate in both classes.
     gc_runs : list of list of tuple, or None
         :func:`peaks_like` only: ``(start, end)`` of every GC-rich stretch of each sequence.
+    instances : dict of str -> ndarray, or None
+        :func:`composite_like`, :func:`dimer_like` and :func:`instances_like`: the planted
+        instance table, one entry per instance, columns ``seq_index``, ``motif`` (JASPAR id),
+        ``start``, ``end`` (the span inside the sequence, 0-based half-open), ``strand``
+        (``"+"``/``"-"``: the JASPAR matrix reads forward / reverse-complemented there), ``kind``
+        (what was planted, see each function) and ``group`` (instances planted as one arrangement
+        share it; -1 for a lone instance).
     """
 
     x: np.ndarray
@@ -38,6 +45,7 @@ class Simulation:
     motif_ids: list
     decoy_ids: list
     gc_runs: list | None = None
+    instances: dict | None = None
 
 
 def sample_instance(ppm: np.ndarray, rng: np.random.Generator, strand: str) -> np.ndarray:
@@ -125,23 +133,26 @@ def pooled_model(length: int, n_outputs: int = 1, seed: int = 0, dense: int = 64
 
 
 def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: str = "1L4",
-               n_outputs: int = 1, seed: int = 0):
+               n_outputs: int = 1, seed: int = 0, pool: str = "max"):
     """The seed's architecture: conv (ReLU, ``same``) → global max pool → Dense(sigmoid).
 
     ``layout="1L4"`` builds ``Conv2D(filters, (1, width))`` on ``(1, L, 4)``; ``"L4"`` builds
-    the equivalent ``Conv1D`` on ``(L, 4)``.
+    the equivalent ``Conv1D`` on ``(L, 4)``. ``pool="mean"`` pools by the mean over positions
+    instead, so that every site a filter fires on counts, not only its best one.
     """
     import keras
 
     keras.utils.set_random_seed(seed)
+    if pool not in ("max", "mean"):
+        raise ValueError(f"pool must be 'max' or 'mean', not {pool!r}")
     if layout == "1L4":
         inp = keras.Input((1, length, 4))
         h = keras.layers.Conv2D(filters, (1, width), padding="same", activation="relu")(inp)
-        h = keras.layers.GlobalMaxPooling2D()(h)
+        h = (keras.layers.GlobalMaxPooling2D() if pool == "max" else keras.layers.GlobalAveragePooling2D())(h)
     elif layout == "L4":
         inp = keras.Input((length, 4))
         h = keras.layers.Conv1D(filters, width, padding="same", activation="relu")(inp)
-        h = keras.layers.GlobalMaxPooling1D()(h)
+        h = (keras.layers.GlobalMaxPooling1D() if pool == "max" else keras.layers.GlobalAveragePooling1D())(h)
     else:
         raise ValueError(f"layout must be '1L4' or 'L4', not {layout!r}")
     out = keras.layers.Dense(n_outputs, activation="sigmoid")(h)
@@ -188,30 +199,69 @@ def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
                    decoys=jaspar_ppms([EXAMPLE_DECOY]), max_per_seq=1, seed=seed)
 
 
-def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24):
+def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", threshold=0.5):
     """The seed's architecture with its filters *set* to motifs' log-odds PWMs, both strands.
 
-    Two filters per motif (forward and reverse complement), centred in ``width``, bias at half
-    the best score, and a dense layer that weighs every filter alike: the output depends on each
-    motif by construction, which makes it a ground truth for attribution and motif tests.
-    Returns an :class:`interpret.model.Model`.
+    Two filters per motif (forward and reverse complement), centred in ``width``, bias at
+    ``threshold`` times the best score (a filter fires on sites scoring more), and a dense layer
+    that weighs every filter alike: the output depends on each motif by construction, which makes
+    it a ground truth for attribution and motif tests. ``pool="max"`` (the seed's) counts each
+    filter's best site; ``"sum"`` adds every site it fires on (a mean pool, the dense weights
+    scaled by ``length``), so that every instance carries attribution.
+
+    Parameters
+    ----------
+    motif_ids : list of str, or dict of str -> ndarray (W, 4)
+        JASPAR ids of the bundled database, or PPMs by name (e.g. a composite: two motifs with
+        uniform columns between them, which weigh nothing).
+    length, width : int
+        Input length and kernel width (bp); every motif must fit in ``width``.
+    pool : {"max", "sum"}
+    threshold : float, or dict of str -> float
+        Fraction of a filter's best score its bias cancels (per motif, by name, with a dict; a
+        negative one makes a filter fire everywhere, a weak dense preference like real models have).
+
+    Returns
+    -------
+    interpret.model.Model
     """
     from .model import Model
 
-    ppms = jaspar_ppms(motif_ids)
-    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0)
+    ppms = jaspar_ppms(list(motif_ids)) if not isinstance(motif_ids, dict) else dict(motif_ids)
+    if pool not in ("max", "sum"):
+        raise ValueError(f"pool must be 'max' or 'sum', not {pool!r}")
+    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0,
+                    pool="max" if pool == "max" else "mean")
     conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
     k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
     b = np.zeros(2 * len(ppms), np.float32)
-    for j, p in enumerate(ppms.values()):
+    for j, (name, p) in enumerate(ppms.items()):
         lo = np.log2((p + 0.01) / 0.26)
         off = (width - len(p)) // 2
         for s, m in enumerate((lo, lo[::-1, ::-1])):
             k[0, off:off + len(p), :, 2 * j + s] = m
-            b[2 * j + s] = -0.5 * lo.max(1).sum()
+            b[2 * j + s] = -(threshold[name] if isinstance(threshold, dict) else threshold) * lo.max(1).sum()
     conv.set_weights([k, b])
-    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
+    weight = 0.2 * (length if pool == "sum" else 1)
+    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), weight, np.float32), np.array([-3.0], np.float32)])
     return Model.from_keras(km)
+
+
+def pwm_fires(model, sim: Simulation, motif_ids: list) -> np.ndarray:
+    """Whether a :func:`pwm_model`'s filter for each planted instance's motif fires on it.
+
+    Filters ``2j`` and ``2j + 1`` scan for ``motif_ids[j]`` (both strands); an instance of
+    ``sim.instances`` counts as seen when either fires (ReLU above 0) within 3 bp of it: the
+    instances the model responds to, which alone carry attribution. Returns ``(n_instances,)`` bool.
+    """
+    import keras
+
+    km = model.keras_model
+    conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
+    act = keras.Model(km.inputs, conv.output)(sim.x[:, None]).numpy()[:, 0]
+    t = sim.instances
+    return np.array([act[i, max(0, a - 3):b + 3, 2 * motif_ids.index(m):2 * motif_ids.index(m) + 2].max() > 0
+                     for i, m, a, b in zip(t["seq_index"], t["motif"], t["start"], t["end"])], dtype=bool)
 
 
 # Real ChIP-seq peaks, in miniature: what simulations usually leave out.
@@ -295,6 +345,221 @@ def peaks_like(n: int = 2000, length: int = 200, seed: int = 0) -> Simulation:
         if rng.random() < 0.3:
             _plant(x[i], ppms[PEAKS_IGNORED], PEAKS_IGNORED, rng, occupied, sites[i])
     return Simulation(x, y, sites, [PEAKS_MOTIF, PEAKS_COFACTOR], [PEAKS_IGNORED], runs)
+
+
+# Grammar: motifs that count only together, dimers, and instances placed position by position
+# (issue #30). Each returns the planted instance table (``Simulation.instances``).
+COMPOSITE_PARTS = ("MA0035.5", "MA0091.2")   # GATA1 (7 bp), TAL1::TCF3 (10 bp)
+COMPOSITE_SPACING = 20                      # GATA1's start to TAL1::TCF3's start, same strand
+COMPOSITE_ALONE = "MA0139.2"                # CTCF: raises the score on its own
+TABLE_COLUMNS = ("seq_index", "motif", "start", "end", "strand", "kind", "group")
+
+
+def _table(rows: list) -> dict:
+    """Columns of :data:`TABLE_COLUMNS` from ``(seq_index, motif, start, end, strand, kind, group)`` rows."""
+    cols = list(zip(*rows)) if rows else [()] * len(TABLE_COLUMNS)
+    dtypes = (np.int64, object, np.int64, np.int64, object, object, np.int64)
+    return {c: np.array(v, dtype=d) for c, v, d in zip(TABLE_COLUMNS, cols, dtypes)}
+
+
+def _plant_block(seq, occupied, parts, rng, strand=None, start=None):
+    """Plant motifs at fixed places relative to each other, the block on either strand.
+
+    ``parts``: ``(name, one-hot (w, 4), offset, strand)`` on the block's forward strand (offsets may
+    be negative). The block goes at a random free place (or at ``start``, the block's first base,
+    if free) and is reverse-complemented as a whole on ``"-"``. Returns ``[(name, start, end,
+    strand)]`` in sequence coordinates, or ``[]`` when it does not fit.
+    """
+    lo = min(off for _, _, off, _ in parts)
+    width = max(off + len(m) for _, m, off, _ in parts) - lo
+    block = np.zeros((width, 4), np.float32)
+    mask = np.zeros(width, bool)
+    for _, m, off, st in parts:
+        block[off - lo:off - lo + len(m)] = m[::-1, ::-1] if st == "-" else m
+        mask[off - lo:off - lo + len(m)] = True
+    strand = strand or ("+" if rng.random() < 0.5 else "-")
+    if strand == "-":
+        block, mask = block[::-1, ::-1], mask[::-1]
+    starts = [start] if start is not None else rng.integers(0, len(seq) - width + 1, size=50)
+    for a in starts:
+        a = int(a)
+        if 0 <= a <= len(seq) - width and not (occupied[a:a + width] & mask).any():
+            seq[a:a + width][mask] = block[mask]
+            occupied[a:a + width] |= mask
+            out = []
+            for name, m, off, st in parts:
+                o = off - lo
+                if strand == "-":
+                    o, st = width - o - len(m), ("-" if st == "+" else "+")
+                out.append((name, a + o, a + o + len(m), st))
+            return out
+    return []
+
+
+def composite_like(n: int = 2000, length: int = 200, spacing: int = COMPOSITE_SPACING, seed: int = 0) -> Simulation:
+    """GATA1 and TAL1::TCF3 that count only together, at one spacing, in peak-like background.
+
+    The label needs GATA1 (:data:`COMPOSITE_PARTS`, MA0035.5) with TAL1::TCF3 (MA0091.2) starting
+    ``spacing`` bp after it on the same strand (the pair planted as a unit on either strand), or
+    CTCF (:data:`COMPOSITE_ALONE`), which counts alone (the fixture of issue #30). Half the
+    sequences are positive: 60% of them hold the pair, 20% the pair and CTCF, 20% CTCF only.
+    Negatives hold what must not count: a lone GATA1 or a lone TAL1::TCF3 (a third each), or the
+    two on one strand at another spacing (a third: -45 to -10, 8 to 14 or 26 to 45 bp). Background:
+    :func:`genomic_background` (CpG-depleted) with the same GC distribution (Beta(16, 20), mean
+    0.44) in both classes, so that only the arrangement tells them apart.
+
+    Returns
+    -------
+    Simulation
+        ``motif_ids``: GATA1, TAL1::TCF3, CTCF. ``instances`` (:data:`TABLE_COLUMNS`): ``kind``
+        ``"pair"`` (both members of a counting pair), ``"lone"``, ``"spaced"`` (another spacing),
+        ``"alone"`` (CTCF); the two instances of an
+        arrangement share ``group``. ``sites`` lists ``(motif_id, start, strand)`` per sequence.
+    """
+    rng = np.random.default_rng(seed)
+    gata, tal = COMPOSITE_PARTS
+    ppms = jaspar_ppms([gata, tal, COMPOSITE_ALONE])
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    x = genomic_background(n, length, rng.beta(16, 20, n), rng)
+    rows: list = []
+    sites: list = [[] for _ in range(n)]
+    n_groups = 0
+
+    def plant(i, occupied, parts, kind):
+        nonlocal n_groups
+        placed = _plant_block(x[i], occupied, [(m, sample_instance(ppms[m], rng, "+"), off, st)
+                                               for m, off, st in parts], rng)
+        group = -1
+        if len(placed) > 1:
+            group, n_groups = n_groups, n_groups + 1
+        for name, a, b, st in placed:
+            rows.append((i, name, a, b, st, kind, group))
+            sites[i].append((name, a, st))
+
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        r = rng.random()
+        if y[i] > 0:
+            if r < 0.8:
+                plant(i, occupied, [(gata, 0, "+"), (tal, spacing, "+")], "pair")
+            if r >= 0.6:
+                plant(i, occupied, [(COMPOSITE_ALONE, 0, "+")], "alone")
+        elif r < 2 / 3:
+            plant(i, occupied, [(gata if r < 1 / 3 else tal, 0, "+")], "lone")
+        else:
+            lo_hi = [(-45, -10), (8, 15), (26, 46)][int(rng.integers(0, 3))]
+            plant(i, occupied, [(gata, 0, "+"), (tal, int(rng.integers(*lo_hi)), "+")], "spaced")
+    return Simulation(x, y, sites, [gata, tal, COMPOSITE_ALONE], [], instances=_table(rows))
+
+
+DIMER = "MA0106.3"  # TP53: two half-sites, columns 0:9 and 9:18
+
+
+def dimer_like(n: int = 1000, length: int = 200, spacer: int = 0, seed: int = 0) -> Simulation:
+    """TP53 half-sites planted as a dimer, ``spacer`` random bases between them, in peak-like background.
+
+    p53-family response elements are two half-sites (RRRCWWGYYY), adjacent or with a spacer of a
+    few bases; a model that reads them at their CATG cores gives a contribution profile with two
+    cores and weak columns between (the pattern ``tggaCATGtCtngACATGcCt`` of issue #30). With
+    ``spacer=0`` the dimer is MA0106.3 itself. Half the sequences are positive; 90% of the
+    positives hold the dimer (columns 0:9 and 9:18 of MA0106.3, the spacer from the background,
+    either strand as a unit); 20% of all sequences hold one lone half-site. Background as in
+    :func:`composite_like`.
+
+    Returns
+    -------
+    Simulation
+        ``instances``: one row per half-site, ``motif`` ``"MA0106.3[0:9]"`` or ``"MA0106.3[9:18]"``,
+        ``kind`` ``"dimer"`` (the two share ``group``) or ``"lone"``.
+    """
+    rng = np.random.default_rng(seed)
+    ppm = jaspar_ppms([DIMER])[DIMER]
+    halves = {f"{DIMER}[0:9]": ppm[:9], f"{DIMER}[9:18]": ppm[9:]}
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    x = genomic_background(n, length, rng.beta(16, 20, n), rng)
+    rows: list = []
+    sites: list = [[] for _ in range(n)]
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        plans = []
+        if y[i] > 0 and rng.random() < 0.9:
+            plans.append(("dimer", [(name, sample_instance(h, rng, "+"), k * (9 + spacer), "+")
+                                    for k, (name, h) in enumerate(halves.items())]))
+        if rng.random() < 0.2:
+            name = list(halves)[int(rng.integers(0, 2))]
+            plans.append(("lone", [(name, sample_instance(halves[name], rng, "+"), 0, "+")]))
+        for kind, parts in plans:
+            placed = _plant_block(x[i], occupied, parts, rng)
+            for name, a, b, st in placed:
+                rows.append((i, name, a, b, st, kind, i if kind == "dimer" else -1))
+                sites[i].append((name, a, st))
+    return Simulation(x, y, sites, [DIMER], [], instances=_table(rows))
+
+
+INSTANCE_MOTIFS = ["MA0139.2", "MA0496.4", "MA0106.3"]  # CTCF (15 bp), MAFK (10 bp), TP53 (18 bp, palindromic)
+
+
+def instances_like(n: int = 600, length: int = 200, seed: int = 0, motif_ids: list | None = None) -> Simulation:
+    """Peak-like sequences with motif instances placed position by position, at both ends too.
+
+    60% of the sequences are positive and hold 1-3 instances of :data:`INSTANCE_MOTIFS` (default),
+    each ``"full"`` (sampled from the PPM; 70%), ``"weak"`` (from ``0.5 PPM + 0.5 background``;
+    15%) or ``"half"`` (the first or last half of the motif; 15%). A full instance goes within 3 bp
+    of one end of the sequence with probability 0.3 (either end alike). Every sequence holds with
+    probability 0.2 a ``"cut"`` instance: a motif that runs off one end, only 40-70% of its columns
+    planted, at the start or the end of the sequence. Negatives hold nothing else. Background:
+    :func:`genomic_background` with GC ~ Beta(13, 14) (mean 0.48), CpG-depleted.
+
+    Returns
+    -------
+    Simulation
+        ``y``: 1 where a full, weak or half instance was planted. ``instances``: ``start:end`` is
+        the planted span inside the sequence (for a cut instance, the part inside); ``strand`` the
+        strand the JASPAR matrix reads on; ``group`` -1.
+    """
+    rng = np.random.default_rng(seed)
+    ids = list(motif_ids or INSTANCE_MOTIFS)
+    ppms = jaspar_ppms(ids)
+    bg = np.full(4, 0.25)
+    y = (rng.random(n) < 0.6).astype(np.float32)
+    x = genomic_background(n, length, rng.beta(13, 14, n), rng)
+    rows: list = []
+    sites: list = [[] for _ in range(n)]
+    for i in range(n):
+        occupied = np.zeros(length, bool)
+        if rng.random() < 0.2:   # a motif cut by one end of the sequence
+            mid = ids[int(rng.integers(0, len(ids)))]
+            ppm = ppms[mid]
+            w = len(ppm)
+            inside = int(np.clip(round(w * rng.uniform(0.4, 0.7)), 1, w - 1))
+            strand = "+" if rng.random() < 0.5 else "-"
+            inst = sample_instance(ppm, rng, strand)
+            if rng.random() < 0.5:
+                x[i, :inside], a, b = inst[w - inside:], 0, inside
+            else:
+                x[i, length - inside:], a, b = inst[:inside], length - inside, length
+            occupied[a:b] = True
+            rows.append((i, mid, a, b, strand, "cut", -1))
+            sites[i].append((mid, a, strand))
+        if y[i] == 0:
+            continue
+        for _ in range(int(rng.integers(1, 4))):
+            mid = ids[int(rng.integers(0, len(ids)))]
+            ppm, kind, r = ppms[mid], "full", rng.random()
+            if r < 0.15:
+                ppm, kind = 0.5 * ppm + 0.5 * bg, "weak"
+            elif r < 0.3:
+                half = len(ppm) // 2
+                ppm, kind = (ppm[:half], "half") if rng.random() < 0.5 else (ppm[half:], "half")
+            start = None
+            if kind == "full" and rng.random() < 0.3:
+                off = int(rng.integers(0, 4))
+                start = off if rng.random() < 0.5 else length - len(ppm) - off
+            placed = _plant_block(x[i], occupied, [(mid, sample_instance(ppm, rng, "+"), 0, "+")], rng, start=start)
+            for name, a, b, st in placed:
+                rows.append((i, name, a, b, st, kind, -1))
+                sites[i].append((name, a, st))
+    return Simulation(x, y, sites, ids, [], instances=_table(rows))
 
 
 # Fixtures for the architectures people train besides the seed's (issue #16): the seed-like
@@ -386,79 +651,3 @@ def koo_model(length: int = 101, motif_ids: list[str] | None = None, seed: int =
     kernel, bias, _ = pwm_kernel(motif_ids or ARCH_MOTIFS, 19, 32)
     conv.set_weights([kernel, bias])
     return km
-
-
-# A model whose label needs two motifs together (issue #30): GATA1 and the TAL1::TCF3 E-box at a
-# fixed spacing, as in the erythroid GATA-E-box composite; CTCF raises the score alone.
-COMPOSITE_PARTS = ("MA0035.5", "MA0091.2")   # GATA1 (7 bp), TAL1::TCF3 (10 bp)
-COMPOSITE_SPACING = 20                       # from GATA1's start to TAL1::TCF3's, same strand
-COMPOSITE_ALONE = "MA0139.2"                 # CTCF
-
-
-def composite_like(n: int = 4000, length: int = 200, spacing: int = COMPOSITE_SPACING, seed: int = 0) -> Simulation:
-    """Two motifs that only count together, at one spacing, and one that counts alone.
-
-    Planted, in :func:`genomic_background` (GC 0.42 on average in both classes, CpG depleted):
-
-    * **positives** (half the sequences): 60% the composite only, 20% CTCF only, 20% both. The
-      composite is GATA1 (MA0035.5) with TAL1::TCF3 (MA0091.2) starting ``spacing`` bp after
-      GATA1's start on the same strand (centre to centre ``spacing + 1.5`` bp), the pair on
-      either strand of the sequence;
-    * **negatives**: 25% GATA1 alone, 25% TAL1::TCF3 alone, 25% both at another arrangement
-      (TAL1::TCF3 starting 30 to 60 bp after GATA1 on the same strand, or ``spacing`` bp after it on
-      the other strand), 25% nothing planted.
-
-    So neither part predicts the label alone, nor do the two together at the wrong spacing; a
-    model that learned the task needs both at ``spacing`` (and CTCF on its own). Instances are
-    sampled from the JASPAR PPMs.
-
-    Returns
-    -------
-    Simulation
-        ``motif_ids`` GATA1, TAL1::TCF3, CTCF (the ids); ``sites`` ``(motif_id, start, strand)``
-        of every planted instance, the composite's two parts as two sites.
-    """
-    rng = np.random.default_rng(seed)
-    gata, ebox = COMPOSITE_PARTS
-    ppms = jaspar_ppms([gata, ebox, COMPOSITE_ALONE])
-    y = (rng.random(n) < 0.5).astype(np.float32)
-    x = genomic_background(n, length, rng.beta(21, 29, n), rng)
-    sites: list = [[] for _ in range(n)]
-    for i in range(n):
-        occupied = np.zeros(length, bool)
-        r = rng.random()
-        if y[i] > 0:
-            if r < 0.8:
-                _plant_pair(x[i], ppms, gata, ebox, spacing, True, rng, occupied, sites[i])
-            if r >= 0.6:
-                _plant(x[i], ppms[COMPOSITE_ALONE], COMPOSITE_ALONE, rng, occupied, sites[i])
-        elif r < 0.5:
-            mid = gata if r < 0.25 else ebox
-            _plant(x[i], ppms[mid], mid, rng, occupied, sites[i])
-        elif r < 0.75:
-            same = rng.random() < 0.5
-            _plant_pair(x[i], ppms, gata, ebox, int(rng.integers(30, 61)) if same else spacing, same, rng, occupied,
-                        sites[i])
-    return Simulation(x, y, sites, [gata, ebox, COMPOSITE_ALONE], [])
-
-
-def _plant_pair(seq, ppms, a, b, offset, same, rng, occupied, record) -> bool:
-    """Motif ``b`` starting ``offset`` bp after motif ``a`` (on ``a``'s strand when ``same``, else on
-    the other), the pair on a random strand of ``seq`` at a free place."""
-    wa, wb = len(ppms[a]), len(ppms[b])
-    span = max(wa, offset + wb)
-    for _ in range(50):
-        s = int(rng.integers(0, len(seq) - span + 1))
-        if occupied[s:s + span].any():
-            continue
-        forward = rng.random() < 0.5
-        # on the forward strand: a at s, b at s + offset; the pair's reverse complement mirrors both
-        at_a, at_b = (s, s + offset) if forward else (s + span - wa, s + span - offset - wb)
-        strand_a = "+" if forward else "-"
-        strand_b = strand_a if same else ("-" if forward else "+")
-        seq[at_a:at_a + wa] = sample_instance(ppms[a], rng, strand_a)
-        seq[at_b:at_b + wb] = sample_instance(ppms[b], rng, strand_b)
-        occupied[s:s + span] = True
-        record.extend([(a, at_a, strand_a), (b, at_b, strand_b)])
-        return True
-    return False

@@ -32,6 +32,7 @@ ALLOWED = {
     "motifs.tomtom": {"errors"},
     "motifs.compare": {"errors", "io", "stats", "motifs.tomtom"},
     "motifs.composition": {"errors", "motifs.compare"},
+    "motifs.hits": {"errors", "stats"},                                  # instances: the families fitted to contributions
     # evidence wing
     "evidence": set(),
     "evidence.edits": {"errors", "attribution.shuffle"},                 # array surgery for in-silico experiments
@@ -43,12 +44,13 @@ ALLOWED = {
     "report": {"report.render"},
     "report.logo": set(),
     "report.combine": {"io"},             # "How motifs combine" and the partners the findings name
-    "report.render": {"errors", "io", "report.logo", "report.combine"},
+    "report.instances": {"io", "report.logo"},          # the "Motif instances" section, from hits.tsv
+    "report.render": {"errors", "io", "report.logo", "report.combine", "report.instances"},
     # beside the stages, and the wiring
-    "jit": {"motifs.modisco", "attribution.deeplift", "attribution.shuffle"},  # compiles numba kernels ahead of a run
+    "jit": {"motifs.modisco", "motifs.hits", "attribution.deeplift", "attribution.shuffle"},  # numba kernels ahead of a run
     "simulate": {"io", "model"},
     "pipeline": {"errors", "io", "model", "regions", "filters", "stats", "jit", "__init__", "attribution.methods",
-                 "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare",
+                 "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare", "motifs.hits",
                  "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "evidence.grammar",
                  "report.render"},
     "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},

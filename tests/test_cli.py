@@ -34,7 +34,8 @@ def test_run_writes_every_output_of_the_contract(full_run):
     names = {p.name for p in full_run.iterdir()}
     assert {"report.html", "summary.json", "filters.meme", "filters.tsv", "filters.h5", "attributions.h5",
             "modisco.h5", "motifs.meme", "motifs.tsv", "motifs.h5", "families.tsv", "seqlets.tsv",
-            "comparison.tsv", "screen.tsv", "grammar.tsv", "figures"} <= names
+            "comparison.tsv", "screen.tsv", "hits.tsv", "parts.tsv", "grammar.tsv", "figures"} <= names
+    assert "attributions_rest.h5" not in names          # --hits-on explained (the default)
     s = io.read_json(full_run / "summary.json")
     assert s["explained"] == "logit (pre-sigmoid) of output 0"
     assert s["model"]["layout"] == "1L4" and s["data"]["source_layout"] == "(N, 1, L, 4)"
@@ -42,9 +43,13 @@ def test_run_writes_every_output_of_the_contract(full_run):
     assert s["data"]["n_explained"] == 1000 and s["data"]["n_positive"] > 1800
     assert s["methods"] == ["gradxinput", "deepshap"]
     assert s["attribution"]["deepshap"]["max_abs_delta"] < 1e-3
-    assert set(s["timings"]) >= {"filters", "attributions", "screen", "motifs", "compare", "effects", "grammar",
-                                 "report"}
+    assert set(s["timings"]) >= {"filters", "attributions", "screen", "motifs", "compare", "effects", "instances",
+                                 "grammar", "report"}
     assert s["grammar"]["backgrounds"] == 100 and s["grammar"]["hits"] > 0
+    # every planted motif the model uses has instances, and its hits cover its seqlets
+    fams = [f for f in io.read_tsv(full_run / "families.tsv") if f["jaspar_name"][:4] in ("CTCF", "CEBP", "CREB")]
+    assert fams and all(float(f["seqlet_recall"]) >= 0.8 and int(f["n_hits"]) >= int(f["n_seqlets"]) for f in fams)
+    assert s["instances"]["hits_on"] == "explained" and s["instances"]["n_scanned"] == 1000
     assert len(io.read_meme(full_run / "filters.meme")) == 32
     assert len(io.read_tsv(full_run / "filters.tsv")) == 32
 
@@ -214,8 +219,9 @@ def test_help_lists_every_option():
     p = subprocess.run([sys.executable, "-m", "interpret.cli", "run", "--help"], capture_output=True, text=True)
     assert p.returncode == 0
     for opt in ("--x-key", "--target", "--methods", "--motifs-from", "--max-seqs", "--attributions",
-                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs"):
+                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs", "--hits-on"):
         assert opt in p.stdout
+    assert "(default: explained)" in " ".join(p.stdout.split())
 
 
 @pytest.fixture(scope="module")

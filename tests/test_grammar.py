@@ -209,8 +209,7 @@ def test_composite_is_reported_as_a_pair_not_as_ignored(tmp_path):
     fid, pid = "deepshap_pos_family_0", "deepshap_pos_0"
     ppm = np.full((30, 4), 0.25)
     ppm[:7], ppm[20:] = onehot(GATA1), onehot(EBOX)
-    family = SimpleNamespace(id=fid, ppm=ppm, parts=[SimpleNamespace(name="GATA1", start=0, end=7),
-                                                     SimpleNamespace(name="TAL1::TCF3", start=20, end=30)])
+    family = SimpleNamespace(id=fid, ppm=ppm)
     io.write_tsv(tmp_path / "families.tsv", [{"family": fid, "method": "deepshap", "sign": "+", "n_patterns": 1,
                                               "members": pid, "n_seqlets": 527, "width": 10, "jaspar_id": "MA0091.2",
                                               "jaspar_name": "TAL1::TCF3", "jaspar_q": 1e-4, "minor": ""}],
@@ -229,8 +228,10 @@ def test_composite_is_reported_as_a_pair_not_as_ignored(tmp_path):
                                                     ("MA0091.2", "TAL1::TCF3", 10, -0.05, 0.4),
                                                     ("MA0035.5", "GATA1", 7, -0.4, 1e-6))]
     io.write_tsv(tmp_path / "screen.tsv", srows, screen.COLUMNS)
+    # the instances stage's HitResult: its hits, its families' names and parts
     hits = SimpleNamespace(seq_index=np.arange(40), start=np.full(40, 20), end=np.full(40, 50),
-                           strand=np.ones(40, int), motif=np.zeros(40, int), ids=[fid])
+                           strand=np.ones(40, int), motif=np.zeros(40, int), families=(fid,),
+                           names=("GATA1 + TAL1::TCF3",), parts=(((0, 7, "GATA1"), (20, 30, "TAL1::TCF3")),))
     x = at_backgrounds(40, seed=2)
     model = and_model(GATA1, EBOX, 20, 3.0)
     summary = {"explained": "logit (pre-sigmoid) of output 0", "effects": {"min_effect": 0.2},
@@ -255,7 +256,7 @@ def test_composite_is_reported_as_a_pair_not_as_ignored(tmp_path):
                                 "21.5 bp downstream on the same strand: +3 beyond the two alone (63.5 bp apart: 0).")
     assert line("ignored") is None and line("expected") is None       # neither part is called ignored
     assert "GATA1 -0.40 ± 0.05 alone; with TAL1::TCF3: +3" in line("screen").replace("−", "-")
-    section = html[html.index('<section id="grammar">'):html.index('<section id="howto"')]
+    section = html[html.index('<section id="grammar">'):html.index('<section id="screen"')]
     assert section.count('class="grammar-row"') == 1 and 'data-kind="composite"' in section
 
 

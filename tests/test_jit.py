@@ -75,5 +75,31 @@ def test_child_compiles_attribution_kernels_that_deepshap_loads_from_the_cache(t
     assert int(least_hits) >= 1 and int(misses) == 0
 
 
+HITS_PROBE = textwrap.dedent("""
+    import numpy as np
+    from interpret import jit
+    started = jit.start(("hits",))
+    jit.wait("hits")
+    from interpret.motifs import hits
+    c = np.eye(4)[["ACGT".index(b) for b in "AAGCCTGA"]]
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (3, 40))]
+    x[:, 10:18] = c
+    contrib = np.zeros_like(x)
+    contrib[:, 10:18] = 2.0 * c
+    h = hits.fit_batch(x, contrib, hits.prepare([c]))
+    assert (h["start"] == 10).all() and len(h["start"]) == 3  # the kernel ran, and ran right
+    d = hits._coordinate_descent
+    print(started, sum(d._cache_hits.values()), sum(d._cache_misses.values()))
+""")
+
+
+def test_child_compiles_the_hit_callers_kernel_that_a_run_loads_from_the_cache(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", HITS_PROBE], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    started, hits, misses = out.stdout.split()[-3:]
+    assert started == "True" and int(hits) >= 1 and int(misses) == 0
+
+
 def test_unknown_kernel_group_is_refused():
     assert jit.main(["no-such-kernels"]) == 2

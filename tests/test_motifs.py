@@ -232,14 +232,33 @@ def test_trim_keeps_the_block_above_a_raised_baseline():
     assert modisco.trim_bounds(-_cwm(profile)) == (11, 21)
 
 
-def test_trim_bridges_one_weak_position_of_the_smoothed_profile_but_not_two():
+def test_trim_bridges_one_weak_position_and_keeps_two_cores_as_parts():
     profile = np.full(30, 0.1)
     profile[5:12] = profile[15:22] = 1.0   # a gapped motif: 3 weak columns between two strong halves
     profile[8] = 1.2
-    # smoothed: 0.4 at 12 and 14, 0.1 at 13 (below the cut 0.1 + 0.3 x 0.97 = 0.39): bridged
+    # smoothed: 0.4 at 12 and 14, 0.1 at 13 (below the cut 0.1 + 0.3 x 0.97 = 0.39): bridged, one core
+    assert modisco.trim_cores(_cwm(profile)) == (4, 23, ((0, 19),))
+    profile[15] = 0.1                      # 4 weak columns: 13 and 14 both fail, two cores
+    # the old rule kept the peak's core alone, (4, 13): a dimer lost a half (issue #30)
+    assert modisco.trim_cores(_cwm(profile)) == (4, 23, ((0, 9), (11, 19)))
     assert modisco.trim_bounds(_cwm(profile)) == (4, 23)
-    profile[15] = 0.1                      # 4 weak columns: 13 and 14 both fail, the core ends at 12
-    assert modisco.trim_bounds(_cwm(profile)) == (4, 13)
+
+
+def test_a_second_core_is_kept_only_where_most_seqlets_support_it():
+    # 40 seqlets: core A (5:12) in all; core B (18:25) in a share of them, noise 0.3 everywhere
+    rng = np.random.default_rng(0)
+    for share, kept in ((0.8, True), (0.3, False)):
+        per_seqlet = rng.normal(0, 0.3, size=(40, 32))
+        per_seqlet[:, 5:12] += 1.0
+        per_seqlet[:int(share * 40), 18:25] += 1.0
+        start, end, parts = modisco.trim_cores(_cwm(per_seqlet.mean(axis=0)), seqlet_profiles=per_seqlet)
+        assert (len(parts) == 2) == kept, (share, parts)
+        assert (end >= 25) == kept and start <= 5
+    # a narrow bump (3 bp after smoothing) is not a core, however many seqlets carry it
+    profile = np.full(30, 0.05)
+    profile[5:13] = 1.0
+    profile[22] = 0.9
+    assert modisco.trim_cores(_cwm(profile)) == (4, 14, ((0, 10),))
 
 
 def test_trim_keeps_a_motif_that_fills_most_of_its_window():

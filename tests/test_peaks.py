@@ -176,6 +176,21 @@ def test_seqlets_bed_is_sorted_bed6_of_every_seqlet(bed_run):
     assert scores.max() == 1000 and scores.min() >= 0
 
 
+def test_hits_bed_places_every_hit_on_the_genome_text_it_reads(bed_run):
+    d, chroms, _ = bed_run
+    x = io.read_attributions(d / "bed" / "attributions.h5")["x"]
+    rows = io.read_tsv(d / "bed" / "hits.tsv")
+    assert len(rows) > 20 and list(rows[0])[-4:] == list(regions.GENOME_COLUMNS)
+    for r in rows:
+        seq = io.decode(x[int(r["seq_index"])][None])[0][int(r["start"]):int(r["end"])]
+        seen = seq if r["strand"] == "+" else _revcomp(seq)
+        g = chroms[r["chrom"]][int(r["chrom_start"]):int(r["chrom_end"])]
+        assert (g if r["chrom_strand"] == "+" else _revcomp(g)) == seen
+    lines = [line.split("\t") for line in (d / "bed" / "hits.bed").read_text().splitlines()]
+    keys = [(f[0], int(f[1]), int(f[2])) for f in lines]
+    assert len(lines) == len(rows) and keys == sorted(keys) and {f[5] for f in lines} == {"+", "-"}
+
+
 def test_one_hot_encoding_names_the_first_sequence_with_non_dna_characters():
     np.testing.assert_array_equal(io.one_hot_encode(["ACGTN", "acgtr"]), np.stack([_encode("ACGTN"), _encode("ACGTN")]))
     for seqs, message in [(["ACGTA", "AC-TA", "ACGT*"], "sequence 1 has characters '-'"),

@@ -17,7 +17,7 @@ from interpret import io
 from interpret.report.render import MAX_FILTERS_PER_MOTIF
 
 JASPAR = [("MA0035.5", "GATA1"), ("MA0466.4", "CEBPB"), ("MA0139.2", "CTCF"), ("MA0047.4", "FOXA2")]
-SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "screen", "grammar", "howto"]
+SECTION_IDS = ["summary", "motifs", "filters", "heatmap", "examples", "instances", "grammar", "screen", "howto"]
 
 
 # --------------------------------------------------------------------------------------

@@ -39,11 +39,13 @@ from .screen import InsertionResult, insertion_effects
 logger = logging.getLogger(__name__)
 
 __all__ = ["MotifEffects", "FilterEffects", "ablation_deltas", "motif_effects", "filter_effects",
-           "MOTIF_COLUMNS", "FILTER_COLUMNS", "N_SHUFFLES", "MAX_SEQLETS"]
+           "MOTIF_COLUMNS", "PART_COLUMNS", "FILTER_COLUMNS", "N_SHUFFLES", "MAX_SEQLETS"]
 
 #: Columns added to ``motifs.tsv``.
 MOTIF_COLUMNS = ["insertion_effect", "insertion_se", "insertion_q", "insertion_raw", "ablation_effect",
                  "ablation_se", "ablation_q", "ablation_n", "effect_significant"]
+#: Columns added to ``parts.tsv`` (each part of a dimer or composite inserted alone).
+PART_COLUMNS = ["insertion_effect", "insertion_se", "insertion_q", "effect_significant"]
 #: Columns added to ``filters.tsv``.
 FILTER_COLUMNS = ["insertion_effect", "insertion_se", "insertion_q", "insertion_raw", "effect_significant"]
 #: Shuffles of each ablated seqlet, averaged.
@@ -69,6 +71,9 @@ class MotifEffects:
     ablation_q : ndarray, shape (M,)
     significant : ndarray, shape (M,), bool
         The model responds to the insertion or to the ablation (:func:`interpret.stats.responds`).
+    parts, parts_q, parts_significant : InsertionResult, ndarray (P,), ndarray (P,) bool, or None
+        Insertions of the parts given to :func:`motif_effects` alone, their q-values (in the
+        motifs' family) and whether the model responds to each.
     """
 
     ids: list
@@ -77,6 +82,18 @@ class MotifEffects:
     ablation: stats.Effects
     ablation_q: np.ndarray
     significant: np.ndarray
+    parts: InsertionResult | None = None
+    parts_q: np.ndarray | None = None
+    parts_significant: np.ndarray | None = None
+
+    def part_rows(self, ids: list) -> dict:
+        """``{part id: {column: value}}`` for :data:`PART_COLUMNS`, ``ids`` in the order of the parts given."""
+        if self.parts is None:
+            return {}
+        e = self.parts.effects
+        return {pid: {"insertion_effect": float(e.mean[i]), "insertion_se": float(e.se[i]),
+                      "insertion_q": float(self.parts_q[i]), "effect_significant": bool(self.parts_significant[i])}
+                for i, pid in enumerate(ids)}
 
     def rows(self) -> dict:
         """``{motif id: {column: value}}`` for :data:`MOTIF_COLUMNS`."""
@@ -164,7 +181,7 @@ def ablation_deltas(model: Model, x: np.ndarray, rows, starts, ends, target: int
 def motif_effects(model: Model, x: np.ndarray, index: np.ndarray, patterns, backgrounds: np.ndarray,
                   target: int = 0, output: str = "logit", positions: int = 1, seed: int = 0,
                   n_shuffles: int = N_SHUFFLES, max_seqlets: int = MAX_SEQLETS, batch_size: int = 1024,
-                  verbose: bool = False) -> MotifEffects:
+                  verbose: bool = False, parts=None) -> MotifEffects:
     """Insertion and ablation effects of attribution motifs (TF-MoDISco patterns).
 
     Parameters
@@ -185,6 +202,9 @@ def motif_effects(model: Model, x: np.ndarray, index: np.ndarray, patterns, back
         Shuffles per ablated seqlet.
     max_seqlets : int
         Seqlets ablated per motif: a seeded random subset when a motif has more.
+    parts : list of ndarray (w, 4), optional
+        PPMs of the parts of dimers and composites (``ppm[a:b]`` of each core), each inserted alone
+        into the same backgrounds; their tests join the motifs' Benjamini-Hochberg family.
 
     Returns
     -------
@@ -210,11 +230,19 @@ def motif_effects(model: Model, x: np.ndarray, index: np.ndarray, patterns, back
                                      target=target, output=output, n_shuffles=n_shuffles, seed=[int(seed), k],
                                      batch_size=batch_size))
     abl = stats.paired_effects(drops)
-    # one family: every insertion and ablation test of the run's motifs
-    q = stats.bh(np.concatenate([ins.effects.p, abl.p])) if patterns else np.zeros(0)
-    q_ins, q_abl = q[:len(patterns)], q[len(patterns):]
+    part_ins = None
+    if parts:
+        part_ins = insertion_effects(model, backgrounds, list(parts), target=target, output=output,
+                                     positions=positions, seed=seed, consensus=False, batch_size=batch_size,
+                                     verbose=verbose, desc="part effects")
+    # one family: every insertion and ablation test of the run's motifs (and of their parts)
+    p_all = [ins.effects.p, abl.p] + ([part_ins.effects.p] if part_ins is not None else [])
+    q = stats.bh(np.concatenate(p_all)) if patterns else np.zeros(0)
+    n = len(patterns)
+    q_ins, q_abl, q_parts = q[:n], q[n:2 * n], (q[2 * n:] if part_ins is not None else None)
     sig = stats.responds(q_ins, ins.effects.mean, output) | stats.responds(q_abl, abl.mean, output)
-    return MotifEffects([p.id for p in patterns], ins, q_ins, abl, q_abl, sig)
+    part_sig = stats.responds(q_parts, part_ins.effects.mean, output) if part_ins is not None else None
+    return MotifEffects([p.id for p in patterns], ins, q_ins, abl, q_abl, sig, part_ins, q_parts, part_sig)
 
 
 def filter_effects(model: Model, backgrounds: np.ndarray, ppms: np.ndarray, n_sites: np.ndarray,

@@ -398,16 +398,16 @@ def composite_arrangements(family_id: str, ppm: np.ndarray, parts, n_hits: int =
     family_id : str
     ppm : ndarray, shape (W, 4)
         The family's trimmed PPM.
-    parts : sequence
-        Each with ``name``, ``start``, ``end``: its span ``start:end`` within ``ppm``.
+    parts : sequence of (int, int, str)
+        Each part's span ``start:end`` within ``ppm`` and its name (``HitResult.parts``); a
+        motif of one part gives no arrangement.
     n_hits : int
         Hits of the family (``n_observed`` of the rows).
     """
-    parts = sorted(parts, key=lambda p: p.start)
-    return [Arrangement(family_id, family_id, str(p.name), str(r.name), np.asarray(ppm)[p.start:p.end],
-                        np.asarray(ppm)[r.start:r.end], 1, (r.start + r.end) - (p.start + p.end), "composite",
-                        int(n_hits))
-            for p, r in zip(parts, parts[1:])]
+    parts = sorted(parts)
+    return [Arrangement(family_id, family_id, str(na) or family_id, str(nb) or family_id, np.asarray(ppm)[a:b],
+                        np.asarray(ppm)[c:d], 1, (c + d) - (a + b), "composite", int(n_hits))
+            for (a, b, na), (c, d, nb) in zip(parts, parts[1:])]
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,11 @@ class OutputDir:
     def __truediv__(self, name) -> Path:
         return self.path / name
 
+    def scratch(self, name: str) -> Path:
+        """A directory for a stage's partial work (``.stages/<name>``): kept when the run stops, so
+        the stage can resume from it; removed by :meth:`finish` with the other resume records."""
+        return self._dir / name
+
     def finish(self, summary: dict) -> Path:
         """Drop the resume records, write ``summary.json`` last and move the directory into place."""
         shutil.rmtree(self._dir, ignore_errors=True)

@@ -303,7 +303,7 @@ def _method_groups(f) -> list[str]:
     return [m for m in f if isinstance(f[m], h5py.Group) and "contrib" in f[m]]
 
 
-def read_attributions(path, method: str | None = None, rows: np.ndarray | None = None) -> dict:
+def read_attributions(path, method: str | None = None, rows: np.ndarray | None = None, names=None) -> dict:
     """Read ``attributions.h5``: ``{"index", "x", "attrs", method: {"contrib", "hypothetical", "delta", "score"}}``.
 
     Parameters
@@ -313,6 +313,8 @@ def read_attributions(path, method: str | None = None, rows: np.ndarray | None =
         Read only this method's arrays.
     rows : ndarray of int, optional
         Sorted rows of the file to read (default all); only those are read from disk.
+    names : iterable of str, optional
+        Read only these arrays of each method (e.g. ``("contrib",)``); default all.
     """
     f = _open_finished(path)
     try:
@@ -321,7 +323,7 @@ def read_attributions(path, method: str | None = None, rows: np.ndarray | None =
                    "attrs": {k: _attr(v) for k, v in f.attrs.items()}}
             for m in _method_groups(f):
                 if method is None or m == method:
-                    out[m] = {k: _read_rows(f[m][k], rows) for k in f[m]}
+                    out[m] = {k: _read_rows(f[m][k], rows) for k in f[m] if names is None or k in names}
     except KeyError as exc:
         raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
     return out

@@ -13,7 +13,7 @@ TF-MoDISco's entry points are importable from here (``interpret.motifs.discover`
 """
 
 from .modisco import (Family, ModiscoSettings, MotifResult, Pattern, Seqlet, auto_settings, discover, fold_minor,
-                      group_families, trim_bounds)
+                      group_families, parts_of, trim_bounds, trim_cores)
 
 __all__ = ["Family", "ModiscoSettings", "MotifResult", "Pattern", "Seqlet", "auto_settings", "discover", "fold_minor",
-           "group_families", "trim_bounds"]
+           "group_families", "parts_of", "trim_bounds", "trim_cores"]

@@ -278,6 +278,90 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, rel_ic: f
     return out
 
 
+@dataclass(frozen=True)
+class Naming:
+    """The name of a motif that may have several parts (cores: a dimer, a composite).
+
+    Attributes
+    ----------
+    whole : Match
+        The motif's own database match (:func:`match_to_db`).
+    parts : tuple of (int, int)
+        Its cores within the matrix, in order.
+    part_matches : tuple of Match
+        One per part when there are two or more (empty for a one-core motif).
+    spans_parts : bool
+        Whether the whole's match is significant and its aligned columns cover at least half of
+        every part: only then does the whole keep its name.
+    """
+
+    whole: Match
+    parts: tuple
+    part_matches: tuple
+    spans_parts: bool
+
+    @property
+    def name(self) -> str:
+        """What to call the motif: its database name when that spans every part, else its parts'
+        names joined by ``" + "`` (``"?"`` for an unnamed part; ``""`` when none is named)."""
+        if self.spans_parts:
+            return self.whole.name
+        names = [m.name if m.significant else "?" for m in self.part_matches]
+        return " + ".join(names) if any(n != "?" for n in names) else ""
+
+    def as_row(self) -> dict:
+        """``jaspar_id, jaspar_name, jaspar_q`` (the whole's match, empty unless it spans every part),
+        ``parts`` (``"a-b;a-b"``, columns of the matrix) and ``part_names`` (``;``-separated, empty
+        where a part has no name)."""
+        row = self.whole.as_row() if self.spans_parts else {"jaspar_id": "", "jaspar_name": "", "jaspar_q": ""}
+        row["parts"] = ";".join(f"{a}-{b}" for a, b in self.parts)
+        row["part_names"] = ";".join(m.name if m.significant else "" for m in self.part_matches)
+        return row
+
+
+def name_parts(ppms, parts, whole: list[Match], db, alpha: float = 0.05, seed: int = 0) -> list[Naming]:
+    """Name every motif of several parts part by part, and keep its own name only where that spans them.
+
+    A TOMTOM match of a composite usually covers one of its parts: the 30-bp GATA–E-box composite
+    of ``simulate.composite_like`` matches TAL1::TCF3 through its E-box alone, and calling the
+    whole TAL1::TCF3 hides the GATA half. Each part (``ppm[a:b]``) is matched on its own
+    (:func:`match_to_db`, the same guard), and the whole keeps its match only when the aligned
+    columns cover at least half of every part, as a JASPAR composite matrix (GATA1::TAL1,
+    Pou5f1::Sox2) or a dimer's own matrix (TP53 over both half-sites) does.
+
+    Parameters
+    ----------
+    ppms : list of ndarray (W, 4)
+    parts : list of tuple of (int, int)
+        Each motif's cores (``()`` or one core: named as a whole, as before).
+    whole : list of Match
+        :func:`match_to_db` of ``ppms``.
+    db : list of interpret.io.Motif
+    alpha, seed
+        As in :func:`match_to_db`.
+
+    Returns
+    -------
+    list of Naming
+    """
+    width = {m.id: len(m.ppm) for m in db}
+    queries = [(i, a, b) for i, ps in enumerate(parts) if len(ps) > 1 for a, b in ps]
+    found = match_to_db([np.asarray(ppms[i])[a:b] for i, a, b in queries], db, alpha=alpha, seed=seed) \
+        if queries else []
+    by_motif: dict = {}
+    for (i, _, _), m in zip(queries, found):
+        by_motif.setdefault(i, []).append(m)
+    out = []
+    for i, (ps, w) in enumerate(zip(parts, whole)):
+        ps = tuple(ps) or ((0, len(ppms[i])),)
+        spans = w.significant
+        if spans and len(ps) > 1:
+            lo, hi = max(w.trim_start, -w.offset), min(w.trim_end, width.get(w.id, 0) - w.offset)
+            spans = all(min(b, hi) - max(a, lo) >= 0.5 * (b - a) for a, b in ps)
+        out.append(Naming(w, ps, tuple(by_motif.get(i, ())), bool(spans)))
+    return out
+
+
 def _shuffled_cores(core: np.ndarray, sharp: np.ndarray, n: int, seed: int, min_ic: float,
                     rel_ic: float) -> list[np.ndarray]:
     """``n`` column permutations of ``sharp`` (the sharpened ``core``), each with an informative

@@ -55,6 +55,11 @@ TRIM_Z = 2.0
 TRIM_SMOOTH = 3
 #: Narrowest core (bp); narrower ones are widened symmetrically around their centre.
 MIN_CORE_WIDTH = 6
+#: A second core (:func:`trim_cores`) is at least this wide (bp, passing positions of the smoothed
+#: profile) ...
+MIN_PART_WIDTH = 4
+#: ... and stands above the noise floor in more than this share of the pattern's seqlets.
+PART_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,10 @@ class Pattern:
     trim_start, trim_end : int
         The trimmed span ``trim_start:trim_end`` within modisco-lite's untrimmed pattern.
     seqlets : tuple of Seqlet
+    parts : tuple of (int, int)
+        The cores the pattern keeps (:func:`trim_cores`), ``(a, b)`` within the trimmed matrices
+        (``cwm[a:b]``); two or more for a dimer or composite. ``()`` counts as one core spanning
+        the matrix (:func:`parts_of`).
     """
 
     id: str
@@ -326,6 +335,13 @@ class Pattern:
     trim_start: int
     trim_end: int
     seqlets: tuple = field(default=(), repr=False)
+    parts: tuple = ()
+
+
+def parts_of(motif) -> tuple:
+    """The cores ``((a, b), ...)`` of a :class:`Pattern` or :class:`Family` within its matrices: its
+    ``parts``, or one core spanning the whole matrix when it has none recorded."""
+    return tuple(motif.parts) or ((0, len(motif.cwm)),)
 
 
 @dataclass(frozen=True)
@@ -373,7 +389,18 @@ def _smooth(v: np.ndarray, k: int) -> np.ndarray:
 
 def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profiles: np.ndarray | None = None,
                 sign: int | None = None, min_width: int = MIN_CORE_WIDTH) -> tuple[int, int]:
-    """Informative core ``(start, end)`` of a pattern: its contribution profile against its own peak.
+    """Informative span ``(start, end)`` of a pattern: every supported core of its contribution profile.
+
+    The first two values of :func:`trim_cores`, which says how the span is found; a pattern with
+    two or more cores keeps all of them and the weaker columns between.
+    """
+    start, end, _ = trim_cores(cwm, threshold, seqlet_profiles, sign, min_width)
+    return start, end
+
+
+def trim_cores(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profiles: np.ndarray | None = None,
+               sign: int | None = None, min_width: int = MIN_CORE_WIDTH) -> tuple[int, int, tuple]:
+    """The cores of a pattern's contribution profile that its seqlets support, and the span that keeps them all.
 
     The profile is the net contribution at each position in the pattern's direction,
     ``sign * cwm.sum(axis=1)``, smoothed over :data:`TRIM_SMOOTH` bp. Its baseline ``b`` is the
@@ -381,10 +408,18 @@ def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profi
     :data:`TRIM_EDGE` outermost positions at each end (at least 0); its peak ``m`` is the maximum. A
     position passes when the profile reaches ``b + threshold * (m - b)`` and, given
     ``seqlet_profiles``, also ``b + TRIM_Z * SE`` (SE: the standard error of the mean over the
-    seqlets at that position, a noise floor for weak patterns). The core is the run of passing
-    positions around the peak, single failing positions bridged, widened to ``min_width``.
-    The smoothing lets a perfectly sharp edge gain one base (a third of the step reaches the
-    neighbour) and bridges gaps of up to three weak columns between strong ones.
+    seqlets at that position, a noise floor for weak patterns). A **core** is a run of passing
+    positions, single failing positions bridged (with the smoothing, gaps of up to three weak
+    columns between strong ones); the core around the peak is always kept.
+
+    Every other core is kept when it is at least :data:`MIN_PART_WIDTH` wide and, given
+    ``seqlet_profiles``, its seqlets support it: in more than :data:`PART_SUPPORT` of them its mean
+    contribution over its columns lies above the noise floor, the mean of the columns outside every
+    core plus ``TRIM_Z`` standard deviations of a mean of as many of them (pooled over the
+    seqlets). A pattern with several kept cores (the two half-sites of a p53 dimer, GATA and E-box
+    of a composite) is trimmed to the span from the first to the last, weak columns between
+    included, and returns the cores as its **parts**. Without ``seqlet_profiles`` every core that
+    passes is kept. The span is widened to ``min_width`` when narrower.
 
     ``modisco report`` keeps every position whose summed |CWM| reaches 0.3 x its maximum. On
     diffuse maps (integrated gradients, gradient x input) and weak patterns the flanks carry a
@@ -399,16 +434,20 @@ def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profi
         Fraction of the peak's height above the baseline that a core position reaches.
     seqlet_profiles : ndarray, shape (n, W), optional
         Contribution of each seqlet at each position summed over bases (their mean is
-        ``cwm.sum(axis=1)``); gives the noise floor. Without it only the peak-relative rule applies.
+        ``cwm.sum(axis=1)``); gives the noise floor and the support of each core.
     sign : int, optional
         +1 or -1; default: the sign of ``cwm.sum()``.
     min_width : int
-        Narrowest core returned (bp), or ``W`` if the pattern is narrower.
+        Narrowest span returned (bp), or ``W`` if the pattern is narrower.
 
     Returns
     -------
-    (int, int)
-        ``cwm[start:end]`` is the core; ``(0, W)`` when the profile never rises above its baseline.
+    start, end : int
+        ``cwm[start:end]`` is the trimmed pattern; ``(0, W)`` when the profile never rises above
+        its baseline.
+    parts : tuple of (int, int)
+        The kept cores as ``(a, b)`` within the trimmed pattern (``cwm[start + a:start + b]``),
+        in order; ``((0, end - start),)`` when there is one.
     """
     cwm = np.asarray(cwm, dtype=np.float64)
     width = len(cwm)
@@ -418,23 +457,50 @@ def trim_bounds(cwm: np.ndarray, threshold: float = TRIM_THRESHOLD, seqlet_profi
     base = max(min(float(np.percentile(profile, TRIM_BASELINE_PERCENTILE)), float(np.median(edges))), 0.0)
     peak = int(np.argmax(profile))
     if profile[peak] - base <= 1e-9 * max(float(np.abs(profile).max()), 1e-300):  # flat: nothing to trim to
-        return 0, width
+        return 0, width, ((0, width),)
     cut = np.full(width, base + threshold * (profile[peak] - base))
+    raw = None
     if seqlet_profiles is not None and len(seqlet_profiles) > 1:
-        per = _smooth(sign * np.asarray(seqlet_profiles, dtype=np.float64), TRIM_SMOOTH)
+        raw = sign * np.asarray(seqlet_profiles, dtype=np.float64)
+        per = _smooth(raw, TRIM_SMOOTH)
         cut = np.maximum(cut, base + TRIM_Z * per.std(axis=0, ddof=1) / np.sqrt(len(per)))
     ok = profile >= cut
     ok[peak] = True
-    start = end = peak
-    while start - 1 >= 0 and (ok[start - 1] or (start - 2 >= 0 and ok[start - 2])):
-        start -= 1 if ok[start - 1] else 2
-    while end + 1 < width and (ok[end + 1] or (end + 2 < width and ok[end + 2])):
-        end += 1 if ok[end + 1] else 2
-    end += 1
+    bridged = ok.copy()
+    bridged[1:-1] |= ok[:-2] & ok[2:]
+    runs = _runs(bridged)
+    main = next(k for k, (a, b) in enumerate(runs) if a <= peak < b)
+    keep = [main] + [k for k, (a, b) in enumerate(runs) if k != main and b - a >= MIN_PART_WIDTH]
+    if raw is not None and len(keep) > 1:
+        keep = [k for k in keep if k == main or _supported(raw, runs, k)]
+    kept = sorted(runs[k] for k in keep)
+    start, end = kept[0][0], kept[-1][1]
     if end - start < min_width:
         start = int(np.clip((start + end - min_width) // 2, 0, max(width - min_width, 0)))
         end = min(width, start + min_width)
-    return int(start), int(end)
+    if len(kept) == 1:
+        return int(start), int(end), ((0, int(end - start)),)
+    return int(start), int(end), tuple((int(a - start), int(b - start)) for a, b in kept)
+
+
+def _runs(mask: np.ndarray) -> list:
+    """``(start, end)`` of every run of True in ``mask``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def _supported(raw: np.ndarray, runs: list, k: int) -> bool:
+    """Whether core ``runs[k]`` stands above the noise floor in more than :data:`PART_SUPPORT` of the
+    seqlets (``raw``: ``(n, W)`` per-seqlet profiles in the pattern's direction, unsmoothed)."""
+    inside = np.zeros(raw.shape[1], bool)
+    for a, b in runs:
+        inside[a:b] = True
+    a, b = runs[k]
+    noise = raw[:, ~inside]
+    if noise.size < 2:  # no column outside the cores: nothing to measure the noise on
+        return True
+    floor = noise.mean() + TRIM_Z * noise.std(ddof=1) / np.sqrt(b - a)
+    return float((raw[:, a:b].mean(axis=1) > floor).mean()) > PART_SUPPORT
 
 
 def _check_inputs(x, hypothetical, index):
@@ -537,7 +603,7 @@ def _cluster_both(pos, neg, track_set, settings, seed):
 def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
     cwm = np.asarray(pat.contrib_scores, dtype=np.float64)
     profiles = np.array([np.asarray(sq.contrib_scores, dtype=np.float64).sum(axis=1) for sq in pat.seqlets])
-    a, b = trim_bounds(cwm, threshold, profiles, sign)
+    a, b, parts = trim_cores(cwm, threshold, profiles, sign)
     seqlets = []
     for sq in pat.seqlets:
         if sq.is_revcomp:  # modisco-lite's Seqlet.trim: a reverse seqlet is trimmed from its end
@@ -549,7 +615,7 @@ def _record(pat, pid, method, sign, index, contrib, threshold) -> Pattern:
     ppm = np.asarray(pat.sequence[a:b], dtype=np.float64)
     ppm = ppm / np.maximum(ppm.sum(axis=1, keepdims=True), 1e-12)
     return Pattern(pid, method, sign, len(pat.seqlets), ppm, cwm[a:b].copy(),
-                   np.asarray(pat.hypothetical_contribs[a:b], dtype=np.float64), a, b, tuple(seqlets))
+                   np.asarray(pat.hypothetical_contribs[a:b], dtype=np.float64), a, b, tuple(seqlets), parts)
 
 
 def _modisco_modules() -> list:
@@ -725,6 +791,9 @@ class Family:
     ppm, cwm, hcwm : ndarray, shape (W, 4)
         Means over the pooled seqlets of the one-hot bases, contributions and hypothetical
         contributions, across the union of the members' aligned cores.
+    parts : tuple of (int, int)
+        The members' cores (:attr:`Pattern.parts`) placed on the family matrix, overlapping ones
+        merged: ``(a, b)`` with ``cwm[a:b]`` one core; two or more for a dimer or composite.
     """
 
     id: str
@@ -738,6 +807,7 @@ class Family:
     ppm: np.ndarray
     cwm: np.ndarray
     hcwm: np.ndarray
+    parts: tuple = ()
 
 
 def align_cores(a: np.ndarray, b: np.ndarray, min_overlap: float = FAMILY_OVERLAP) -> tuple[float, int, bool]:
@@ -867,9 +937,30 @@ def group_families(patterns: list, x: np.ndarray, hypothetical: np.ndarray, inde
                 sorted(zip([m for _, m in fams], pooled), key=lambda t: -t[1][0])):
             out.append(Family(f"{method}_{tag}_family_{k}", method, sign, tuple(m[0].id for m in members),
                               tuple("-" if m[3] else "+" for m in members), tuple(int(m[2] - lo) for m in members),
-                              tuple(round(float(m[1]), 4) for m in members), n, ppm, cwm, hcwm))
+                              tuple(round(float(m[1]), 4) for m in members), n, ppm, cwm, hcwm,
+                              _family_parts(members, lo, len(cwm))))
     logger.debug("%d patterns in %d families", len(patterns), len(out))
     return out
+
+
+def _family_parts(members, lo: int, width: int) -> tuple:
+    """Every member's cores on the family matrix (``members``: ``(pattern, similarity, offset, rc)``,
+    offsets in the representative's columns, the matrix starting at ``lo``), overlapping ones merged."""
+    spans = []
+    for p, _, off, rc in members:
+        w = len(p.cwm)
+        for a, b in parts_of(p):
+            a, b = (w - b, w - a) if rc else (a, b)
+            a, b = max(0, off - lo + a), min(width, off - lo + b)
+            if b > a:
+                spans.append((a, b))
+    merged: list = []
+    for a, b in sorted(spans):
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return tuple((int(a), int(b)) for a, b in merged)
 
 
 def _read_sites(members, x, hypothetical, row_of, lo, hi):

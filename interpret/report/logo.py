@@ -347,6 +347,17 @@ def logo_svg(values, kind: str = "bits", *, width: float | None = None, height: 
     return "".join(parts)
 
 
+def track_svg(contrib, spans=(), x_offset: int = 0, attrs: dict | None = None, title: str | None = None) -> str:
+    """An attribution track of a sequence: a ``"contrib"`` logo of ``contrib`` ``(L, 4)``, 70 px high,
+    symmetric about 0, 4-9 px per position (900 px at most), a tick every 10 bp from ``x_offset``,
+    ``spans`` boxed (as :func:`logo_svg`), the page's glyphs."""
+    contrib = np.asarray(contrib)
+    lim = float(np.abs(contrib).sum(axis=1).max()) if contrib.size else 1.0
+    return logo_svg(contrib, "contrib", height=70, col_width=max(4.0, min(9.0, 900.0 / max(len(contrib), 1))),
+                    ylim=(-lim, lim) if lim > 0 else (-1, 1), defs=False, spans=spans, xticks=10,
+                    x_offset=x_offset, attrs=attrs, title=title)
+
+
 def _fmt_tick(v: float) -> str:
     if v == 0:
         return "0"

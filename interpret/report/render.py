@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
-from . import combine, logo
+from . import combine, instances, logo
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ METHOD_NOTES = {
 }
 SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kernel logos"),
             ("heatmap", "Filter × motif usage and similarity"), ("examples", "Example sequences"),
-            ("screen", "Known motifs this model responds to"), ("grammar", "How motifs combine"),
+            ("instances", "Motif instances"), ("grammar", "How motifs combine"),
+            ("screen", "Known motifs this model responds to"),
             ("howto", "How to read this page")]
 #: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
 N_SCREEN = 10
@@ -376,6 +377,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
     ctx = {
         "title": _title(s, d.out),
         "sections": SECTIONS,
+        "num": {sid: k for k, (sid, _) in enumerate(SECTIONS, 1)},  # section numbers, in the order of SECTIONS
         "glyph_defs": logo.glyph_defs_svg(),
         "summary": s,
         "notes": d.notes,
@@ -389,6 +391,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "builds_main": {r["filter"] for r in d.filters
                         if r.get("filter") in (d.building.get(r.get("main_motif")) or {}).get("filters", [])},
         "examples": _examples(d, methods, n_examples),
+        "instances": instances.context(d.out, s, PALETTE, n_examples),
         "screen": _screen_context(d),
         "no_response": NO_RESPONSE,
         "sample_notes": sample_notes(s),
@@ -771,12 +774,9 @@ def _examples(d: OutputData, methods: list, n: int) -> dict:
                 mid = s.get("motif", "")
                 spans.append((a - start, b - start, f"{mid}{'' if s.get('strand') in (None, '', '+') else ' (−)'}",
                               colours.get(mid, "#555")))
-            lim = float(np.abs(c).sum(axis=1).max()) if c.size else 1.0
-            svg = logo.logo_svg(c, "contrib", height=70, col_width=max(4.0, min(9.0, 900.0 / max(len(c), 1))),
-                                ylim=(-lim, lim) if lim > 0 else (-1, 1), defs=False, spans=spans, xticks=10,
-                                x_offset=start, attrs={"data-kind": "attribution", "data-method": m,
-                                                       "data-seq": e["seq_index"]},
-                                title=f"sequence {e['seq_index']}: {m} contributions")
+            svg = logo.track_svg(c, spans, start, {"data-kind": "attribution", "data-method": m,
+                                                   "data-seq": e["seq_index"]},
+                                 f"sequence {e['seq_index']}: {m} contributions")
             tracks.append({"method": m, "logo": svg, "score": e["score"].get(m),
                            "total": float(e["contrib"][m].sum()), "n_seqlets": len(spans)})
         seq = "".join("ACGT"[int(k)] if v > 0 else "N" for k, v in zip(e["x"].argmax(1), e["x"].max(1)))
