@@ -37,16 +37,19 @@ ALLOWED = {
     "evidence.edits": {"errors", "attribution.shuffle"},                 # array surgery for in-silico experiments
     "evidence.screen": {"errors", "model", "evidence.edits", "stats"},  # beside filters and attributions
     "evidence.effects": {"errors", "model", "evidence.edits", "stats", "evidence.screen"},
+    "evidence.names": {"motifs.compare"},  # motif groups, the screen by group, links to the run's patterns
     # report wing
     "report": {"report.render"},
     "report.logo": set(),
-    "report.render": {"errors", "io", "report.logo"},
+    "report.render": {"errors", "io", "report.logo", "report.names"},
+    "report.names": {"io", "evidence.names", "report.logo"},   # motif groups, the screen by group, links
     # beside the stages, and the wiring
     "jit": {"motifs.modisco", "attribution.deeplift", "attribution.shuffle"},  # compiles numba kernels ahead of a run
     "simulate": {"io", "model"},
     "pipeline": {"errors", "io", "model", "regions", "filters", "stats", "jit", "__init__", "attribution.methods",
                  "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare",
-                 "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "report.render"},
+                 "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "evidence.names",
+                 "report.render"},
     "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
