@@ -1,5 +1,6 @@
 """`interpret run` end to end, the output contract, and every bad input answered in one line."""
 
+import re
 import subprocess
 import sys
 
@@ -214,6 +215,33 @@ def test_help_lists_every_option():
     for opt in ("--x-key", "--target", "--methods", "--motifs-from", "--max-seqs", "--attributions",
                 "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs"):
         assert opt in p.stdout
+
+
+def test_every_help_default_is_said_once():
+    """Each option of every subcommand states its default exactly once when it has one, never as
+    "(default: None)", and never twice (ArgumentDefaultsHelpFormatter appended a second one)."""
+    import argparse
+
+    from interpret.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    checked = 0
+    for name, sub in {"interpret": parser, **commands}.items():
+        text = sub.format_help()
+        assert "(default: None)" not in text and "default: False" not in text, name
+        lines = text.splitlines()
+        for action in sub._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or action.dest in ("help", "version"):
+                continue
+            start = next(i for i, l in enumerate(lines) if re.match(rf"\s+{re.escape(action.option_strings[0])}\b", l))
+            end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" " * 24)), len(lines))
+            block = " ".join(lines[start:end])
+            said = block.count("default")
+            has_default = action.default not in (None, False) and not isinstance(action, argparse._HelpAction)
+            assert said == (1 if has_default else said) and said <= 1, (name, action.option_strings, block)
+            checked += 1
+    assert checked > 40
 
 
 @pytest.fixture(scope="module")
