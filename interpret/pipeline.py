@@ -715,7 +715,8 @@ def _names_stage(filt, patterns, families, db, od, opts) -> dict:
 
     Adds the group columns (of each row's JASPAR match) and the link columns (the responding screen
     hits it resembles, what the screen says of its name) to filters.tsv, motifs.tsv and
-    families.tsv, the group columns to screen.tsv, and writes screen_groups.tsv (with a screen).
+    families.tsv, names filter groups after motif groups (``group_name``), adds the group columns
+    to screen.tsv, and writes screen_groups.tsv (with a screen).
     """
     from .evidence import names
     from .motifs import compare
@@ -733,6 +734,7 @@ def _names_stage(filt, patterns, families, db, od, opts) -> dict:
                "filters": ([filt["ids"][i] for i in fires], [filt["result"].ppm[i] for i in fires],
                            [fsign[filt["ids"][i]] for i in fires])}
     links = names.link(queries, db, screen, groups) if screen else None
+    filter_groups = names.filter_group_names(frows, groups)
     for kind, table, key in (("filters", "filters.tsv", "filter"), ("patterns", "motifs.tsv", "motif"),
                              ("families", "families.tsv", "family")):
         ids, _, signs = queries[kind]
@@ -745,7 +747,10 @@ def _names_stage(filt, patterns, families, db, od, opts) -> dict:
                             "resembles_groups": ";".join(dict.fromkeys(names.group_of(h, by_id[h]["name"], groups)
                                                                        for h in hits)),
                             "screen_check": names.check_name(r["jaspar_id"], sign.get(r[key], 0), by_id, groups)}
-        io.add_tsv_columns(od / table, key, cols, names.GROUP_COLUMNS + names.LINK_COLUMNS)
+            if kind == "filters":  # a filter group's name after the motif group of most of its named members
+                cols[r[key]]["group_name"] = filter_groups.get(r["group"], r["group_name"])
+        io.add_tsv_columns(od / table, key, cols, names.GROUP_COLUMNS + names.LINK_COLUMNS
+                           + (["group_name"] if kind == "filters" else []))
     out = {"groups": "bundled JASPAR 2026 motif groups" if groups else None,
            "n_groups": len({g["motif_group"] for g in groups.values()}),
            "resemblance": {"q": compare.RESEMBLANCE_Q, "r": compare.RESEMBLANCE_R, "overlap": compare.MIN_OVERLAP}}

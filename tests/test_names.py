@@ -97,6 +97,14 @@ def test_screen_groups_and_name_checks_on_hand_made_screens(groups):
     assert names.check_name(tp73, +1, screen, {}) == names.NO_RESPONSE
 
 
+def test_filter_groups_are_named_after_the_motif_group_of_most_named_members(groups):
+    rows = [{"group": "0", "jaspar_id": "MA0106.3"}, {"group": "0", "jaspar_id": "MA0861.2"},   # TP53, TP73
+            {"group": "0", "jaspar_id": ""}, {"group": "1", "jaspar_id": "MA0106.3"},
+            {"group": "1", "jaspar_id": CTCF}, {"group": "2", "jaspar_id": ""}]
+    assert names.filter_group_names(rows, groups) == {"0": "TP53/TP63/TP73-like"}   # 1: a tie; 2: unnamed
+    assert names.filter_group_names(rows, {}) == {}
+
+
 @pytest.fixture(scope="module")
 def pwm_run(tmp_path_factory):
     """A hand-set model that scans for CTCF and REST (``simulate.pwm_model``), explained on

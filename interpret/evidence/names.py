@@ -7,7 +7,8 @@ Three things, all from results the run already has (no model is run here):
   their best-known members (``scripts/make_jaspar.py``; ``interpret.io.load_motif_groups``):
   every row that carries a JASPAR match also gets its group, TF family and TF class
   (:func:`annotate`, :data:`GROUP_COLUMNS`). A ``--motif-db`` of the user's has no groups: the
-  three columns stay empty and each motif counts as a group of its own, named by its name.
+  three columns stay empty and each motif counts as a group of its own, named by its name. The
+  redundancy groups of first-layer filters are named after motif groups too (:func:`filter_group_names`).
 * **The screen by group** (:func:`screen_groups`): close relatives in JASPAR respond alike, so the
   significant hits are read per group and sign: the group's strongest member, its effect, and how
   many of the group's members respond.
@@ -32,8 +33,8 @@ import numpy as np
 from ..motifs import compare
 
 __all__ = ["GROUP_COLUMNS", "LINK_COLUMNS", "SCREEN_GROUP_COLUMNS", "SUPPORTED", "GROUP_SUPPORTS", "NO_RESPONSE",
-           "OPPOSITE", "ScreenGroup", "Links", "annotate", "group_of", "group_summary", "screen_groups",
-           "check_name", "link"]
+           "OPPOSITE", "ScreenGroup", "Links", "annotate", "group_of", "group_summary", "filter_group_names",
+           "screen_groups", "check_name", "link"]
 
 #: Columns every table with a JASPAR match gains (of the matched matrix; empty without one).
 GROUP_COLUMNS = ["motif_group", "tf_family", "tf_class"]
@@ -72,6 +73,34 @@ def group_summary(groups: dict) -> dict:
         row = out.setdefault(g["motif_group"], {"n_members": 0, "tf_family": g["group_family"],
                                                 "tf_class": g["group_class"]})
         row["n_members"] += 1
+    return out
+
+
+def filter_group_names(rows: list, groups: dict) -> dict:
+    """Names of the redundancy groups of first-layer filters after motif groups.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``filters.tsv`` rows (``group``, ``jaspar_id``: empty unless the filter is named).
+    groups : dict
+        :func:`interpret.io.load_motif_groups` of the database.
+
+    Returns
+    -------
+    dict
+        ``{group: "CREB/ATF/CREM-like"}`` for every filter group in which more than half of the named
+        members match one motif group; other groups are left out (they keep their name).
+    """
+    named: dict = {}
+    for r in rows:
+        if r["jaspar_id"] in groups:
+            named.setdefault(r["group"], []).append(groups[r["jaspar_id"]]["motif_group"])
+    out = {}
+    for g, mgs in named.items():
+        top = max(dict.fromkeys(mgs), key=mgs.count)
+        if 2 * mgs.count(top) > len(mgs):
+            out[g] = f"{top}-like"
     return out
 
 

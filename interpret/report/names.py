@@ -48,10 +48,10 @@ def tf_label(row: dict) -> tuple[str, str]:
             " · ".join(x for x in (row.get("tf_class") or "", family) if x))
 
 
-def decorate(row: dict) -> dict:
+def decorate(row: dict, max_links: int = MAX_LINKS) -> dict:
     """What a motif, family or filter row shows beside its name: ``tf_label`` (``tf_title`` in
     full), the screen's word on its name (``check``: ``{"kind", "text", "short"}`` or None) and the
-    responding groups it resembles besides its own."""
+    responding groups it resembles besides its own (the first ``max_links`` of them)."""
     name = row.get("jaspar_name") or row.get("jaspar_id") or ""
     group = row.get("motif_group") or ""
     kind = row.get("screen_check") or ""
@@ -63,7 +63,7 @@ def decorate(row: dict) -> dict:
              evidence.GROUP_SUPPORTS: "screen: group only"}.get(kind)
     # its own group goes without saying
     resembled = [g for g in (row.get("resembles_groups") or "").split(";") if g and g != group]
-    shown, n_more = resembled[:MAX_LINKS], max(0, len(resembled) - MAX_LINKS)
+    shown, n_more = resembled[:max_links], max(0, len(resembled) - max_links)
     label, full = tf_label(row)
     return {"tf_label": label, "tf_title": full, "check": {"kind": kind, "text": text, "short": short} if text else None,
             "resembles_shown": shown, "n_more_resembles": n_more, "resembles_also": bool(group)}

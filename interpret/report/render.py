@@ -495,7 +495,8 @@ def _filter_rows(d: OutputData) -> list:
                                attrs={"data-kind": "weight", "data-filter": fid},
                                title=f"{fid}: kernel weights, mean-centred per position")
         jid = r.get("jaspar_id") or ""
-        out.append({**r, **names.decorate(r), "never_fires": never, "activation_logo": act, "weight_logo": wl,
+        # a filter row is narrow: the groups it resembles only when it has no name (all in filters.tsv)
+        out.append({**r, **names.decorate(r, 0 if r.get("jaspar_id") else 2), "never_fires": never, "activation_logo": act, "weight_logo": wl,
                     "effect": _effect(r, _floor(d)),
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
                     "width_bp": len(ppm) if ppm is not None else (len(w) if w is not None else None),
