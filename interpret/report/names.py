@@ -69,6 +69,12 @@ def decorate(row: dict, max_links: int = MAX_LINKS) -> dict:
             "resembles_shown": shown, "n_more_resembles": n_more, "resembles_also": bool(group)}
 
 
+def group_responds(row: dict) -> bool:
+    """Whether the screen finds no response to a row's named matrix but one to its motif group, with
+    the sign the row claims (``screen_check``: :data:`interpret.evidence.names.GROUP_SUPPORTS`)."""
+    return row.get("screen_check") == evidence.GROUP_SUPPORTS
+
+
 def screen_context(rows: list, linked: bool, families: list, motifs: list, jaspar: dict, effect_bar,
                    logo_px) -> dict:
     """The screen section's motif-group tables and the findings' groups.

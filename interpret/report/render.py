@@ -881,7 +881,8 @@ def _screen_context(d: OutputData) -> dict:
     for kind, rows in (("motifs", d.motifs), ("filters", d.filters)):
         for r in rows:
             jid = r.get("jaspar_id") or ""
-            if jid in by_id and not by_id[jid]["effect_significant"]:
+            # a match whose own matrix is ignored but whose motif group responds is no look-alike
+            if jid in by_id and not by_id[jid]["effect_significant"] and not names.group_responds(r):
                 found.setdefault(jid, {"motifs": [], "filters": []})[kind].append(r.get("motif") or r.get("filter"))
     # the resemblers named, the first MAX_MEMBERS of each kind (motifs by seqlets, filters by influence)
     ignored = [{"id": j, "name": by_id[j]["name"], "mean_delta": by_id[j]["mean_delta"], "se": by_id[j]["se"],
