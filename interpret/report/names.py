@@ -12,6 +12,7 @@ says so). Templates: ``templates/names.html.j2`` (macros beside every name) and
 from __future__ import annotations
 
 import re
+
 from .. import io
 from ..evidence import names as evidence
 from . import logo
