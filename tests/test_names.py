@@ -83,7 +83,7 @@ def test_screen_groups_and_name_checks_on_hand_made_screens(groups):
             _row(ctcf, "CTCF", -0.8, True), _row(irx1, "IRX1", 0.05, False)]
     sg = names.screen_groups(rows, groups)
     assert [(g.group, g.sign, g.best["id"], g.members, g.n_members) for g in sg] == [
-        ("TP53/TP63/TP73", 1, tp63, [tp63, tp53], 3), ("CTCF", -1, ctcf, [ctcf], 3)]
+        ("TP53/TP63/TP73", 1, tp63, [tp63, tp53], 3), ("CTCF", -1, ctcf, [ctcf], 1)]   # of the motifs screened
     screen = {r["id"]: r for r in rows}
     assert names.check_name(tp53, +1, screen, groups) == names.SUPPORTED
     assert names.check_name(tp73, +1, screen, groups) == names.GROUP_SUPPORTS     # TP73 itself: no response
@@ -92,8 +92,11 @@ def test_screen_groups_and_name_checks_on_hand_made_screens(groups):
     assert names.check_name(ctcf, 0, screen, groups) == names.SUPPORTED            # a filter without an effect
     assert names.check_name(irx1, +1, screen, groups) == names.NO_RESPONSE
     assert names.check_name("", +1, screen, groups) == "" and names.check_name(tp53, +1, {}, groups) == ""
-    # a database without groups: each motif is its own group, named by its name
+    # a database without groups: each motif is its own group, named by its name (one name, one group)
     assert [(g.group, g.n_members) for g in names.screen_groups(rows, {})] == [("TP63", 1), ("TP53", 1), ("CTCF", 1)]
+    twice = rows + [_row("MA1930.2", "CTCF", -0.5, True)]
+    assert [(g.group, g.members, g.n_members) for g in names.screen_groups(twice, {})][-1] == \
+        ("CTCF", [ctcf, "MA1930.2"], 2)
     assert names.check_name(tp73, +1, screen, {}) == names.NO_RESPONSE
 
 

@@ -66,7 +66,7 @@ def group_of(motif_id: str, name: str, groups: dict) -> str:
 
 
 def group_summary(groups: dict) -> dict:
-    """Per motif group: ``{"n_members", "tf_family", "tf_class"}`` (the group's, see
+    """Per motif group of a database: ``{"n_members", "tf_family", "tf_class"}`` (the group's, see
     :func:`interpret.io.load_motif_groups`)."""
     out: dict = {}
     for g in groups.values():
@@ -119,7 +119,7 @@ class ScreenGroup:
     members : list of str
         Ids of the responding members, strongest first.
     n_members : int
-        Members of the group in the database.
+        Members of the group among the screened motifs (the whole database).
     tf_family, tf_class : str
         The group's (:func:`group_summary`); empty without groups.
     """
@@ -139,10 +139,11 @@ def screen_groups(rows: list, groups: dict) -> list[ScreenGroup]:
     Parameters
     ----------
     rows : list of dict
-        Screen rows (``id, name, mean_delta, se, q, effect_significant`` with numbers and a bool).
+        Screen rows of every screened motif (``id, name, mean_delta, se, q, effect_significant``
+        with numbers and a bool): a group's size is its number of rows.
     groups : dict
         :func:`interpret.io.load_motif_groups` of the screened database (``{}``: each motif is its
-        own group).
+        own group, named by its name; motifs of one name are one group).
 
     Returns
     -------
@@ -151,16 +152,18 @@ def screen_groups(rows: list, groups: dict) -> list[ScreenGroup]:
     """
     summary = group_summary(groups)
     hits: dict = {}
+    size: dict = {}
     for r in rows:
+        name = group_of(r["id"], r["name"], groups)
+        size[name] = size.get(name, 0) + 1
         if r["effect_significant"] and r["mean_delta"]:
-            key = (group_of(r["id"], r["name"], groups), int(np.sign(r["mean_delta"])))
-            hits.setdefault(key, []).append(r)
+            hits.setdefault((name, int(np.sign(r["mean_delta"]))), []).append(r)
     out = []
     for (name, sign), rs in hits.items():
         rs = sorted(rs, key=lambda r: -abs(r["mean_delta"]))
         g = summary.get(name, {})
-        out.append(ScreenGroup(name, sign, rs[0], [r["id"] for r in rs], g.get("n_members", 1),
-                               g.get("tf_family", ""), g.get("tf_class", "")))
+        out.append(ScreenGroup(name, sign, rs[0], [r["id"] for r in rs], size[name], g.get("tf_family", ""),
+                               g.get("tf_class", "")))
     return sorted(out, key=lambda g: (-g.sign, -abs(g.best["mean_delta"])))
 
 
