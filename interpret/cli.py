@@ -27,6 +27,17 @@ examples:
 """
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's default said once: appended as "(default: X)" unless its help already says it,
+    and not at all when there is none to say (``None``, or off for a flag)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _csv(value: str) -> tuple:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -75,13 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="interpret", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"interpret {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="everything: kernel logos, attributions, motifs, comparison, report",
                          description="Run every stage and write one output directory (see README: outputs).",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=_HelpFormatter)
     _add_data_args(run)
     run.add_argument("--out", default="interpret_out", help="output directory")
     run.add_argument("--force", action="store_true",
@@ -130,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     att = sub.add_parser("attribute", help="attributions only, to one attributions.h5 (optionally on Dask)",
                          description="Compute attributions into one HDF5 file; shard over a Dask cluster with "
                                      "--scheduler or --workers.",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=_HelpFormatter)
     _add_data_args(att)
     att.add_argument("--out", required=True, help="attributions.h5 to write")
     att.add_argument("--force", action="store_true",
@@ -144,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(att)
 
     rep = sub.add_parser("report", help="re-render report.html from a finished output directory",
-                         description="Re-render report.html and figures/ from saved outputs; nothing is recomputed.")
+                         description="Re-render report.html and figures/ from saved outputs; nothing is recomputed.",
+                         formatter_class=_HelpFormatter)
     rep.add_argument("dir", help="output directory of `interpret run`")
     _add_common(rep)
     return parser

@@ -239,6 +239,8 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
+        summary["names"] = od.stage("names", _params(opts, "motif_db", "screen"),
+                                    lambda: _names_stage(filt, patterns, families, db, od, opts))
         instances, summary["instances"] = od.stage(
             "instances", _params(opts, "hits_on", "motifs_from", "chunk_size", "target", "output", "n_references",
                                  "seed", "batch_size"),
@@ -861,6 +863,77 @@ def _instances_stage(model, seqs, index, families, patterns, od, opts):
         "families": {fid: {"n_hits": st["n_hits"], "seqlet_recall": st["seqlet_recall"]}
                      for fid, st in zip(result.families, stats)},
     }
+
+
+def _names_stage(filt, patterns, families, db, od, opts) -> dict:
+    """Motif groups, and the links between the screen and the run's names (:mod:`interpret.evidence.names`).
+
+    Adds the group columns (of each row's JASPAR match) and the link columns (the responding screen
+    hits it resembles, what the screen says of its name) to filters.tsv, motifs.tsv and
+    families.tsv, names filter groups after motif groups (``group_name``), adds the group columns
+    to screen.tsv, and writes screen_groups.tsv (with a screen).
+    """
+    from .evidence import names
+    from .motifs import compare
+
+    groups = io.load_motif_groups(opts.motif_db)
+    screen = _screen_rows(od / "screen.tsv") if opts.screen else []
+    by_id = {r["id"]: r for r in screen}
+    frows = io.read_tsv(od / "filters.tsv")
+    # a filter's sign: that of its own insertion effect, when the model responds to it (0: none)
+    fsign = {r["filter"]: int(np.sign(float(r["insertion_effect"]))) if r.get("effect_significant") == "True" else 0
+             for r in frows}
+    fires = [i for i, n in enumerate(filt["result"].n_sites) if n > 0]
+    queries = {"patterns": ([p.id for p in patterns], [p.ppm for p in patterns], [p.sign for p in patterns]),
+               "families": ([f.id for f in families], [f.ppm for f in families], [f.sign for f in families]),
+               "filters": ([filt["ids"][i] for i in fires], [filt["result"].ppm[i] for i in fires],
+                           [fsign[filt["ids"][i]] for i in fires])}
+    links = names.link(queries, db, screen, groups) if screen else None
+    filter_groups = names.filter_group_names(frows, groups)
+    for kind, table, key in (("filters", "filters.tsv", "filter"), ("patterns", "motifs.tsv", "motif"),
+                             ("families", "families.tsv", "family")):
+        ids, _, signs = queries[kind]
+        sign = dict(zip(ids, signs))
+        resembled = dict(zip(ids, links.resembles[kind])) if links else {}
+        cols = {}
+        for r in io.read_tsv(od / table):
+            hits = resembled.get(r[key], [])
+            cols[r[key]] = {**names.annotate(r["jaspar_id"], groups), "resembles": ",".join(hits),
+                            "resembles_groups": ";".join(dict.fromkeys(names.group_of(h, by_id[h]["name"], groups)
+                                                                       for h in hits)),
+                            "screen_check": names.check_name(r["jaspar_id"], sign.get(r[key], 0), by_id, groups)}
+            if kind == "filters":  # a filter group's name after the motif group of most of its named members
+                cols[r[key]]["group_name"] = filter_groups.get(r["group"], r["group_name"])
+        io.add_tsv_columns(od / table, key, cols, names.GROUP_COLUMNS + names.LINK_COLUMNS
+                           + (["group_name"] if kind == "filters" else []))
+    out = {"groups": "bundled JASPAR 2026 motif groups" if groups else None,
+           "n_groups": len({g["motif_group"] for g in groups.values()}),
+           "resemblance": {"q": compare.RESEMBLANCE_Q, "r": compare.RESEMBLANCE_R, "overlap": compare.MIN_OVERLAP}}
+    if not screen:
+        return out
+    io.add_tsv_columns(od / "screen.tsv", "id", {r["id"]: names.annotate(r["id"], groups) for r in screen},
+                       names.GROUP_COLUMNS)
+    rows = []
+    for g in names.screen_groups(screen, groups):
+        c = links.carried.get((g.group, g.sign), {})
+        rows.append({"motif_group": g.group, "tf_family": g.tf_family, "tf_class": g.tf_class,
+                     "sign": "+" if g.sign > 0 else "-", "n_members": g.n_members, "n_responding": len(g.members),
+                     **{k: g.best[k] for k in ("id", "name", "mean_delta", "se", "q")},
+                     "carried": links.carried_by(g), **{k: ",".join(c.get(k, [])) for k in queries}})
+    io.write_tsv(od / "screen_groups.tsv", rows, names.SCREEN_GROUP_COLUMNS)
+    out["screen_groups"] = {"raise": sum(r["sign"] == "+" for r in rows), "lower": sum(r["sign"] == "-" for r in rows),
+                            **{f"carried_by_{k}": sum(r["carried"] == k for r in rows) for k in ("pattern", "filter", "none")}}
+    return out
+
+
+def _screen_rows(path) -> list:
+    """``screen.tsv`` with numbers and booleans parsed."""
+    rows = io.read_tsv(path)
+    for r in rows:
+        for k in ("mean_delta", "se", "q"):
+            r[k] = float(r[k]) if r[k] else float("nan")
+        r["effect_significant"] = r["effect_significant"] == "True"
+    return rows
 
 
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:

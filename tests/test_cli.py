@@ -1,5 +1,6 @@
 """`interpret run` end to end, the output contract, and every bad input answered in one line."""
 
+import re
 import subprocess
 import sys
 
@@ -86,11 +87,40 @@ def test_tables_carry_group_names_and_composition_flags(full_run):
         assert r["group_name"] == named.get(r["group"], "")
 
 
+def test_planted_motifs_carry_their_motif_groups_and_every_responding_group_its_carriers(full_run):
+    """CREB1, CEBPB and CTCF, planted, are named by their motif group, with their JASPAR family and
+    class, in motifs.tsv and families.tsv (whichever relative's matrix names them: CEBPG for the
+    CEBPB pattern on this model); every significant screen hit is in a group of screen_groups.tsv,
+    each said to be carried by a pattern, by filters only, or by nothing."""
+    groups = io.load_motif_groups()
+    expected = {"CREB/ATF/CREM": ("CREB", "bZIP"), "C/EBP": ("CEBP", "bZIP"), "CTCF": ("zinc fingers", "C2H2")}
+    assert [groups[i]["motif_group"] for i in simulate.EXAMPLE_MOTIFS] == list(expected)
+    for table in ("motifs.tsv", "families.tsv"):
+        rows = [r for r in io.read_tsv(full_run / table) if r["jaspar_id"]]
+        assert {r["motif_group"] for r in rows} == set(expected), table
+        for r in rows:
+            family, cls = expected[r["motif_group"]]
+            assert family in r["tf_family"] and cls in r["tf_class"], r
+            assert r["screen_check"] == "supported" and r["motif_group"] in r["resembles_groups"].split(";")
+    screen = [r for r in io.read_tsv(full_run / "screen.tsv") if r["effect_significant"] == "True"]
+    sg = io.read_tsv(full_run / "screen_groups.tsv")
+    keys = {(r["motif_group"], "+" if float(r["mean_delta"]) > 0 else "-") for r in screen}
+    assert {(g["motif_group"], g["sign"]) for g in sg} == keys and len(sg) == len(keys)
+    assert sum(int(g["n_responding"]) for g in sg) == len(screen)
+    assert all(g["carried"] in ("pattern", "filter", "none") for g in sg)
+    assert all(bool(g["families"] or g["patterns"]) == (g["carried"] == "pattern") for g in sg)
+    carried = {g["motif_group"]: g["carried"] for g in sg if g["sign"] == "+"}
+    assert all(carried[g] == "pattern" for g in expected)
+    html = (full_run / "report.html").read_text()
+    assert html.count('class="screen-group"') == len(sg)
+    assert "(1, 101, 4), Conv2D" in html
+
+
 def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
-    from interpret.evidence import effects, screen
+    from interpret.evidence import effects, names, screen
 
     rows = io.read_tsv(full_run / "screen.tsv")
-    assert list(rows[0]) == screen.COLUMNS and len(rows) == len(io.load_motif_db())
+    assert list(rows[0]) == screen.COLUMNS + names.GROUP_COLUMNS and len(rows) == len(io.load_motif_db())
     means = [float(r["mean_delta"]) for r in rows]
     assert means == sorted(means, reverse=True) and rows[0]["name"].startswith("CEBP")
     s = io.read_json(full_run / "summary.json")
@@ -106,7 +136,7 @@ def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
     assert set(effects.FILTER_COLUMNS) <= set(filters[0])
     assert filters[0]["effect_significant"] == "True"                  # the most influential filter
     html = (full_run / "report.html").read_text()
-    assert "Known motifs this model responds to" in html and html.count('class="screen-row"') >= 10
+    assert "Known motifs this model responds to" in html and html.count('class="screen-group"') >= 10
 
 
 def test_every_motif_has_one_family_and_the_report_one_row_per_main_family(full_run):
@@ -222,6 +252,33 @@ def test_help_lists_every_option():
                 "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs", "--hits-on"):
         assert opt in p.stdout
     assert "(default: explained)" in " ".join(p.stdout.split())
+
+
+def test_every_help_default_is_said_once():
+    """Each option of every subcommand states its default exactly once when it has one, never as
+    "(default: None)", and never twice (ArgumentDefaultsHelpFormatter appended a second one)."""
+    import argparse
+
+    from interpret.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    checked = 0
+    for name, sub in {"interpret": parser, **commands}.items():
+        text = sub.format_help()
+        assert "(default: None)" not in text and "default: False" not in text, name
+        lines = text.splitlines()
+        for action in sub._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or action.dest in ("help", "version"):
+                continue
+            start = next(i for i, l in enumerate(lines) if re.match(rf"\s+{re.escape(action.option_strings[0])}\b", l))
+            end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" " * 24)), len(lines))
+            block = " ".join(lines[start:end])
+            said = block.count("default")
+            has_default = action.default not in (None, False) and not isinstance(action, argparse._HelpAction)
+            assert said == (1 if has_default else said) and said <= 1, (name, action.option_strings, block)
+            checked += 1
+    assert checked > 40
 
 
 @pytest.fixture(scope="module")

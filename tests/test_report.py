@@ -286,6 +286,7 @@ def add_findings(out, summary: dict, seed: int = 0) -> dict:
                       "raw_delta": mean + 0.3})
     srows.sort(key=lambda r: -r["mean_delta"])
     io.write_tsv(out / "screen.tsv", srows, screen.COLUMNS)
+    _add_names(out, srows, rows, ids, filters)
     explained = summary.get("explained", "")
     summary["screen"] = {"database": "bundled JASPAR 2026 CORE vertebrates", "n_motifs": len(srows),
                          "backgrounds": 100, "positions": 1, "explained": explained, "rule": stats.rule("logit"),
@@ -301,6 +302,41 @@ def add_findings(out, summary: dict, seed: int = 0) -> dict:
     if (out / "summary.json").exists():
         io.write_json(out / "summary.json", summary)
     return summary
+
+
+def _add_names(out, srows, families, motif_ids, filters) -> None:
+    """What the names stage writes: group and link columns (every third unnamed pattern and filter
+    resembles the strongest responding group) and screen_groups.tsv, the strongest raising group
+    carried by the first family, the next by filters only, the rest by nothing."""
+    from interpret.evidence import names
+
+    groups = io.load_motif_groups()
+    sg = names.screen_groups(srows, groups)
+    top = sg[0].group if sg else ""
+    by_id = {r["id"]: r for r in srows}
+
+    def cols(rows, key, sign):
+        return {r[key]: {**names.annotate(r["jaspar_id"], groups),
+                         "resembles_groups": top if not r["jaspar_id"] and k % 3 == 0 else "",
+                         "screen_check": names.check_name(r["jaspar_id"], sign(r), by_id, groups)}
+                for k, r in enumerate(rows)}
+
+    motifs = io.read_tsv(out / "motifs.tsv")
+    for table, key, rows, sign in (("motifs.tsv", "motif", motifs, lambda r: 1 if r["sign"] == "+" else -1),
+                                   ("families.tsv", "family", families, lambda r: 1 if r["sign"] == "+" else -1),
+                                   ("filters.tsv", "filter", filters, lambda r: 0)):
+        if rows:
+            io.add_tsv_columns(out / table, key, cols(rows, key, sign), names.GROUP_COLUMNS + names.LINK_COLUMNS)
+    io.add_tsv_columns(out / "screen.tsv", "id", {r["id"]: names.annotate(r["id"], groups) for r in srows},
+                       names.GROUP_COLUMNS)
+    carried = {0: ("pattern", families[0]["family"] if families else "", ""),
+               1: ("filter", "", ",".join(r["filter"] for r in filters[:5]))}
+    io.write_tsv(out / "screen_groups.tsv", [
+        {"motif_group": g.group, "tf_family": g.tf_family, "tf_class": g.tf_class, "sign": "+" if g.sign > 0 else "-",
+         "n_members": g.n_members, "n_responding": len(g.members), **{k: g.best[k] for k in ("id", "name", "mean_delta",
+                                                                                              "se", "q")},
+         **dict(zip(("carried", "families", "filters"), carried.get(k, ("none", "", ""))))} for k, g in enumerate(sg)],
+        names.SCREEN_GROUP_COLUMNS)
 
 
 def write_layout_output(out) -> dict:
@@ -661,10 +697,11 @@ def test_group_names_and_composition_badges_shown(tmp_path):
 
 
 def test_screen_section_and_effect_columns(tmp_path):
-    """Known-motif screen: strongest responses of each sign with logos and bars, the run's own
-    JASPAR matches the model ignores named, and patterns without a response said to be so."""
-    from interpret.evidence import effects, screen
-    from interpret.report.render import MAX_MEMBERS, N_SCREEN, NO_RESPONSE, render_report
+    """Known-motif screen by motif group, strongest group of each sign first, with logos and bars
+    (grouped from screen.tsv for a run without screen_groups.tsv, and said to be unlinked), the run's
+    own JASPAR matches the model ignores named, and patterns without a response said to be so."""
+    from interpret.evidence import effects, names, screen
+    from interpret.report.render import MAX_MEMBERS, NO_RESPONSE, render_report
 
     summary = write_fake_output(tmp_path, n_filters=6, n_motifs=3, with_summary=False)
     own = {r["jaspar_id"]: r["jaspar_name"] for r in io.read_tsv(tmp_path / "filters.tsv") + io.read_tsv(tmp_path / "motifs.tsv")
@@ -694,13 +731,17 @@ def test_screen_section_and_effect_columns(tmp_path):
     summary["screen"] = {"database": "bundled JASPAR", "backgrounds": 100, "positions": 1, "rule": "the rule"}
     summary["effects"] = {"min_effect": 0.2}
     page = parse(render_report(tmp_path, summary, figures=False))
-    shown = page.with_class("screen-row", "tr")
-    assert len(shown) == 2 * N_SCREEN
-    assert [a["data-motif"] for a in shown[:3]] == [db[0].id, db[1].id, db[2].id]     # strongest first
-    assert shown[N_SCREEN]["data-motif"] == db[39].id                                  # most negative first
-    assert len(page.with_class("effect-bar", "svg")) == 2 * N_SCREEN
-    assert len(page.find("svg", data_kind="screen")) == 2 * N_SCREEN
+    shown = page.with_class("screen-group", "tr")
+    parsed = [{**r, "effect_significant": bool(r["effect_significant"])} for r in rows]
+    expected = names.screen_groups(parsed, io.load_motif_groups())
+    assert [(a["data-group"], a["data-motif"]) for a in shown] == [(g.group, g.best["id"]) for g in expected]
+    assert shown[0]["data-motif"] == db[0].id and next(g for g in expected if g.sign < 0).best["id"] == db[39].id
+    assert sum(g.sign > 0 for g in expected) < 19 and sum(len(g.members) for g in expected) == 19 + 18
+    assert len(page.with_class("effect-bar", "svg")) == len(page.find("svg", data_kind="screen")) == len(shown)
     text = " ".join(page.text)
+    assert "no screen_groups.tsv" in text and all(a["data-carried"] == "" for a in shown)
+    assert "carried by no pattern" not in [t.strip() for t in page.text]    # unlinked: nothing claimed
+    assert f"{len(expected[0].members)} of {expected[0].n_members}" in text
     assert "Expected but ignored" in text and own and all(n in text for n in own.values())
     # each ignored motif counts its resemblers, naming at most MAX_MEMBERS of each kind
     for jid in own:

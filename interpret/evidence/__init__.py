@@ -4,6 +4,7 @@
 ``edits``          array surgery, no model: backgrounds, instances, insertions, span shuffles
 ``screen``         every known motif inserted into backgrounds (the known-motif screen)
 ``effects``        insertion and ablation effects of the run's own motifs and filters
+``names``          motif groups beside names, the screen by group, links between the screen and the run's patterns
 =================  ==========================================================================
 
 The statistics they share (paired effects, Benjamini-Hochberg, the response rule) are

@@ -20,7 +20,7 @@ The package is one step of the flow, split by what is read or written:
 ``sequences``  ``Sequences``, ``RowReader`` (``NpyRows``, ``CodeRows``), ``to_nl4``, FASTA and one-hot encoding
 ``peaks``      ``read_bed``, ``load_peaks`` (windows from a genome through pyfaidx), ``write_bed``
 ``loading``    ``load_sequences`` (every input format, validated), ``labels_for_model``
-``formats``    MEME (``Motif``, ``read_meme``, ``load_motif_db``), JSON, TSV, text, HDF5 tables, ``modisco.h5``
+``formats``    MEME (``Motif``, ``read_meme``, ``load_motif_db``, ``load_motif_groups``), JSON, TSV, text, HDF5 tables, ``modisco.h5``
 ``outdir``     ``OutputDir`` (staged, resumable stages), ``partial_path``, ``check_replaceable`` (what ``--force`` may replace)
 ``store``      ``AttributionStore`` (``attributions.h5`` shard by shard), ``read_attributions`` and friends
 ``shards``     ``ShardFiles``: a stage's finished shards, one file each (hit calling resumes from them)
@@ -30,9 +30,9 @@ Everything public is importable from ``interpret.io`` itself.
 """
 
 from ..errors import InputError
-from .formats import (Motif, add_tsv_columns, copy_file, format_meme, jaspar_path, json_value, load_motif_db,
-                      read_h5, read_json, read_meme, read_tsv, write_h5, write_json, write_meme, write_modisco_h5,
-                      write_text, write_tsv)
+from .formats import (MOTIF_GROUP_COLUMNS, Motif, add_tsv_columns, copy_file, format_meme, jaspar_path, json_value,
+                      load_motif_db, load_motif_groups, motif_groups_path, read_h5, read_json, read_meme, read_tsv,
+                      write_h5, write_json, write_meme, write_modisco_h5, write_text, write_tsv)
 from .loading import BED_SUFFIXES, X_KEYS, Y_KEYS, labels_for_model, load_sequences
 from .models import load_custom_objects, load_model
 from .outdir import MARKER, OutputDir, check_replaceable, is_marked, partial_path
@@ -45,10 +45,10 @@ from .store import (AttributionStore, NotResumable, attributions_info, iter_attr
 
 __all__ = [
     "ALPHABET", "BED_SUFFIXES", "STREAM_BYTES", "X_KEYS", "Y_KEYS", "AttributionStore", "CodeRows", "InputError",
-    "MARKER", "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "Sequences", "ShardFiles", "add_tsv_columns",
-    "attributions_info", "check_replaceable", "copy_file", "decode", "format_meme", "is_marked", "iter_attributions",
-    "jaspar_path", "json_value",
-    "labels_for_model", "load_custom_objects", "load_model", "load_motif_db", "load_peaks", "load_sequences",
+    "MARKER", "MOTIF_GROUP_COLUMNS", "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "Sequences",
+    "ShardFiles", "add_tsv_columns", "attributions_info", "check_replaceable", "copy_file", "decode", "format_meme",
+    "is_marked", "iter_attributions", "motif_groups_path", "jaspar_path", "json_value", "labels_for_model",
+    "load_custom_objects", "load_model", "load_motif_db", "load_motif_groups", "load_peaks", "load_sequences",
     "one_hot_encode", "partial_path", "read_attributions", "read_bed", "read_fasta_codes", "read_h5", "read_json",
     "read_meme", "read_progress", "read_top_attributions", "read_tsv", "to_nl4", "write_bed", "write_h5",
     "write_json", "write_meme", "write_modisco_h5", "write_text", "write_tsv",

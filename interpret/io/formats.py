@@ -94,6 +94,36 @@ def load_motif_db(path=None) -> list[Motif]:
     return read_meme(path if path is not None else jaspar_path())
 
 
+#: Columns of the bundled JASPAR's motif-group table (``scripts/make_jaspar.py`` writes it).
+MOTIF_GROUP_COLUMNS = ["id", "name", "motif_group", "tf_family", "tf_class", "group_family", "group_class"]
+
+
+def motif_groups_path() -> Path:
+    """Path of the bundled JASPAR's motif-group table, beside its MEME file."""
+    return jaspar_path().with_name("JASPAR2026_CORE_vertebrates_nr.groups.tsv")
+
+
+def load_motif_groups(motif_db=None) -> dict:
+    """Motif group, TF family and TF class of every motif of a database.
+
+    Parameters
+    ----------
+    motif_db : str or Path, optional
+        The run's ``--motif-db``; ``None`` (or the bundled file's own path) is the bundled JASPAR.
+
+    Returns
+    -------
+    dict
+        ``{id: {"name", "motif_group", "tf_family", "tf_class", "group_family", "group_class"}}``
+        for the bundled JASPAR: the motif's group, JASPAR's TF family and class of the motif (empty
+        where JASPAR records none) and of its group (``scripts/make_jaspar.py``); ``{}`` for any
+        other database, which carries no groups.
+    """
+    if motif_db is not None and Path(motif_db).resolve() != jaspar_path().resolve():
+        return {}
+    return {r["id"]: {k: r[k] for k in MOTIF_GROUP_COLUMNS[1:]} for r in read_tsv(motif_groups_path())}
+
+
 def json_value(o):
     """``json.dumps`` default: numpy scalars and arrays, and paths, as plain JSON values."""
     if isinstance(o, np.integer):

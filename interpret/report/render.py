@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
-from . import combine, instances, logo
+from . import combine, instances, logo, names
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,6 @@ SECTIONS = [("summary", "Run summary"), ("motifs", "Motifs"), ("filters", "Kerne
             ("instances", "Motif instances"), ("grammar", "How motifs combine"),
             ("screen", "Known motifs this model responds to"),
             ("howto", "How to read this page")]
-#: Known-motif screen: hits of each sign shown (screen.tsv has every motif).
-N_SCREEN = 10
 #: What the page says of a pattern whose effect does not pass the rule of :mod:`interpret.stats`.
 NO_RESPONSE = "the model does not respond to this pattern"
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
@@ -124,6 +122,7 @@ class OutputData:
     building: dict = field(default_factory=dict)           # motif -> summary's filter_usage motifs entry
     jaspar: dict = field(default_factory=dict)             # jaspar id -> io.Motif
     screen: list = field(default_factory=list)             # screen.tsv rows (+ parsed numbers), by effect
+    screen_groups: list = field(default_factory=list)      # screen_groups.tsv rows (+ parsed numbers)
     notes: dict = field(default_factory=dict)              # piece -> sentence
 
 
@@ -153,6 +152,7 @@ def read_output(out_dir, summary: dict | None = None) -> OutputData:
     d.comparison = _read_table(d, "comparison.tsv", "comparison")
     d.seqlets = _read_table(d, "seqlets.tsv", "seqlets")
     _read_screen(d)
+    _read_screen_groups(d)
     _read_usage(d)
     _read_jaspar(d)
     return d
@@ -263,7 +263,7 @@ def _read_families(d: OutputData) -> None:
 
 def _read_jaspar(d: OutputData) -> None:
     wanted = {r.get("jaspar_id") for r in d.filters + d.motifs + d.families} - {None, ""}
-    wanted |= {r["id"] for r in _screen_hits(d, +1) + _screen_hits(d, -1)}
+    wanted |= {r["id"] for r in d.screen_groups}
     if not wanted:
         return
     db_path = (d.summary.get("parameters") or {}).get("motif_db")
@@ -288,11 +288,20 @@ def _read_screen(d: OutputData) -> None:
     d.screen = rows
 
 
-def _screen_hits(d: OutputData, sign: int) -> list:
-    """The :data:`N_SCREEN` strongest responses of one sign, strongest first."""
-    hits = [r for r in d.screen if r["effect_significant"] and r["mean_delta"] is not None
-            and np.sign(r["mean_delta"]) == sign]
-    return sorted(hits, key=lambda r: -sign * r["mean_delta"])[:N_SCREEN]
+def _read_screen_groups(d: OutputData) -> None:
+    """screen_groups.tsv; for a run made before it existed, the screen grouped here, unlinked (noted)."""
+    if (d.out / "screen_groups.tsv").exists():
+        rows = _read_table(d, "screen_groups.tsv", "screen_groups")
+        for r in rows:
+            for k in ("mean_delta", "se", "q"):
+                r[k] = _float(r.get(k))
+            for k in ("n_members", "n_responding"):
+                r[k] = _int(r.get(k))
+        d.screen_groups = rows
+    elif d.screen:
+        d.screen_groups = names.group_screen(d.screen, d.summary)
+        d.notes["screen_groups"] = ("This run has no screen_groups.tsv (made before motif groups): the screen is "
+                                    "grouped here, without the patterns and filters that carry each group.")
 
 
 def _read_examples(out: Path, methods: list, n: int) -> dict | None:
@@ -386,7 +395,7 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "motifs": _motif_rows(d, cmp_index),
         "heatmap": _heatmap(d),
         "usage_heatmap": _usage_heatmap(d),
-        "motif_names": {r["motif"]: r.get("jaspar_name") or "" for r in d.motifs},
+        "motif_names": {r["motif"]: r.get("motif_group") or r.get("jaspar_name") or "" for r in d.motifs},
         # a filter's main motif is shown where the filter is among that motif's building filters
         "builds_main": {r["filter"] for r in d.filters
                         if r.get("filter") in (d.building.get(r.get("main_motif")) or {}).get("filters", [])},
@@ -404,7 +413,10 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         r["bar"] = _effect_bar(r["interaction"], r["interaction_se"], scale or 1.0)
     for r in ctx["screen"].get("ignored", []):     # a look-alike the model uses only with a partner
         r["partner"] = combine.partner_of(g["partners"], name=r["name"])
-    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"], g["partners"])
+    fams = ctx["families"]["main"] + ctx["families"]["minor"]
+    ctx["screen_groups"] = names.screen_context(d.screen_groups, "screen_groups" not in d.notes, fams, d.motifs,
+                                                d.jaspar, _effect_bar, logo_px)
+    ctx["findings"] = _findings(ctx["families"]["main"], ctx["screen"], ctx["screen_groups"], g["partners"])
     ctx["max_filter_rows"] = MAX_FILTER_ROWS
     ctx["n_never_fire"] = sum(1 for f in ctx["filters"] if f["never_fires"])
     ctx["has_filters_file"] = (d.out / "filters.tsv").exists()
@@ -453,11 +465,22 @@ def _run_summary(s: dict, methods: list) -> dict:
                             "seconds": a.get("seconds"), "reused_from": a.get("reused_from"),
                             "motifs": m in (s.get("motifs_from") or [])})
     data = s.get("data") or {}
-    return {"model": model, "arch_cols": cols, "arch_rows": arch_rows, "data": data,
+    return {"model": model, "input": _input_text(model), "arch_cols": cols, "arch_rows": arch_rows, "data": data,
             "methods": method_rows, "timings": s.get("timings") or {}, "versions": s.get("versions") or {},
             "comparison": s.get("comparison") or {}, "parameters": s.get("parameters") or {},
             "fallback": s.get("method_fallback"),
             "motif_stats": s.get("motifs") if isinstance(s.get("motifs"), dict) else {}}
+
+
+def _input_text(model: dict) -> str:
+    """The model's input as a reader writes it: ``"(1, 101, 4), Conv2D"`` (its first convolution's type)."""
+    length = model.get("seq_len")
+    shape = {"L4": f"({length}, 4)", "1L4": f"(1, {length}, 4)", "4L": f"(4, {length})"}.get(model.get("layout"))
+    if shape is None or length is None:
+        return model.get("layout") or ""
+    conv = next((a.get("type") for a in model.get("architecture") or [] if isinstance(a, dict)
+                 and "Conv" in str(a.get("type"))), None)
+    return f"{shape}, {conv}" if conv else shape
 
 
 def _filter_rows(d: OutputData) -> list:
@@ -482,7 +505,8 @@ def _filter_rows(d: OutputData) -> list:
                                attrs={"data-kind": "weight", "data-filter": fid},
                                title=f"{fid}: kernel weights, mean-centred per position")
         jid = r.get("jaspar_id") or ""
-        out.append({**r, "never_fires": never, "activation_logo": act, "weight_logo": wl,
+        # a filter row is narrow: the groups it resembles only when it has no name (all in filters.tsv)
+        out.append({**r, **names.decorate(r, 0 if r.get("jaspar_id") else 2), "never_fires": never, "activation_logo": act, "weight_logo": wl,
                     "effect": _effect(r, _floor(d)),
                     "jaspar_id": jid, "jaspar_name": r.get("jaspar_name") or "",
                     "width_bp": len(ppm) if ppm is not None else (len(w) if w is not None else None),
@@ -543,7 +567,8 @@ def _motif_rows(d: OutputData, cmp_index: dict) -> list:
                                  f"{fid}{' (reverse complement)' if rc else ''}, q = {_fmt_q(q)}")
             flogos.append({"id": fid, "q": q, "rc": rc, "logo": svg})
         jid = r.get("jaspar_id") or ""
-        rows.append({**r, "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid, "effect": _effect(r, _floor(d)),
+        rows.append({**r, **names.decorate(r), "cwm_logo": cwm_logo, "ppm_logo": ppm_logo, "jaspar_id": jid,
+                     "effect": _effect(r, _floor(d)),
                      "jaspar_name": r.get("jaspar_name") or "",
                      "jaspar_logo": _jaspar_logo(d, jid), "width_bp": _width(cwm, ppm),
                      "filter_logos": flogos, "n_more_filters": n_more,
@@ -608,7 +633,7 @@ def _family_rows(d: OutputData, motif_rows: list) -> dict:
     by_id = {r["motif"]: r for r in motif_rows}
     fams = d.families or [{"family": r["motif"], "members": r["motif"], "n_seqlets": r.get("n_seqlets"),
                            "minor": "", "jaspar_id": r.get("jaspar_id"), "jaspar_name": r.get("jaspar_name"),
-                           "jaspar_q": r.get("jaspar_q")} for r in motif_rows]
+                           "jaspar_q": r.get("jaspar_q"), **{k: r.get(k) for k in names.COLUMNS}} for r in motif_rows]
     main, minor = [], []
     for f in fams:
         members = [by_id[m] for m in (f.get("members") or "").split(",") if m in by_id]
@@ -619,7 +644,8 @@ def _family_rows(d: OutputData, motif_rows: list) -> dict:
         row = {**rep, "family": fid, "n_seqlets": f.get("n_seqlets"), "members": members,
                "minor": f.get("minor") or "", "jaspar_id": f.get("jaspar_id") or "",
                "jaspar_name": f.get("jaspar_name") or "", "jaspar_q": _float(f.get("jaspar_q")),
-               "pooled": len(members) > 1 and cwm is not None}
+               "pooled": len(members) > 1 and cwm is not None, **{k: f.get(k) or "" for k in names.COLUMNS}}
+        row.update(names.decorate(row))
         row["members_shown"], row["n_more_members"] = capped(members, MAX_MEMBERS)
         if row["minor"]:
             small = cwm if cwm is not None else d.motif_cwm.get(rep["motif"])
@@ -713,9 +739,9 @@ def _matrix_svg(d, motif_ids, fids, val, vmax, metric, skip_small, at_least, cel
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width:.0f}" height="{height:.0f}" '
              f'viewBox="0 0 {width:.1f} {height:.1f}" font-family="sans-serif" font-size="9">',
              f'<rect x="{label_w}" y="{top}" width="{n_f * cw:.1f}" height="{len(motif_ids) * ch:.1f}" fill="#f4f4f4"/>']
-    names = {r["motif"]: (r.get("jaspar_name") or "") for r in d.motifs}
+    labels = {r["motif"]: (r.get("motif_group") or r.get("jaspar_name") or "") for r in d.motifs}
     for i, m in enumerate(motif_ids):
-        lab = m + (f" ({names[m]})" if names.get(m) else "")
+        lab = m + (f" ({labels[m]})" if labels.get(m) else "")
         parts.append(f'<text x="{label_w - 4}" y="{top + i * ch + ch - 4:.1f}" text-anchor="end">{_esc(lab)}</text>')
     if show_cols:
         for j, f in enumerate(fids):
@@ -816,13 +842,14 @@ def _effect(r: dict, floor) -> dict:
             "gc_driven": composition is not None and abs(composition) > abs(ins)}
 
 
-def _findings(families: list, screen: dict, partners: list = ()) -> dict:
+def _findings(families: list, screen: dict, groups: dict, partners: list = ()) -> dict:
     """The page's first lines: the main motif families by what the model does with them (raises the
     score, lowers it, works with a partner, no response), each named by JASPAR; unnamed ones are
-    counted, GC-rich ones apart; then the screen's strongest known motifs. A family or screen motif
-    with a significant interaction (``partners``, :func:`interpret.report.combine.context`) is named
-    with its partner and never among those the model ignores: a single insertion cannot show a motif
-    that needs a partner. Lists are capped at :data:`MAX_FINDINGS`."""
+    counted, GC-rich ones apart; then the screen's strongest motif groups (``groups``:
+    :func:`names.screen_context`). A family or screen motif with a significant interaction
+    (``partners``, :func:`interpret.report.combine.context`) is named with its partner and never
+    among those the model ignores: a single insertion cannot show a motif that needs a partner.
+    Lists are capped at :data:`MAX_FINDINGS`."""
     out = {}
     paired = {r["family"] for r in families if combine.partner_of(partners, family=r["family"])}
     for key, rows in (("raise", [r for r in families if _responds(r) and r.get("sign") != "-"]),
@@ -839,8 +866,8 @@ def _findings(families: list, screen: dict, partners: list = ()) -> dict:
     out["partners"] = capped(partners, MAX_FINDINGS)
     if screen.get("available"):
         out["screen_raise"], out["screen_lower"] = (
-            [{**r, "partner": combine.partner_of(partners, name=r["name"])} for r in screen[k][:3]]
-            for k in ("positive", "negative"))
+            [{**g, "partner": combine.partner_of(partners, name=g["name"])} for g in groups[k]]
+            for k in ("findings_raise", "findings_lower"))
         out["screen_ignored"] = [g for g in screen["ignored"] if not combine.partner_of(partners, name=g["name"])]
     return out
 
@@ -856,33 +883,26 @@ def _floor(d: OutputData):
 
 
 def _screen_context(d: OutputData) -> dict:
-    """The screen section: top hits with logos and effect bars, and the run's own matches that get no response."""
+    """The screen section's numbers and the run's own matches that get no response (its tables of motif
+    groups: :func:`names.screen_context`)."""
     s = d.summary.get("screen") or {}
     if not d.screen:
         why = d.notes.get("screen") or ("The known-motif screen was not run (--no-screen); the effect sizes of "
                                         "the run's own motifs and filters are in their tables.")
         return {"available": False, "reason": why}
-    pos, neg = _screen_hits(d, +1), _screen_hits(d, -1)
-    shown = pos + neg
-    scale = max([abs(r["mean_delta"]) + 1.96 * (r["se"] or 0) for r in shown] or [1.0])
-    for r in shown:
-        m = d.jaspar.get(r["id"])
-        r["logo"] = None if m is None else logo.logo_svg(m.ppm, "bits", height=26, width=logo_px(len(m.ppm), 100, 6),
-                                                         defs=False, attrs={"data-kind": "screen"},
-                                                         title=f"{m.id} {m.name} ({len(m.ppm)} bp)")
-        r["bar"] = _effect_bar(r["mean_delta"], r["se"], scale)
     by_id = {r["id"]: r for r in d.screen}
     found: dict = {}
     for kind, rows in (("motifs", d.motifs), ("filters", d.filters)):
         for r in rows:
             jid = r.get("jaspar_id") or ""
-            if jid in by_id and not by_id[jid]["effect_significant"]:
+            # a match whose own matrix is ignored but whose motif group responds is no look-alike
+            if jid in by_id and not by_id[jid]["effect_significant"] and not names.group_responds(r):
                 found.setdefault(jid, {"motifs": [], "filters": []})[kind].append(r.get("motif") or r.get("filter"))
     # the resemblers named, the first MAX_MEMBERS of each kind (motifs by seqlets, filters by influence)
     ignored = [{"id": j, "name": by_id[j]["name"], "mean_delta": by_id[j]["mean_delta"], "se": by_id[j]["se"],
                 "motifs": capped(by["motifs"], MAX_MEMBERS), "filters": capped(by["filters"], MAX_MEMBERS),
                 "n_motifs": len(by["motifs"]), "n_filters": len(by["filters"])} for j, by in found.items()]
-    return {"available": True, "positive": pos, "negative": neg, "ignored": ignored, "n": len(d.screen),
+    return {"available": True, "ignored": ignored, "n": len(d.screen),
             "n_raise": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] > 0),
             "n_lower": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] < 0),
             "backgrounds": s.get("backgrounds"), "positions": s.get("positions"), "database": s.get("database"),
@@ -971,7 +991,7 @@ def _filters_figure(d: OutputData, backend, plt):
     for ax, r in zip(axes.flat, shown):
         logo.draw_logo(ax, d.filter_ppm[r["filter"]], "bits", backend=backend)
         _style_axis(ax, "bits")
-        name = r.get("jaspar_name") or ""
+        name = r.get("motif_group") or r.get("jaspar_name") or ""
         q = r.get("jaspar_q")
         label = f"{r['filter']} (#{r['influence_rank']})" + (f"\n{name} q={_fmt_q(q)}" if name else "")
         ax.set_title(label, fontsize=5.5, pad=2, loc="left")
@@ -1016,7 +1036,9 @@ def _motifs_figure(d: OutputData, backend, plt):
         if m is not None:
             logo.draw_logo(ax_j, m.ppm, "bits", backend=backend)
             _style_axis(ax_j, "bits")
-            ax_j.set_title(f"JASPAR {m.id} {m.name} q={_fmt_q(r.get('jaspar_q'))}", fontsize=5.5, loc="left", pad=4)
+            group = f"{r['motif_group']}: " if r.get("motif_group") else ""
+            ax_j.set_title(f"{group}JASPAR {m.id} {m.name} q={_fmt_q(r.get('jaspar_q'))}", fontsize=5.5, loc="left",
+                           pad=4)
         else:
             ax_j.set_axis_off()
             ax_j.text(0, 0.5, "no JASPAR match", fontsize=5.5, color="#777", transform=ax_j.transAxes)
