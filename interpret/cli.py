@@ -23,6 +23,8 @@ examples:
   interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
   interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
   interpret attribute model.h5 data.npz --out attributions.h5 --resume   # after a crash or Ctrl-C
+  interpret run model.h5 planted.npz --truth planted.tsv --out results/
+  interpret compare relu/ exponential/ --names relu,exp --out relu_vs_exp/
   interpret report results/
 """
 
@@ -56,7 +58,8 @@ def _add_data_args(p) -> None:
     p.add_argument("--label-column", type=int, metavar="K",
                    help="BED input: 1-based column with a numeric label per peak (default: no labels)")
     p.add_argument("--target", type=_target, default=0,
-                   help="output to explain (default 0); 'all' runs every output with shared kernel logos")
+                   help="output to explain (default 0); 'all': the motif x output matrix and kernel logos of every "
+                        "output at once, and a complete run per output up to --max-output-runs outputs")
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
                    help="explain the pre-sigmoid/softmax logit (default) or the probability")
     p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
@@ -98,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top-k", type=int, help="kernel logos: use each filter's k strongest sites instead")
     run.add_argument("--motif-db", help="MEME file of known motifs (default: bundled JASPAR 2026 CORE vertebrates)")
     run.add_argument("--q", type=float, default=0.05, dest="q_threshold", help="TOMTOM q-value for a match")
+    run.add_argument("--truth", metavar="FILE",
+                     help="planted truth: an .npz with positions (N, L) over the input rows, or a TSV of planted "
+                          "instances (seq_index, start, end, motif[, strand]); adds interpretability AUROC/AUPR, "
+                          "seqlet recall and precision, and the planted motifs the filters and motifs recover")
+    run.add_argument("--max-output-runs", type=int, default=10, metavar="N",
+                     help="with --target all: a complete run (attributions, TF-MoDISco, report) per output when the "
+                          "model has at most N outputs; the motif x output matrix is computed whatever N")
     e = run.add_argument_group("known-motif screen and effect sizes (in-silico insertion and ablation)")
     e.add_argument("--screen", action=argparse.BooleanOptionalAction, default=True,
                    help="insert every --motif-db motif into shuffled backgrounds and report which ones move the "
@@ -138,6 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
     att.add_argument("--shard-size", type=int, default=2048, help="sequences per Dask task")
     _add_common(att)
+
+    cmp = sub.add_parser("compare", help="finished runs side by side: filters named, families matched across runs",
+                         description="Compare finished `interpret run` directories (other models, seeds or data): "
+                                     "compare.tsv, families_by_run.tsv and a report. Reads their files only; no "
+                                     "model is run.",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run directories (two or more)")
+    cmp.add_argument("--out", required=True, help="output directory")
+    cmp.add_argument("--names", type=_csv, help="one short name per run, comma-separated (default: the directory names)")
+    cmp.add_argument("--force", action="store_true",
+                     help="replace --out if it is an earlier interpret output (never a folder interpret did not write)")
+    _add_common(cmp)
 
     rep = sub.add_parser("report", help="re-render report.html from a finished output directory",
                          description="Re-render report.html and figures/ from saved outputs; nothing is recomputed.")
@@ -209,6 +231,8 @@ def _dispatch(args, argv) -> int:
             return _run(args, argv)
         if args.command == "attribute":
             return _attribute(args, argv)
+        if args.command == "compare":
+            return _compare(args, argv)
         return _report(args)
     finally:
         if main_thread:
@@ -282,7 +306,7 @@ def _load(args):
 
 def _inputs(args) -> list:
     """The command's input files: an ``--out`` that holds one is never written or replaced."""
-    names = ("model", "data", "custom_objects", "genome", "motif_db", "attributions")
+    names = ("model", "data", "custom_objects", "genome", "motif_db", "attributions", "truth")
     return [getattr(args, k) for k in names if getattr(args, k, None)]
 
 
@@ -300,8 +324,10 @@ def _run(args, argv) -> int:
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
                 minor_seqlets=args.minor_seqlets,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
-                screen_positions=args.screen_positions, force=args.force, resume=args.resume, verbose=not args.quiet,
-                command="interpret " + shlex.join(argv))
+                screen_positions=args.screen_positions, truth=args.truth, force=args.force, resume=args.resume,
+                verbose=not args.quiet, command="interpret " + shlex.join(argv))
+    if args.target == "all":
+        opts["max_output_runs"] = args.max_output_runs
     res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
     if not args.quiet:
         reports = [res.out / "report.html"] if (res.out / "report.html").exists() else sorted(res.out.glob("*/report.html"))
@@ -329,6 +355,16 @@ def _attribute(args, argv) -> int:
         resume=args.resume, verbose=not args.quiet, custom_objects=args.custom_objects)
     if not args.quiet:
         print(f"Attributions: {out}")
+    return 0
+
+
+def _compare(args, argv) -> int:
+    from . import pipeline
+
+    res = pipeline.compare_runs(args.runs, args.out, names=args.names, force=args.force,
+                                command="interpret " + shlex.join(argv))
+    if not args.quiet:
+        print(f"Report: {(res.out / 'report.html').resolve()}")
     return 0
 
 

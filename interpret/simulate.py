@@ -124,6 +124,26 @@ def pooled_model(length: int, n_outputs: int = 1, seed: int = 0, dense: int = 64
     return keras.Model(inp, out)
 
 
+def activation_model(activation: str = "relu", length: int = 101, filters: int = 24, seed: int = 0):
+    """Koo & Ploenzke's (2021) test of first-layer activations on a small CNN:
+    ``Conv1D(filters, 19, same) -> activation -> MaxPool(2) -> Conv1D(16, 5, relu) -> GlobalMaxPool
+    -> Dense(1, sigmoid)`` on ``(length, 4)``, with ``activation`` ``"relu"`` or ``"exponential"``.
+
+    The small first pool lets later layers assemble motifs from parts, so ReLU filters tend to learn
+    partial motifs; an exponential activation answers only to strong matches, and its filters tend
+    to learn whole ones (their Figure 2).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    h = keras.layers.Activation(activation)(keras.layers.Conv1D(filters, 19, padding="same")(inp))
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.Conv1D(16, 5, padding="same", activation="relu")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    return keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h))
+
+
 def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: str = "1L4",
                n_outputs: int = 1, seed: int = 0):
     """The seed's architecture: conv (ReLU, ``same``) → global max pool → Dense(sigmoid).
@@ -149,14 +169,14 @@ def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: s
 
 
 def train(keras_model, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 64,
-          seed: int = 0, validation_split: float = 0.1, verbose: int = 0):
+          seed: int = 0, validation_split: float = 0.1, verbose: int = 0, learning_rate: float = 1e-3):
     """Fit with Adam and binary cross-entropy, seeded. ``x`` is ``(N, L, 4)``; reshaped to the model's input."""
     import keras
 
     keras.utils.set_random_seed(seed)
     shape = tuple(keras_model.inputs[0].shape[1:])
     xin = x.reshape((len(x),) + shape) if len(shape) == 3 else (np.transpose(x, (0, 2, 1)) if shape[0] == 4 else x)
-    keras_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+    keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
                         metrics=[keras.metrics.AUC(name="auroc")])
     return keras_model.fit(xin, y, epochs=epochs, batch_size=batch_size, shuffle=True,
                            validation_split=validation_split, verbose=verbose)
@@ -188,18 +208,25 @@ def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
                    decoys=jaspar_ppms([EXAMPLE_DECOY]), max_per_seq=1, seed=seed)
 
 
-def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24):
+def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24, weights=None, bias=None):
     """The seed's architecture with its filters *set* to motifs' log-odds PWMs, both strands.
 
     Two filters per motif (forward and reverse complement), centred in ``width``, bias at half
     the best score, and a dense layer that weighs every filter alike: the output depends on each
     motif by construction, which makes it a ground truth for attribution and motif tests.
+
+    ``weights`` ``(n_motifs, T)`` makes ``T`` outputs: output ``t`` weighs both filters of motif
+    ``m`` by ``weights[m, t]`` (a motif × output design known exactly); ``bias`` ``(T,)``. The
+    default is one output weighing every filter 0.2, bias -3.
     Returns an :class:`interpret.model.Model`.
     """
     from .model import Model
 
     ppms = jaspar_ppms(motif_ids)
-    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0)
+    dense_w = np.full((len(ppms), 1), 0.2) if weights is None else np.asarray(weights, dtype=np.float32)
+    dense_b = np.full(dense_w.shape[1], -3.0) if bias is None else np.asarray(bias, dtype=np.float32)
+    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", n_outputs=dense_w.shape[1],
+                    seed=0)
     conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
     k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
     b = np.zeros(2 * len(ppms), np.float32)
@@ -210,7 +237,7 @@ def pwm_model(motif_ids: list[str], length: int = 101, width: int = 24):
             k[0, off:off + len(p), :, 2 * j + s] = m
             b[2 * j + s] = -0.5 * lo.max(1).sum()
     conv.set_weights([k, b])
-    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), 0.2, np.float32), np.array([-3.0], np.float32)])
+    km.layers[-1].set_weights([np.repeat(dense_w, 2, axis=0).astype(np.float32), dense_b.astype(np.float32)])
     return Model.from_keras(km)
 
 

@@ -195,12 +195,13 @@ def aupr(labels, scores) -> float:
     return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2))
 
 
-def classification(labels, scores, threshold: float) -> dict:
+def classification(labels, scores, called) -> dict:
     """How well ``scores`` separate binary ``labels``: ``{n, n_positive, auroc, aupr, accuracy}``.
 
-    ``accuracy`` calls a score at or above ``threshold`` positive (0.5 on a probability, 0 on a
-    logit); AUROC and AUPR (:func:`auroc`, :func:`aupr`) are NaN when only one class occurs.
+    ``called`` (bool, like ``labels``) marks the rows the model calls positive, for the accuracy;
+    AUROC and AUPR (:func:`auroc`, :func:`aupr`) rank ``scores`` and are NaN when only one class occurs.
     """
     y, s = _ranked(labels, scores)
+    called = np.asarray(called, dtype=bool).ravel()
     return {"n": int(len(y)), "n_positive": int(y.sum()), "auroc": auroc(y, s), "aupr": aupr(y, s),
-            "accuracy": float(np.mean((s >= threshold) == y)) if len(y) else float("nan")}
+            "accuracy": float(np.mean(called == y)) if len(y) else float("nan")}

@@ -37,16 +37,22 @@ ALLOWED = {
     "evidence.edits": {"errors", "attribution.shuffle"},                 # array surgery for in-silico experiments
     "evidence.screen": {"errors", "model", "evidence.edits", "stats"},  # beside filters and attributions
     "evidence.effects": {"errors", "model", "evidence.edits", "stats", "evidence.screen"},
+    # the compare step after the run's own findings: planted truth, and findings across outputs and runs
+    "evidence.truth": {"errors", "stats", "motifs.compare"},
+    "evidence.across": {"stats", "motifs.compare", "evidence.screen"},
     # report wing
     "report": {"report.render"},
     "report.logo": set(),
-    "report.render": {"errors", "io", "report.logo"},
+    "report.render": {"errors", "io", "report.logo", "report.across", "report.evaluation"},
+    "report.across": {"io", "report.logo"},     # the index of --target all and the interpret compare page
+    "report.evaluation": set(),                 # model quality and planted-truth figures
     # beside the stages, and the wiring
     "jit": {"motifs.modisco", "attribution.deeplift", "attribution.shuffle"},  # compiles numba kernels ahead of a run
     "simulate": {"io", "model"},
     "pipeline": {"errors", "io", "model", "regions", "filters", "stats", "jit", "__init__", "attribution.methods",
                  "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare",
-                 "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "report.render"},
+                 "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "evidence.truth",
+                 "evidence.across", "report.render"},
     "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
