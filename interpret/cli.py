@@ -182,7 +182,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     _start_compiles(args)
-    _quiet_tensorflow(args.debug)
+    if args.command in ("run", "attribute"):   # compare and report read files only: no TensorFlow
+        _quiet_tensorflow(args.debug)
     # Our own messages at INFO; other libraries (fontTools, numba, dask) only when they warn.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="interpret: %(message)s")
     logging.getLogger("interpret").setLevel(logging.DEBUG if args.debug else

@@ -22,6 +22,7 @@ the pipeline reads and writes the files.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -284,10 +285,9 @@ def architecture(summary: dict) -> str:
         t = layer.get("type", "")
         if t == "InputLayer":
             continue
-        shape = str(layer.get("output_shape") or "")
-        units = shape.strip("()").split(",")[-1].strip() if shape else ""
+        units = re.findall(r"\d+", str(layer.get("output_shape") or ""))[-1:]
         act = layer.get("activation") or ""
-        label = t + (f"({units})" if t.startswith(("Conv", "Dense")) and units else "")
+        label = t + (f"({units[0]})" if t.startswith(("Conv", "Dense")) and units else "")
         parts.append(label + (f" {act}" if act and act != "linear" else ""))
     return " > ".join(parts)
 
