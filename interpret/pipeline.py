@@ -243,7 +243,8 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
             lambda: _family_stage(families, significant, db, od, opts))
         if truth is not None:
             summary["truth"] = od.stage(
-                "truth", {**_params(opts, "truth", "q_threshold", "motif_db", "modisco", "seed"), "digest": _digest(truth)},
+                "truth",
+                {**_params(opts, "truth", "q_threshold", "motif_db", "modisco", "seed"), "digest": _digest(truth)},
                 lambda: _truth_stage(truth, filt, patterns, seqlet_rows, index, db, od, opts))
         from .report.render import render_report
 
@@ -821,7 +822,7 @@ def _truth_stage(truth: io.Truth, filt, patterns, seqlet_rows, index, db, od, op
     io.write_tsv(od / "truth.tsv", rows, TRUTH_COLUMNS)
     out = {"file": truth.path, "form": truth.form, "label": f"planted where the truth exceeds {tr.INFO_BITS:g} "
            "(bits of the generating PWM, or a 0/1 mask)" if truth.form == "positions" else "inside a planted instance",
-           "score": "attribution summed over the four bases, signed (Koo & Ploenzke 2021)",
+           "score": "attribution summed over the four bases, signed",
            "n_explained": int(len(index)), "methods": methods}
     if truth.instances is None:
         return out
@@ -914,7 +915,8 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs
     outputs = list(range(model.n_outputs))
     inner = {k: v for k, v in options.items() if k != "force"}
     # methods are chosen by each output's run; the head here records what every output shares
-    head = _summary_head(model, seqs, index, replace(opts, methods=opts.methods or (), motifs_from=opts.motifs_from or ()))
+    head = _summary_head(model, seqs, index,
+                         replace(opts, methods=opts.methods or (), motifs_from=opts.motifs_from or ()))
     top = {**{k: head[k] for k in ("version", "command", "created", "model", "data")}, "run": Path(out).name,
            "targets": {}, "per_output_runs": per_output, "max_output_runs": int(max_output_runs),
            "parameters": {**head["parameters"], "target": "all"}}

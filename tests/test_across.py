@@ -28,31 +28,13 @@ def two_outputs():
     return simulate.pwm_model([CTCF, CREB1], weights=WEIGHTS, bias=BIAS)
 
 
-@pytest.fixture(scope="module")
-def at_backgrounds():
-    """20 shuffles of A/T-only sequences: no filter fires anywhere in them."""
-    rng = np.random.default_rng(0)
-    return edits.backgrounds(np.eye(4, dtype=np.float32)[rng.choice([0, 3], size=(50, 101))], 20, seed=0)
-
-
-def _logits(model, x):
-    """Every output's logit worked out with numpy from the weights: 'same' conv, ReLU, max, dense."""
-    km = model.keras_model
-    conv = next(l for l in km.layers if type(l).__name__ == "Conv2D")
-    kernel, bias = (np.asarray(w, np.float64) for w in conv.get_weights())
-    dense_w, dense_b = (np.asarray(w, np.float64) for w in km.layers[-1].get_weights())
-    kernel = kernel[0]                                                   # (W, 4, F)
-    width = len(kernel)
-    xp = np.pad(x.astype(np.float64), ((0, 0), ((width - 1) // 2, width // 2), (0, 0)))
-    windows = np.stack([xp[:, j:j + x.shape[1]] for j in range(width)], axis=2)   # (N, L, W, 4)
-    act = np.maximum(np.einsum("nlwc,wcf->nlf", windows, kernel) + bias, 0).max(axis=1)
-    return act @ dense_w + dense_b                                       # (N, T)
 
 
 # ------------------------------------------------------------------------------------------------
 # motif x output
 # ------------------------------------------------------------------------------------------------
-def test_motif_output_matrix_equals_the_values_worked_out_from_the_weights(two_outputs, at_backgrounds, jaspar):
+def test_motif_output_matrix_equals_the_values_worked_out_from_the_weights(two_outputs, at_backgrounds, jaspar,
+                                                                          pwm_logits):
     bg = at_backgrounds
     ppms = [jaspar[CTCF].ppm, jaspar[CREB1].ppm]
     mat = screen.insertion_matrix(two_outputs, bg, ppms, seed=0)
@@ -70,12 +52,13 @@ def test_motif_output_matrix_equals_the_values_worked_out_from_the_weights(two_o
         start = (101 - len(ppm)) // 2
         inst = edits.sample_instances(ppm, len(bg), edits.motif_seed(0, ppm))
         inst[reverse] = edits.reverse_complement(inst[reverse])
-        want = (_logits(two_outputs, edits.insert(bg, inst, start)) - BIAS).mean(axis=0)
+        want = (pwm_logits(two_outputs, edits.insert(bg, inst, start)) - BIAS).mean(axis=0)
         np.testing.assert_allclose(mat.effects.mean[j], want, atol=1e-5)
         cons = edits.consensus(ppm)
         seqs = np.stack([edits.insert(bg[c:c + 1], edits.reverse_complement(cons) if c % 2 else cons, start)[0]
                          for c in range(n_cons)])
-        np.testing.assert_allclose(mat.consensus_delta[j], (_logits(two_outputs, seqs) - BIAS).mean(axis=0), atol=1e-5)
+        want = (pwm_logits(two_outputs, seqs) - BIAS).mean(axis=0)
+        np.testing.assert_allclose(mat.consensus_delta[j], want, atol=1e-5)
     # CTCF's consensus fires its forward filter at half the best log-odds score; output 1 does not weigh it
     lo = np.log2((jaspar[CTCF].ppm + 0.01) / 0.26)
     assert mat.consensus_delta[0, 0] == pytest.approx(0.3 * 0.5 * lo.max(axis=1).sum(), abs=1e-5)

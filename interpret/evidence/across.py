@@ -34,8 +34,8 @@ from .screen import InsertionMatrix
 logger = logging.getLogger(__name__)
 
 __all__ = ["SCREEN_COLUMNS", "COMPARE_COLUMNS", "BUILDING_SHARE", "MIN_R", "ScreenMatrix", "screen_matrix",
-           "FamilyRef", "FamilyMatch", "family_refs", "match_families", "run_row", "architecture", "design_key", "design_labels",
-           "shared_by_design"]
+           "FamilyRef", "FamilyMatch", "family_refs", "match_families", "run_row", "architecture", "design_key",
+           "design_labels", "shared_by_design"]
 
 #: Columns of ``screen_outputs.tsv``.
 SCREEN_COLUMNS = ["id", "name", "output", "effect", "se", "p", "q", "effect_significant"]
@@ -220,7 +220,8 @@ def match_families(families: list, alpha: float = 0.05, min_r: float = MIN_R) ->
         best, best_q = None, None
         for rep, m in matches:
             q = max(qv[i, rep], qv[rep, i])
-            if m.sign == f.sign and q < alpha and min(rv[i, rep], rv[rep, i]) >= min_r and (best_q is None or q < best_q):
+            alike = m.sign == f.sign and q < alpha and min(rv[i, rep], rv[rep, i]) >= min_r
+            if alike and (best_q is None or q < best_q):
                 best, best_q = m, q
         if best is None:
             m = FamilyMatch("", f.sign, f, {f.source: f}, {f.source: 0.0})
@@ -230,7 +231,8 @@ def match_families(families: list, alpha: float = 0.05, min_r: float = MIN_R) ->
         else:
             best.members[f.source] = f
             best.q[f.source] = float(best_q)
-    out = sorted((m for _, m in matches), key=lambda m: (-len(m.members), -sum(x.n_seqlets for x in m.members.values())))
+    out = sorted((m for _, m in matches),
+                 key=lambda m: (-len(m.members), -sum(x.n_seqlets for x in m.members.values())))
     for k, m in enumerate(out):
         m.id = f"family_{k}"
     return out

@@ -354,7 +354,8 @@ class _Insertions:
             if p.ndim != 2 or p.shape[1] != 4 or len(p) == 0:
                 raise InputError(f"motif {i} has shape {p.shape}; a PPM must be a (W, 4) array, A C G T.")
             if len(p) > self.length:
-                raise InputError(f"motif {i} is {len(p)} bp, wider than the {self.length}-bp sequences; it cannot be inserted.")
+                raise InputError(f"motif {i} is {len(p)} bp, wider than the {self.length}-bp sequences; "
+                                 "it cannot be inserted.")
         self.model, self.targets, self.output = model, np.asarray(targets, dtype=np.int64), output
         self.seed, self.batch_size = seed, batch_size
         self.widths = np.array([len(p) for p in self.ppms], dtype=np.int64)
@@ -402,7 +403,8 @@ class _Insertions:
             todo = np.unique(np.stack([b.ravel(), n_gc.ravel()], axis=1)[~done[b, n_gc].ravel()], axis=0)
             step = max(1, _CHUNK_FLOATS // (self.length * 4))
             for part in (todo[i:i + step] for i in range(0, len(todo), step)):
-                x = edits.insert(bg[part[:, 0]], table[part[:, 0], part[:, 1]], self.starts[width][self.position[part[:, 0]]])
+                at_b = self.starts[width][self.position[part[:, 0]]]
+                x = edits.insert(bg[part[:, 0]], table[part[:, 0], part[:, 1]], at_b)
                 ctrl[part[:, 0], part[:, 1]] = self._predict(x)
                 done[part[:, 0], part[:, 1]] = True
             yield sel, scores, ctrl[b, n_gc]

@@ -53,6 +53,7 @@ __all__ = [
     "jaspar_path", "json_value",
     "labels_for_model", "load_custom_objects", "load_model", "load_motif_db", "load_peaks", "load_sequences",
     "one_hot_encode", "partial_path", "read_attributions", "read_bed", "read_fasta_codes", "read_h5", "read_json",
-    "read_meme", "read_progress", "read_run", "read_top_attributions", "read_truth", "read_tsv", "to_nl4", "write_bed", "write_h5",
+    "read_meme", "read_progress", "read_run", "read_top_attributions", "read_truth", "read_tsv", "to_nl4", "write_bed",
+    "write_h5",
     "write_json", "write_meme", "write_modisco_h5", "write_text", "write_tsv",
 ]

@@ -88,7 +88,8 @@ def strip_svg(values, scale: float, strong=None, marked=None, titles=None, cw: f
         x = j * cw
         tip = f"<title>{_esc(titles[j])}</title>" if titles is not None else ""
         if not math.isfinite(v):
-            parts.append(f'<rect x="{x:.1f}" y="0" width="{cw:.2f}" height="{h}" fill="#ffffff" stroke="#eee">{tip}</rect>')
+            parts.append(f'<rect x="{x:.1f}" y="0" width="{cw:.2f}" height="{h}" fill="#ffffff" '
+                         f'stroke="#eee">{tip}</rect>')
             continue
         ok = True if strong is None else bool(strong[j])
         mark = marked is not None and bool(marked[j])
@@ -120,7 +121,8 @@ def header_svg(labels: list, cw: float) -> str:
         if level:
             parts.append(f'<text x="{x:.1f}" y="{height - 4:.0f}" text-anchor="middle">{_esc(labels[j])}</text>')
         else:
-            parts.append(f'<text transform="translate({x + 3:.1f} {height - 2:.0f}) rotate(-90)">{_esc(labels[j])}</text>')
+            parts.append(f'<text transform="translate({x + 3:.1f} {height - 2:.0f}) rotate(-90)">'
+                         f'{_esc(labels[j])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -195,7 +197,8 @@ def targets_context(out: Path, summary: dict) -> dict:
                      "n_families": r.get("n_families")})
     ctx = {"title": run_title(summary, out), "summary": summary, "glyph_defs": logo.glyph_defs_svg(),
            "outputs": rows, "labels": [str(t) for t in outputs],
-           "matrix": _matrix(out, outputs, (summary.get("parameters") or {}).get("motif_db")), "families": _output_families(out, outputs),
+           "matrix": _matrix(out, outputs, (summary.get("parameters") or {}).get("motif_db")),
+           "families": _output_families(out, outputs),
            "filters": _filter_influence(out, outputs), "per_output_runs": summary.get("per_output_runs"),
            "max_output_runs": summary.get("max_output_runs"), "screen": summary.get("screen_outputs") or {},
            "families_summary": summary.get("output_families") or {}, "top_per_output": TOP_PER_OUTPUT}
@@ -228,10 +231,9 @@ def _matrix(out: Path, outputs: list, motif_db=None) -> dict | None:
         titles = [f"{names[i]} ({ids[i]}) on output {outputs[j]}: {effect[i, j]:.3g} ± {a['se'][i, j]:.2g}, "
                   f"q = {a['q'][i, j]:.2g}" for j in cols]
         out_rows.append({"id": ids[i], "name": names[i],
-                         "logo": None if m is None else logo.logo_svg(m.ppm, "bits", height=18, width=min(90, 6 * len(m.ppm)),
-                                                                      defs=False, axis=False,
-                                                                      attrs={"data-kind": "matrix-motif"},
-                                                                      title=f"{ids[i]} {names[i]}"),
+                         "logo": None if m is None else logo.logo_svg(
+                             m.ppm, "bits", height=18, width=min(90, 6 * len(m.ppm)), defs=False, axis=False,
+                             attrs={"data-kind": "matrix-motif"}, title=f"{ids[i]} {names[i]}"),
                          "strip": strip_svg(effect[i, cols], scale, sig[i, cols], titles=titles, cw=cw,
                                             kind="matrix")})
     return {"rows": out_rows, "header": header_svg([str(outputs[j]) for j in cols], cw), "scale": scale,
@@ -245,7 +247,8 @@ def _output_families(out: Path, outputs: list) -> dict | None:
         return None
     rows = io.read_tsv(out / "output_families.tsv")
     mats = io.read_h5(out / "output_families.h5")[0] if (out / "output_families.h5").exists() else {}
-    return _family_table(rows, mats, "output", [str(t) for t in outputs], effect_key="effect", strong_key="effect_significant")
+    return _family_table(rows, mats, "output", [str(t) for t in outputs], effect_key="effect",
+                         strong_key="effect_significant")
 
 
 def _family_table(rows: list, mats: dict, by: str, columns: list, effect_key: str, strong_key: str,
