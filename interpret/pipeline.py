@@ -218,7 +218,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
                                     "chunk_size", "attributions"),
             lambda: _attribution_stage(model, x, index, od, opts), after=())
         if seqs.y is not None:
-            summary["model_quality"] = od.stage("quality", _params(opts, "target", "batch_size"),
+            summary["model_quality"] = od.stage("quality", {**_params(opts, "target"), "labels": _digest_of(seqs.y)},
                                                 lambda: _quality_stage(model, seqs, index, opts), after=())
         backgrounds = None
         if opts.screen:
@@ -782,12 +782,16 @@ def _quality_stage(model, seqs, index, opts) -> dict:
     return model_quality(model, np.asarray(seqs.y), _predictions(model, seqs, opts.batch_size), opts.target, index)
 
 
+def _digest_of(arr) -> str:
+    """Of an array's content (labels, planted positions): a resumed run redoes the stage that read
+    it when it changed."""
+    return hashlib.blake2b(np.ascontiguousarray(arr).tobytes(), digest_size=16).hexdigest()
+
+
 def _digest(truth: io.Truth) -> str:
-    """Of the truth's content: a resumed run redoes the truth stage when the file changed."""
-    h = hashlib.blake2b(np.ascontiguousarray(truth.positions).tobytes(), digest_size=16)
-    if truth.instances is not None:
-        h.update(repr({k: list(v) for k, v in truth.instances.items()}).encode())
-    return h.hexdigest()
+    """Of the truth's content (positions, and the instance table when there is one)."""
+    extra = repr({k: list(v) for k, v in truth.instances.items()}) if truth.instances is not None else ""
+    return _digest_of(truth.positions) + hashlib.blake2b(extra.encode(), digest_size=8).hexdigest()
 
 
 TRUTH_COLUMNS = ["seq_index", "method", "auroc", "aupr", "n_planted"]
@@ -926,7 +930,7 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs
                         lambda: _filters_outputs_stage(model, x, db, od, opts, outputs), after=())
         top["filters"] = filt["summary"]
         if seqs.y is not None:
-            top["model_quality"] = od.stage("quality", _params(opts, "batch_size"),
+            top["model_quality"] = od.stage("quality", {"labels": _digest_of(seqs.y)},
                                             lambda: _quality_outputs_stage(model, seqs, index, opts), after=())
         backgrounds = None
         if opts.screen:
@@ -962,25 +966,12 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs
 
 
 def _rows_of_all_outputs(seqs: io.Sequences, opts: RunOptions) -> np.ndarray:
-    """Rows the shared parts of ``--target all`` read: with labels (``--explain auto`` or
-    ``positives``) the rows positive for at least one output, else all; ``--max-seqs`` draws a
-    seeded subset."""
+    """Rows the shared parts of ``--target all`` read: :func:`select_sequences` with a sequence
+    positive when it is positive for at least one output (``--explain auto`` or ``positives``)."""
     y = seqs.y
-    if opts.explain not in ("auto", "positives", "all"):
-        raise InputError(f"--explain must be auto, positives or all, not {opts.explain!r}.")
-    if opts.explain == "positives" and y is None:
-        raise InputError("--explain positives needs labels; give a file with labels or use --explain all.")
-    idx = np.arange(len(seqs))
-    if opts.explain != "all" and y is not None:
-        idx = np.flatnonzero((y.reshape(len(y), -1) > 0.5).any(axis=1))
-        if len(idx) == 0:
-            raise InputError("no positive labels for any output; pass --explain all to explain every sequence.")
-    if opts.max_seqs is not None:
-        if opts.max_seqs < 1:
-            raise InputError(f"--max-seqs must be at least 1, not {opts.max_seqs}.")
-        if opts.max_seqs < len(idx):
-            idx = np.sort(np.random.default_rng(opts.seed).choice(idx, size=opts.max_seqs, replace=False))
-    return idx.astype(np.int64)
+    if y is not None and y.ndim > 1:
+        seqs = seqs.with_labels((y > 0.5).any(axis=1).astype(np.float32))
+    return select_sequences(seqs, 0, opts.explain, opts.max_seqs, opts.seed)
 
 
 FILTER_OUTPUT_COLUMNS = ["filter", "output", "influence", "influence_rank"]
