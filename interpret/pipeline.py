@@ -731,9 +731,6 @@ def _family_stage(families, significant, db, od, opts) -> dict:
 # --------------------------------------------------------------------------------------
 # Model quality and planted truth
 # --------------------------------------------------------------------------------------
-#: A model below this AUROC on its labelled data is flagged in the report: its attributions
-#: explain a model that does not yet separate the classes.
-MIN_AUROC = 0.7
 #: Rows predicted at once when scoring the model on every labelled row.
 _QUALITY_ROWS = 8192
 
@@ -746,40 +743,12 @@ def _predictions(model: Model, seqs: io.Sequences, batch_size: int) -> np.ndarra
                            for i in range(0, len(seqs), _QUALITY_ROWS)])
 
 
-def model_quality(model: Model, y: np.ndarray, pred: np.ndarray, target: int, index: np.ndarray) -> dict:
-    """AUROC, AUPR and accuracy of output ``target`` on the explained rows ``index`` and on every row.
-
-    ``y``: labels ``(N,)`` or ``(N, T)``; ``pred``: the model's outputs ``(N, T)``. A row is called
-    positive at probability >= 0.5 (sigmoid), when ``target`` is the largest output (softmax), or
-    at >= 0 (a linear output, read as a logit). Labels other than 0 and 1 give no figures.
-    """
-    col = y if y.ndim == 1 else y[:, target]
-    if not np.isin(col, (0, 1)).all():
-        return {"available": False, "reason": "labels are not 0/1, so the model is not scored as a classifier"}
-    score = pred[:, target].astype(np.float64)
-    if model.output_activation == "softmax":
-        called, rule = pred.argmax(axis=1) == target, f"output {target} is the largest of the softmax"
-    elif model.output_activation == "sigmoid":
-        called, rule = score >= 0.5, "probability >= 0.5"
-    else:
-        called, rule = score >= 0.0, "output >= 0 (a linear output read as a logit)"
-    from . import stats
-
-    def figures(rows):  # NaN (one class only) is written as null
-        return {k: (None if isinstance(v, float) and np.isnan(v) else v)
-                for k, v in stats.classification(labels[rows], score[rows], called[rows]).items()}
-
-    labels = col > 0.5
-    out = {"available": True, "output": int(target), "called_positive": rule, "min_auroc": MIN_AUROC,
-           "explained": figures(index), "all": figures(slice(None))}
-    auc = out["all"]["auroc"] if out["all"]["auroc"] is not None else out["explained"]["auroc"]
-    out["warning"] = bool(auc is not None and auc < MIN_AUROC)
-    return out
-
-
 def _quality_stage(model, seqs, index, opts) -> dict:
     """How well the model separates the labels it was given (``summary.json`` ``model_quality``)."""
-    return model_quality(model, np.asarray(seqs.y), _predictions(model, seqs, opts.batch_size), opts.target, index)
+    from .evidence import truth
+
+    return truth.model_quality(model.output_activation, np.asarray(seqs.y), _predictions(model, seqs, opts.batch_size),
+                               opts.target, index)
 
 
 def _digest_of(arr) -> str:
@@ -995,10 +964,12 @@ def _filters_outputs_stage(model, x, db, od, opts, outputs) -> dict:
 
 
 def _quality_outputs_stage(model, seqs, index, opts) -> dict:
-    """:func:`model_quality` of every output from one pass over the labelled rows."""
+    """:func:`interpret.evidence.truth.model_quality` of every output from one pass over the labelled rows."""
+    from .evidence import truth
+
     pred = _predictions(model, seqs, opts.batch_size)
     y = np.asarray(seqs.y)
-    return {str(t): model_quality(model, y, pred, t, index) for t in range(model.n_outputs)}
+    return {str(t): truth.model_quality(model.output_activation, y, pred, t, index) for t in range(model.n_outputs)}
 
 
 SCREEN_OUTPUT_KEEP = ("id", "name", "effect", "se", "q")

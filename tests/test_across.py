@@ -2,13 +2,11 @@
 the weights, families matched across sources, the compare table, the interpretability AUROC against
 scikit-learn, and the two forms of a truth file."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, auc, precision_recall_curve, roc_auc_score
 
-from interpret import io, pipeline, simulate, stats
+from interpret import io, simulate, stats
 from interpret.errors import InputError
 from interpret.evidence import across, edits, screen, truth
 
@@ -219,12 +217,13 @@ def test_model_quality_equals_scikit_learn_and_warns_under_0_7():
     rng = np.random.default_rng(3)
     y = (rng.random((200, 2)) < 0.4).astype(np.float32)
     pred = np.clip(0.5 + 0.35 * (y - 0.5) * np.array([1.0, 0.2]) + rng.normal(0, 0.2, (200, 2)), 0, 1)
-    model = SimpleNamespace(output_activation="sigmoid")
     index = np.flatnonzero(y[:, 0] > 0)            # --explain auto: the positives of output 0
-    q = pipeline.model_quality(model, y, pred, 0, index)
+    q = truth.model_quality("sigmoid", y, pred, 0, index)
     assert q["all"]["auroc"] == pytest.approx(roc_auc_score(y[:, 0], pred[:, 0]), abs=1e-12)
     assert q["all"]["accuracy"] == pytest.approx(accuracy_score(y[:, 0], pred[:, 0] >= 0.5))
     assert q["explained"]["auroc"] is None and q["explained"]["n"] == len(index) and not q["warning"]
-    weak = pipeline.model_quality(model, y, pred, 1, index)
+    weak = truth.model_quality("sigmoid", y, pred, 1, index)
     assert weak["all"]["auroc"] < 0.7 and weak["warning"]
-    assert not pipeline.model_quality(model, y * 3, pred, 0, index)["available"]
+    assert not truth.model_quality("sigmoid", y * 3, pred, 0, index)["available"]
+    soft = truth.model_quality("softmax", y, pred, 0, index)                    # called: the largest output
+    assert soft["all"]["accuracy"] == pytest.approx(accuracy_score(y[:, 0], pred.argmax(axis=1) == 0))

@@ -4,8 +4,8 @@
 ``edits``          array surgery, no model: backgrounds, instances, insertions, span shuffles
 ``screen``         every known motif inserted into backgrounds (the known-motif screen)
 ``effects``        insertion and ablation effects of the run's own motifs and filters
-``truth``          the run against planted truth: interpretability AUROC/AUPR, instance recall
-                   and precision, planted motifs recovered
+``truth``          how right the run is: model quality on its labels; against planted truth,
+                   interpretability AUROC/AUPR, instance recall and precision, motifs recovered
 ``across``         comparisons across outputs and runs: motif × output, families matched,
                    runs side by side
 =================  ==========================================================================

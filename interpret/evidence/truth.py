@@ -1,6 +1,8 @@
-"""How right the run is on planted data: attribution maps, seqlets and motifs against the truth.
+"""How right the run is: the model on its labels, and its findings against planted truth.
 
-Three figures of merit, each a function of arrays (the pipeline reads the files):
+**Model quality** (:func:`model_quality`): the model's AUROC, AUPR and accuracy on the labels it
+was given, flagged under :data:`MIN_AUROC`. With planted data, three more figures of merit, each a
+function of arrays (the pipeline reads the files):
 
 * **Interpretability AUROC and AUPR** (:func:`interpretability`), as Koo & Ploenzke (2021,
   ``interpretability_performance`` in their code) define them: for each sequence, a position is
@@ -31,13 +33,63 @@ from ..motifs import compare
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["INFO_BITS", "MIN_OVERLAP", "planted_labels", "interpretability", "Overlap", "overlap_scores",
-           "recovered"]
+__all__ = ["INFO_BITS", "MIN_OVERLAP", "MIN_AUROC", "model_quality", "planted_labels", "interpretability", "Overlap",
+           "overlap_scores", "recovered"]
 
 #: A position is planted where the generating PWM carries more than this many bits (Koo & Ploenzke 2021).
 INFO_BITS = 0.01
 #: Two spans overlap when they share at least this fraction of the shorter one.
 MIN_OVERLAP = 0.5
+#: A model below this AUROC on its labelled data is flagged in the report: its attributions
+#: explain a model that does not yet separate the classes.
+MIN_AUROC = 0.7
+
+
+def model_quality(output_activation: str, y: np.ndarray, pred: np.ndarray, target: int, index: np.ndarray) -> dict:
+    """AUROC, AUPR and accuracy of output ``target`` on the explained rows ``index`` and on every row.
+
+    Parameters
+    ----------
+    output_activation : str
+        The model's final activation: a row is called positive at probability >= 0.5 (``"sigmoid"``),
+        when ``target`` is the largest output (``"softmax"``), else at >= 0 (a linear output read as
+        a logit).
+    y : ndarray, shape (N,) or (N, T)
+        Labels; anything but 0 and 1 gives no figures.
+    pred : ndarray, shape (N, T)
+        The model's outputs (probabilities for sigmoid and softmax).
+    target : int
+    index : ndarray of int
+        The explained rows.
+
+    Returns
+    -------
+    dict
+        ``{available, output, called_positive, min_auroc, explained {n, n_positive, auroc, aupr,
+        accuracy}, all {...}, warning}``; AUROC and AUPR are None where only one class occurs;
+        ``warning``: the AUROC on every row (else on the explained ones) is under :data:`MIN_AUROC`.
+    """
+    col = y if y.ndim == 1 else y[:, target]
+    if not np.isin(col, (0, 1)).all():
+        return {"available": False, "reason": "labels are not 0/1, so the model is not scored as a classifier"}
+    score = pred[:, target].astype(np.float64)
+    if output_activation == "softmax":
+        called, rule = pred.argmax(axis=1) == target, f"output {target} is the largest of the softmax"
+    elif output_activation == "sigmoid":
+        called, rule = score >= 0.5, "probability >= 0.5"
+    else:
+        called, rule = score >= 0.0, "output >= 0 (a linear output read as a logit)"
+    labels = col > 0.5
+
+    def figures(rows):  # NaN (one class only) is written as null
+        return {k: (None if isinstance(v, float) and np.isnan(v) else v)
+                for k, v in stats.classification(labels[rows], score[rows], called[rows]).items()}
+
+    out = {"available": True, "output": int(target), "called_positive": rule, "min_auroc": MIN_AUROC,
+           "explained": figures(index), "all": figures(slice(None))}
+    auc = out["all"]["auroc"] if out["all"]["auroc"] is not None else out["explained"]["auroc"]
+    out["warning"] = bool(auc is not None and auc < MIN_AUROC)
+    return out
 
 
 def planted_labels(positions: np.ndarray) -> np.ndarray:
