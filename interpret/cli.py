@@ -152,8 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="finished runs side by side: filters named, families matched across runs",
                          description="Compare finished `interpret run` directories (other models, seeds or data): "
                                      "compare.tsv, families_by_run.tsv and a report. Reads their files only; no "
-                                     "model is run.",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     "model is run.")
     cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run directories (two or more)")
     cmp.add_argument("--out", required=True, help="output directory")
     cmp.add_argument("--names", type=_csv, help="one short name per run, comma-separated (default: the directory names)")

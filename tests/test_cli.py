@@ -241,7 +241,8 @@ def test_help_lists_every_option():
     p = subprocess.run([sys.executable, "-m", "interpret.cli", "run", "--help"], capture_output=True, text=True)
     assert p.returncode == 0
     for opt in ("--x-key", "--target", "--methods", "--motifs-from", "--max-seqs", "--attributions",
-                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs"):
+                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs", "--truth",
+                "--max-output-runs"):
         assert opt in p.stdout
 
 
