@@ -217,9 +217,6 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
             "attributions", _params(opts, "target", "output", "methods", "seed", "n_references", "batch_size",
                                     "chunk_size", "attributions"),
             lambda: _attribution_stage(model, x, index, od, opts), after=())
-        if seqs.y is not None:
-            summary["model_quality"] = od.stage("quality", {**_params(opts, "target"), "labels": _digest_of(seqs.y)},
-                                                lambda: _quality_stage(model, seqs, index, opts), after=())
         backgrounds = None
         if opts.screen:
             backgrounds, summary["screen"] = od.stage(
@@ -241,6 +238,9 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
+        if seqs.y is not None:
+            summary["model_quality"] = od.stage("quality", {**_params(opts, "target"), "labels": _digest_of(seqs.y)},
+                                                lambda: _quality_stage(model, seqs, index, opts), after=())
         if truth is not None:
             summary["truth"] = od.stage(
                 "truth",
