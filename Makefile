@@ -76,7 +76,7 @@ BENCH_KEY := $(shell find interpret benchmarks/*.py pyproject.toml -type f -not 
 	| xargs cat | sha1sum | cut -c1-12)
 BENCH_DONE := benchmarks/work/bench-$(BENCH_KEY)
 BENCH_SECTIONS := speed e2e modisco_settings modisco_packages recovery trimming speed_peers logo_speed screen \
-	naming tomtom_speed usage scale hits grammar
+	naming tomtom_speed usage scale hits grammar outputs
 BENCH_ARGS_e2e := --keep
 BENCH_PY_speed_peers := $(BENCH_BIN)/python
 BENCH_PY_tomtom_speed := $(BENCH_BIN)/python

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HERE, RESULTS, machine, now  # noqa: E402
 
 ORDER = ["recovery", "trimming", "modisco_packages", "modisco_settings", "speed_peers", "speed_attribution",
-         "logo_speed", "screen", "usage", "hits", "grammar", "e2e", "tomtom_speed", "scale", "scale_million",
-         "naming"]
+         "logo_speed", "screen", "outputs", "usage", "hits", "grammar", "e2e", "tomtom_speed", "scale",
+         "scale_million", "naming"]
 
 
 def sections() -> list[Path]:

@@ -23,6 +23,8 @@ examples:
   interpret run model.h5 data.npz --attributions results/attributions.h5 --out results2/
   interpret attribute model.h5 data.npz --out attributions.h5 --workers 2
   interpret attribute model.h5 data.npz --out attributions.h5 --resume   # after a crash or Ctrl-C
+  interpret run model.h5 planted.npz --truth planted.tsv --out results/
+  interpret compare relu/ exponential/ --names relu,exp --out relu_vs_exp/
   interpret report results/
 """
 
@@ -67,7 +69,8 @@ def _add_data_args(p) -> None:
     p.add_argument("--label-column", type=int, metavar="K",
                    help="BED input: 1-based column with a numeric label per peak (default: no labels)")
     p.add_argument("--target", type=_target, default=0,
-                   help="output to explain (default 0); 'all' runs every output with shared kernel logos")
+                   help="output to explain (default 0); 'all': the motif x output matrix and kernel logos of every "
+                        "output at once, and a complete run per output up to --max-output-runs outputs")
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
                    help="explain the pre-sigmoid/softmax logit (default) or the probability")
     p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
@@ -113,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where every instance of every motif family is called (hits.tsv): the explained "
                           "sequences, or all input sequences (the others get attributions first, "
                           "attributions_rest.h5)")
+    run.add_argument("--truth", metavar="FILE",
+                     help="planted truth: an .npz with positions (N, L) over the input rows, or a TSV of planted "
+                          "instances (seq_index, start, end, motif[, strand]); adds interpretability AUROC/AUPR, "
+                          "seqlet and hit recall and precision, and the planted motifs the filters and motifs recover")
+    run.add_argument("--max-output-runs", type=int, default=10, metavar="N",
+                     help="with --target all: a complete run (attributions, TF-MoDISco, report) per output when the "
+                          "model has at most N outputs; the motif x output matrix is computed whatever N")
     e = run.add_argument_group("known-motif screen and effect sizes (in-silico insertion and ablation)")
     e.add_argument("--screen", action=argparse.BooleanOptionalAction, default=True,
                    help="insert every --motif-db motif into shuffled backgrounds and report which ones move the "
@@ -154,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     att.add_argument("--shard-size", type=int, default=2048, help="sequences per Dask task")
     _add_common(att)
 
+    cmp = sub.add_parser("compare", help="finished runs side by side: filters named, families matched across runs",
+                         description="Compare finished `interpret run` directories (other models, seeds or data): "
+                                     "compare.tsv, families_by_run.tsv and a report. Reads their files only; no "
+                                     "model is run.")
+    cmp.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run directories (two or more)")
+    cmp.add_argument("--out", required=True, help="output directory")
+    cmp.add_argument("--names", type=_csv, help="one short name per run, comma-separated (default: the directory names)")
+    cmp.add_argument("--force", action="store_true",
+                     help="replace --out if it is an earlier interpret output (never a folder interpret did not write)")
+    _add_common(cmp)
+
     rep = sub.add_parser("report", help="re-render report.html from a finished output directory",
                          description="Re-render report.html and figures/ from saved outputs; nothing is recomputed.",
                          formatter_class=_HelpFormatter)
@@ -176,7 +197,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     _start_compiles(args)
-    _quiet_tensorflow(args.debug)
+    if args.command in ("run", "attribute"):   # compare and report read files only: no TensorFlow
+        _quiet_tensorflow(args.debug)
     # Our own messages at INFO; other libraries (fontTools, numba, dask) only when they warn.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="interpret: %(message)s")
     logging.getLogger("interpret").setLevel(logging.DEBUG if args.debug else
@@ -225,6 +247,8 @@ def _dispatch(args, argv) -> int:
             return _run(args, argv)
         if args.command == "attribute":
             return _attribute(args, argv)
+        if args.command == "compare":
+            return _compare(args, argv)
         return _report(args)
     finally:
         if main_thread:
@@ -298,7 +322,7 @@ def _load(args):
 
 def _inputs(args) -> list:
     """The command's input files: an ``--out`` that holds one is never written or replaced."""
-    names = ("model", "data", "custom_objects", "genome", "motif_db", "attributions")
+    names = ("model", "data", "custom_objects", "genome", "motif_db", "attributions", "truth")
     return [getattr(args, k) for k in names if getattr(args, k, None)]
 
 
@@ -316,8 +340,10 @@ def _run(args, argv) -> int:
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
                 minor_seqlets=args.minor_seqlets, hits_on=args.hits_on,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
-                screen_positions=args.screen_positions, force=args.force, resume=args.resume, verbose=not args.quiet,
-                command="interpret " + shlex.join(argv))
+                screen_positions=args.screen_positions, truth=args.truth, force=args.force, resume=args.resume,
+                verbose=not args.quiet, command="interpret " + shlex.join(argv))
+    if args.target == "all":
+        opts["max_output_runs"] = args.max_output_runs
     res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
     if not args.quiet:
         reports = [res.out / "report.html"] if (res.out / "report.html").exists() else sorted(res.out.glob("*/report.html"))
@@ -345,6 +371,16 @@ def _attribute(args, argv) -> int:
         resume=args.resume, verbose=not args.quiet, custom_objects=args.custom_objects)
     if not args.quiet:
         print(f"Attributions: {out}")
+    return 0
+
+
+def _compare(args, argv) -> int:
+    from . import pipeline
+
+    res = pipeline.compare_runs(args.runs, args.out, names=args.names, force=args.force,
+                                command="interpret " + shlex.join(argv))
+    if not args.quiet:
+        print(f"Report: {(res.out / 'report.html').resolve()}")
     return 0
 
 

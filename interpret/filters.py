@@ -66,6 +66,9 @@ class FilterResult:
         the data; positive = the filter raises the logit. NaN if not computed.
     mean_activation : ndarray, shape (F,), float64
         Mean post-nonlinearity activation over all sequences and positions (the ablation value).
+    influence_outputs : ndarray, shape (F, T), or None
+        The influence on each output asked for (``kernel_logos(..., outputs=...)``), from the same
+        ablation passes; column ``t`` is output ``outputs[t]``.
     layer : str
         Name of the convolution layer.
     activation_layer : str
@@ -90,6 +93,7 @@ class FilterResult:
     width: int
     threshold: float
     top_k: int | None = None
+    influence_outputs: np.ndarray | None = None
 
     @property
     def n_filters(self) -> int:
@@ -267,7 +271,7 @@ def _ablation_site(calls, post, chan_axis):
 # --------------------------------------------------------------------------------------------
 def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float = 0.5,
                  top_k: int | None = None, batch_size: int = 256, pseudocount: float = 1.0,
-                 influence: bool = True, verbose: bool = False) -> FilterResult:
+                 influence: bool = True, outputs=None, verbose: bool = False) -> FilterResult:
     """Activation PPMs, raw kernels and influence of every first-layer filter.
 
     Parameters
@@ -290,6 +294,9 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
         Total pseudocount per position, spread evenly over the 4 bases, added to the counts.
     influence : bool
         Compute the influence (one extra batched ablation pass); NaN when False.
+    outputs : sequence of int, optional
+        Also the influence on each of these outputs (``FilterResult.influence_outputs``), from the
+        same ablation passes: a model's every output costs what one does.
     verbose : bool
         Show progress bars.
 
@@ -302,6 +309,7 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
 
     x = _check_x(model, x)
     target = model.check_target(target)
+    cols = [target] + [model.check_target(t) for t in (outputs if outputs is not None else [])]
     if top_k is None and not (0 < float(threshold) <= 1):
         raise InputError(f"threshold {threshold} must be in (0, 1]: the fraction of each filter's maximum activation.")
     if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
@@ -314,12 +322,12 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     # Pass 1: max and mean of every filter (and the top-k sites), baseline logits.
     vmax = np.full(n_f, -np.inf)
     vsum = np.zeros(n_f)
-    base = np.zeros(len(x))
+    base = np.zeros((len(x), len(cols)))
     tops = None
     for i, j in _progress(batches, verbose, "filters: activations"):
         act, logits = capture(tf.constant(x[i:j]))
         act = act.numpy()                          # (B, P, F) float32
-        base[i:j] = logits.numpy()[:, target]
+        base[i:j] = logits.numpy()[:, cols]
         vmax = np.maximum(vmax, act.max(axis=(0, 1)).astype(np.float64))
         vsum += act.sum(axis=(0, 1), dtype=np.float64)
         if top_k is not None:
@@ -329,13 +337,13 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     # Pass 2: site counts (threshold mode) and influence.
     counts = np.zeros((n_f, width, 4))
     n_sites = np.zeros(n_f, dtype=np.int64)
-    infl = np.full(n_f, np.nan)
+    infl = np.full((n_f, len(cols)), np.nan)
     if top_k is not None:
         counts, n_sites = _count_top_k(x, conv, tops)
     cut = _cutoffs(vmax, threshold)
-    ablate = _ablation_fn(model, conv, target) if influence else None
+    ablate = _ablation_fn(model, conv, cols) if influence else None
     if influence:
-        drop = np.zeros(n_f)
+        drop = np.zeros((n_f, len(cols)))
         fill, site_size = _site_fill(model, conv, mean)
     if top_k is None or influence:
         means = tf.constant(fill.astype(np.float32)) if influence else None
@@ -350,8 +358,8 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
                 per_call = max(1, _ABLATION_BUDGET // max(1, (j - i) * site_size))
                 for f0 in range(0, n_f, per_call):
                     idx = tf.range(f0, min(f0 + per_call, n_f), dtype=tf.int32)
-                    ablated = ablate(tf.constant(xb), means, idx).numpy()   # (n_idx, B)
-                    drop[f0:f0 + len(ablated)] += (base[i:j][None, :] - ablated).sum(axis=1)
+                    ablated = ablate(tf.constant(xb), means, idx).numpy()   # (n_idx, B, outputs)
+                    drop[f0:f0 + len(ablated)] += (base[i:j][None] - ablated).sum(axis=1)
         if influence:
             infl = drop / len(x)
 
@@ -360,9 +368,9 @@ def kernel_logos(model: Model, x: np.ndarray, target: int = 0, threshold: float 
     ppm[n_sites == 0] = 0.25
     return FilterResult(
         ppm=ppm, weights=conv.weights, n_sites=n_sites, ic=information_content(ppm).sum(axis=1),
-        max_activation=vmax, influence=infl, mean_activation=mean, layer=conv.layer.name, activation_layer=conv.post.name,
-        width=width, threshold=float("nan") if top_k is not None else float(threshold),
-        top_k=None if top_k is None else int(top_k))
+        max_activation=vmax, influence=infl[:, 0], mean_activation=mean, layer=conv.layer.name,
+        activation_layer=conv.post.name, width=width, threshold=float("nan") if top_k is not None else float(threshold),
+        top_k=None if top_k is None else int(top_k), influence_outputs=infl[:, 1:] if outputs is not None else None)
 
 
 def _check_x(model: Model, x) -> np.ndarray:
@@ -428,9 +436,9 @@ def _canonical(act, conv: _Conv):
     return act
 
 
-def _ablation_fn(model: Model, conv: _Conv, target: int):
-    """tf.function: ``(x (B, L, 4), fill (F,), idx (K,))`` → target logits ``(K, B)`` with filter
-    ``idx[k]``'s output replaced by its mean in copy ``k``.
+def _ablation_fn(model: Model, conv: _Conv, cols: list):
+    """tf.function: ``(x (B, L, 4), fill (F,), idx (K,))`` → logits of the outputs ``cols``,
+    ``(K, B, len(cols))``, with filter ``idx[k]``'s output replaced by its mean in copy ``k``.
 
     The first layer runs once on the ``B`` sequences; the output of the ablation site (the
     post-nonlinearity layer, or the last channel-wise pooling layer after it) is tiled ``K``
@@ -458,8 +466,8 @@ def _ablation_fn(model: Model, conv: _Conv, target: int):
             fill = tf.reshape(means, mshape)
             rep = out[None] * (1.0 - mask) + mask * fill[None]                 # (K, B, ...)
             return tf.reshape(rep, tf.concat([[-1], tf.shape(out)[1:]], 0))
-        logits = model.forward(x, call_fn=hook)[:, target]
-        return tf.reshape(logits, (tf.shape(idx)[0], tf.shape(x)[0]))
+        logits = tf.gather(model.forward(x, call_fn=hook), cols, axis=1)
+        return tf.reshape(logits, (tf.shape(idx)[0], tf.shape(x)[0], len(cols)))
 
     spec = [tf.TensorSpec((None, model.seq_len, 4), tf.float32), tf.TensorSpec((n_f,), tf.float32),
             tf.TensorSpec((None,), tf.int32)]

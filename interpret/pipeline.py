@@ -73,6 +73,10 @@ class RunOptions:
         Continue the unfinished run of ``out`` (its staging directory ``.<out>.partial``): stages
         that finished there with the same parameters are reused, attributions resume from their
         last committed shard.
+    truth : str or None
+        Planted truth (``--truth``): an ``.npz`` with ``positions`` (N, L) or a TSV of planted
+        instances; scored against the attributions, seqlets, filters and motifs
+        (:mod:`interpret.evidence.truth`).
     """
 
     target: int = 0
@@ -96,6 +100,7 @@ class RunOptions:
     minor_seqlets: int = MIN_FAMILY_SEQLETS
     hits_on: str = "explained"
     attributions: str | None = None
+    truth: str | None = None
     force: bool = False
     resume: bool = False
     verbose: bool = False
@@ -202,6 +207,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     _start_compiles()
     db = io.load_motif_db(opts.motif_db)
     _check_evidence_options(model, db, opts)
+    truth = io.read_truth(opts.truth, len(seqs), seqs.length) if opts.truth else None
     index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.take(index)
     summary = _summary_head(model, seqs, index, opts)
@@ -239,6 +245,9 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["families"] = od.stage(
             "families", _params(opts, "minor_seqlets", "q_threshold", "motif_db"),
             lambda: _family_stage(families, significant, db, od, opts))
+        if seqs.y is not None:
+            summary["model_quality"] = od.stage("quality", {**_params(opts, "target"), "labels": _digest_of(seqs.y)},
+                                                lambda: _quality_stage(model, seqs, index, opts), after=())
         summary["names"] = od.stage("names", _params(opts, "motif_db", "screen"),
                                     lambda: _names_stage(filt, patterns, families, db, od, opts))
         instances, summary["instances"] = od.stage(
@@ -248,6 +257,11 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         summary["grammar"] = od.stage(
             "grammar", _params(opts, "target", "output", "screen_backgrounds", "seed", "batch_size"),
             lambda: _grammar_stage(model, x, index, instances, families, backgrounds, od, opts))
+        if truth is not None:
+            summary["truth"] = od.stage(
+                "truth",
+                {**_params(opts, "truth", "q_threshold", "motif_db", "modisco", "seed"), "digest": _digest(truth)},
+                lambda: _truth_stage(truth, filt, patterns, seqlet_rows, instances, index, db, od, opts))
         from .report.render import render_report
 
         summary["resumed"] = list(od.resumed)
@@ -270,7 +284,7 @@ def _start_compiles() -> None:
 
 def _inputs(model: Model, seqs: io.Sequences, opts: RunOptions) -> list:
     """The run's input files, which ``--out`` must not hold (it may be replaced with ``--force``)."""
-    return [p for p in (model.path, seqs.path, seqs.genome, opts.motif_db, opts.attributions) if p]
+    return [p for p in (model.path, seqs.path, seqs.genome, opts.motif_db, opts.attributions, opts.truth) if p]
 
 
 def _params(opts: RunOptions, *names) -> dict:
@@ -379,12 +393,17 @@ def _versions() -> dict:
 # --------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------
-def _filters_stage(model, x, db, od, opts):
+def _filters_stage(model, x, db, od, opts, outputs=None):
+    """Kernel logos: ``filters.*``. ``outputs``: also each filter's influence on every one of these
+    outputs (``--target all``), which then ranks the filters by the strongest of them."""
     from . import filters
     from .motifs import compare, composition
 
     res = filters.kernel_logos(model, x, target=opts.target, threshold=opts.threshold, top_k=opts.top_k,
-                               verbose=opts.verbose)
+                               outputs=outputs, verbose=opts.verbose)
+    if outputs is not None:
+        strongest = np.take_along_axis(res.influence_outputs, np.abs(res.influence_outputs).argmax(axis=1)[:, None], 1)
+        res = replace(res, influence=strongest[:, 0])
     matches = compare.match_to_db(list(res.ppm), db, alpha=opts.q_threshold, seed=opts.seed)
     groups = compare.group_redundant(list(res.ppm), matches, alpha=opts.q_threshold, db=db)
     group_names = compare.group_names(groups, matches, db=db, alpha=opts.q_threshold)
@@ -407,7 +426,8 @@ def _filters_stage(model, x, db, od, opts):
                                                  max(int(res.n_sites[i]), 1)) for i, fid in enumerate(ids)])
     io.write_h5(od / "filters.h5", {"": {"ppm": res.ppm, "weights": res.weights, "n_sites": res.n_sites,
                                          "ic": res.ic, "max_activation": res.max_activation,
-                                         "influence": res.influence}},
+                                         "influence": res.influence,
+                                         **({} if outputs is None else {"influence_outputs": res.influence_outputs})}},
                 attrs={"layer": res.layer, "width": res.width, "threshold": res.threshold})
     return {"result": res, "ids": ids, "matches": matches, "rows": rows}
 
@@ -936,34 +956,444 @@ def _screen_rows(path) -> list:
     return rows
 
 
-def run_targets(model: Model, seqs: io.Sequences, out, target=0, **options) -> RunResult:
+# --------------------------------------------------------------------------------------
+# Model quality and planted truth
+# --------------------------------------------------------------------------------------
+#: Rows predicted at once when scoring the model on every labelled row.
+_QUALITY_ROWS = 8192
+
+
+def _predictions(model: Model, seqs: io.Sequences, batch_size: int) -> np.ndarray:
+    """The model's output (probability, or the linear output) on every input row, ``(N, T)``,
+    read a block of rows at a time."""
+    return np.concatenate([model.predict(seqs.source[i:i + _QUALITY_ROWS], None, "probability",
+                                         batch_size=8 * batch_size)
+                           for i in range(0, len(seqs), _QUALITY_ROWS)])
+
+
+def _quality_stage(model, seqs, index, opts) -> dict:
+    """How well the model separates the labels it was given (``summary.json`` ``model_quality``)."""
+    from .evidence import truth
+
+    return truth.model_quality(model.output_activation, np.asarray(seqs.y), _predictions(model, seqs, opts.batch_size),
+                               opts.target, index)
+
+
+def _digest_of(arr) -> str:
+    """Of an array's content (labels, planted positions): a resumed run redoes the stage that read
+    it when it changed."""
+    return hashlib.blake2b(np.ascontiguousarray(arr).tobytes(), digest_size=16).hexdigest()
+
+
+def _digest(truth: io.Truth) -> str:
+    """Of the truth's content (positions, and the instance table when there is one)."""
+    extra = repr({k: list(v) for k, v in truth.instances.items()}) if truth.instances is not None else ""
+    return _digest_of(truth.positions) + hashlib.blake2b(extra.encode(), digest_size=8).hexdigest()
+
+
+TRUTH_COLUMNS = ["seq_index", "method", "auroc", "aupr", "n_planted"]
+PLANTED_COLUMNS = ["motif", "jaspar_id", "jaspar_name", "n_instances", "seqlet_recall", "hit_recall", "best_filter",
+                   "filter_q",
+                   "filter_recovered", "best_motif", "motif_q", "motif_recovered"]
+
+
+def _truth_stage(truth: io.Truth, filt, patterns, seqlet_rows, instances, index, db, od, opts) -> dict:
+    """The run against planted truth: ``truth.tsv`` (interpretability AUROC and AUPR of each
+    explained sequence and method), with an instance table ``planted.tsv`` (seqlet and hit recall,
+    the filters and motifs that recover each planted motif); returns the ``truth`` summary.
+    ``instances``: the instances stage's HitResult (its hits are scored on the sequences it scanned)."""
+    from .evidence import truth as tr
+    from .motifs import modisco
+
+    path = od / "attributions.h5"
+    rows, methods = [], {}
+    for method in opts.methods:
+        roc, pr = [], []
+        for start, c in io.iter_attributions(path, method, ("contrib",)):
+            idx = index[start:start + len(c["contrib"])]
+            labels = tr.planted_labels(truth.positions[idx])
+            a, b = tr.interpretability(c["contrib"], labels)
+            roc.append(a)
+            pr.append(b)
+            rows.extend({"seq_index": int(i), "method": method, "auroc": float(u), "aupr": float(v),
+                         "n_planted": int(k)} for i, u, v, k in zip(idx, a, b, labels.sum(axis=1)))
+        roc, pr = np.concatenate(roc), np.concatenate(pr)
+        ok = np.isfinite(roc)
+        methods[method] = {"auroc": float(roc[ok].mean()) if ok.any() else None,
+                           "aupr": float(pr[ok].mean()) if ok.any() else None,
+                           "auroc_sd": float(roc[ok].std()) if ok.any() else None, "n_sequences": int(ok.sum())}
+    io.write_tsv(od / "truth.tsv", rows, TRUTH_COLUMNS)
+    out = {"file": truth.path, "form": truth.form, "label": f"planted where the truth exceeds {tr.INFO_BITS:g} "
+           "(bits of the generating PWM, or a 0/1 mask)" if truth.form == "positions" else "inside a planted instance",
+           "score": "attribution summed over the four bases, signed",
+           "n_explained": int(len(index)), "methods": methods}
+    if truth.instances is None:
+        return out
+    inst = truth.instances
+    sample = modisco.sequence_sample(len(index), truth.positions.shape[1], (opts.modisco or {}).get("max_sequences"),
+                                     opts.seed)
+    read = index if sample is None else index[sample]
+    keep = np.isin(inst["seq_index"], read)
+    planted = {k: v[keep] for k, v in inst.items()}
+    seqlets = {}
+    for method in opts.motifs_from:
+        mine = [r for r in seqlet_rows if r["method"] == method]
+        ov = tr.overlap_scores(planted, mine)
+        seqlets[method] = {"recall": ov.recall, "precision": ov.precision, "n_planted": int(len(ov.truth_found)),
+                           "n_seqlets": int(len(ov.found_true)), "recall_by_motif": ov.recall_by_motif,
+                           "min_overlap": tr.MIN_OVERLAP}
+    out["seqlets"] = seqlets
+    out["sequences_read"] = int(len(read))
+    # hits: every instance the run called, on the sequences the instances stage scanned
+    scanned = np.isin(inst["seq_index"], instances.scanned)
+    ov = tr.overlap_scores({k: v[scanned] for k, v in inst.items()},
+                           {"seq_index": instances.seq_index, "start": instances.start, "end": instances.end})
+    out["hits"] = {"recall": ov.recall, "precision": ov.precision, "n_planted": int(len(ov.truth_found)),
+                   "n_hits": int(len(ov.found_true)), "recall_by_motif": ov.recall_by_motif,
+                   "sequences_scanned": int(len(instances.scanned)), "min_overlap": tr.MIN_OVERLAP}
+    names = list(dict.fromkeys(planted["motif"].tolist() or inst["motif"].tolist()))
+    found = {n: _db_motif(n, db) for n in names}
+    known = [n for n in names if found[n] is not None]
+    fres, fids = filt["result"], filt["ids"]
+    fires = np.flatnonzero(fres.n_sites > 0)
+    by_filter = tr.recovered([found[n].ppm for n in known], [fres.ppm[i] for i in fires], alpha=opts.q_threshold)
+    by_motif = tr.recovered([found[n].ppm for n in known], [p.ppm for p in patterns], alpha=opts.q_threshold)
+    first = (opts.motifs_from or [None])[0]
+    table = []
+    for n in names:
+        row = {"motif": n, "n_instances": int((planted["motif"] == n).sum()),
+               "seqlet_recall": seqlets.get(first, {}).get("recall_by_motif", {}).get(n),
+               "hit_recall": out["hits"]["recall_by_motif"].get(n)}
+        if n in known:
+            k = known.index(n)
+            f, m = by_filter[k], by_motif[k]
+            row.update(jaspar_id=found[n].id, jaspar_name=found[n].name,
+                       best_filter=fids[fires[f["query"]]] if f["query"] >= 0 else "", filter_q=f["q"],
+                       filter_recovered=f["recovered"],
+                       best_motif=patterns[m["query"]].id if m["query"] >= 0 else "", motif_q=m["q"],
+                       motif_recovered=m["recovered"])
+        table.append(row)
+    io.write_tsv(od / "planted.tsv", table, PLANTED_COLUMNS)
+    out["planted"] = table
+    out["not_in_database"] = [n for n in names if n not in known]
+    return out
+
+
+def _db_motif(name: str, db):
+    """The database motif a truth table names: by id, else by name (case-insensitive); None if absent."""
+    for m in db:
+        if m.id == name:
+            return m
+    return next((m for m in db if m.name.upper() == name.upper()), None)
+
+
+#: With ``--target all``, every output gets a complete run of its own (attributions, TF-MoDISco,
+#: report) when the model has at most this many outputs (``--max-output-runs``); above, only the
+#: motif × output matrix and the shared kernel logos, which cost what one output costs.
+MAX_OUTPUT_RUNS = 10
+#: Known motifs of each sign named per output in ``summary.json`` ``targets``.
+N_TOP_PER_OUTPUT = 5
+
+
+def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs: int = MAX_OUTPUT_RUNS,
+                **options) -> RunResult:
     """:func:`run` for one ``target``, or for every output when ``target == "all"``.
 
-    With ``"all"``, each output gets a complete run in ``out/target_<t>/`` (its own report,
-    the kernel logos ranked by that output's influence) and ``out/summary.json`` lists them.
+    With ``"all"``, ``out`` holds what every output shares, computed once: the kernel logos with
+    each filter's influence on every output (``filters.*``, ``filter_outputs.tsv``), the known-motif
+    screen of every output from the same forward passes (``screen_outputs.tsv``, ``.h5``) and, with
+    labels, the model's quality per output. When the model has at most ``max_output_runs``
+    outputs, each output also gets a complete run in ``out/target_<t>/`` (its own report, on its
+    own positives) and their motif families are matched to each other (``output_families.tsv``,
+    each family's insertion effect on every output). ``out/report.html`` opens with the
+    motif × output matrix.
     """
     if target != "all":
         return run(model, seqs, out, target=target, **options)
     if not isinstance(model, Model):
         model = Model.from_keras(model)
-    force = options.pop("force", False)
-    resume = options.get("resume", False)
-    with io.OutputDir(out, force=force, resume=resume, inputs=_inputs(model, seqs, RunOptions(**options))) as od:
-        runs = {}
-        for t in range(model.n_outputs):
-            sub = od / f"target_{t}"
-            if resume and (sub / "summary.json").exists():  # finished before the interruption
-                logger.info("target %d: finished in the interrupted run, reused", t)
-                summary = io.read_json(sub / "summary.json")
-            else:
-                summary = run(model, seqs, sub, target=t, **options).summary
-            runs[t] = {"dir": f"target_{t}", "explained": summary["explained"],
-                       "comparison": summary.get("comparison", {}),
-                       "screen_top": [r["name"] for r in summary.get("screen", {}).get("top_positive", [])[:5]]}
-        from . import __version__
+    if isinstance(max_output_runs, bool) or not isinstance(max_output_runs, (int, np.integer)) or max_output_runs < 0:
+        raise InputError(f"--max-output-runs must be an integer of at least 0, not {max_output_runs!r}.")
+    seqs = io.labels_for_model(seqs, model)
+    opts = RunOptions(**options)
+    db = io.load_motif_db(opts.motif_db)
+    _check_evidence_options(model, db, opts)
+    if opts.truth:
+        io.read_truth(opts.truth, len(seqs), seqs.length)       # checked before any work; each output's run scores it
+    index = _rows_of_all_outputs(seqs, opts)
+    x = seqs.take(index)
+    per_output = model.n_outputs <= max_output_runs
+    outputs = list(range(model.n_outputs))
+    inner = {k: v for k, v in options.items() if k != "force"}
+    # methods are chosen by each output's run; the head here records what every output shares
+    head = _summary_head(model, seqs, index,
+                         replace(opts, methods=opts.methods or (), motifs_from=opts.motifs_from or ()))
+    top = {**{k: head[k] for k in ("version", "command", "created", "model", "data")}, "run": Path(out).name,
+           "targets": {}, "per_output_runs": per_output, "max_output_runs": int(max_output_runs),
+           "parameters": {**head["parameters"], "target": "all"}}
+    with io.OutputDir(out, force=opts.force, resume=opts.resume, identity=_identity(model, x, index),
+                      inputs=_inputs(model, seqs, opts)) as od:
+        filt = od.stage("filters", _params(opts, "threshold", "top_k", "motif_db", "q_threshold"),
+                        lambda: _filters_outputs_stage(model, x, db, od, opts, outputs), after=())
+        top["filters"] = filt["summary"]
+        if seqs.y is not None:
+            top["model_quality"] = od.stage("quality", {"labels": _digest_of(seqs.y)},
+                                            lambda: _quality_outputs_stage(model, seqs, index, opts), after=())
+        backgrounds = None
+        if opts.screen:
+            backgrounds, top["screen_outputs"] = od.stage(
+                "screen_outputs", _params(opts, "output", "motif_db", "screen_backgrounds", "screen_positions", "seed",
+                                          "batch_size"),
+                lambda: _screen_outputs_stage(model, x, db, od, opts), after=())
+        for t in outputs:
+            entry = {"explained": model.explained(t, opts.output), "dir": None,
+                     "screen_top": (top.get("screen_outputs") or {}).get("top_positive", {}).get(str(t), [])}
+            if per_output:
+                sub = od / f"target_{t}"
+                if opts.resume and (sub / "summary.json").exists():  # finished before the interruption
+                    logger.info("target %d: finished in the interrupted run, reused", t)
+                    summary = io.read_json(sub / "summary.json")
+                else:
+                    summary = run(model, seqs, sub, target=t, **inner).summary
+                entry.update(dir=f"target_{t}", comparison=summary.get("comparison", {}),
+                             n_families=(summary.get("families") or {}).get("n_families"))
+            top["targets"][str(t)] = entry
+        if per_output:
+            top["output_families"] = od.stage(
+                "output_families", _params(opts, "q_threshold", "screen_backgrounds", "screen_positions", "seed",
+                                           "output"),
+                lambda: _output_families_stage(model, x, backgrounds, od, opts, outputs))
         from .report.render import render_report
 
-        top = {"version": __version__, "targets": runs, "command": options.get("command", "")}
-        render_report(od.path, top)  # an index page linking each target's report
+        top["resumed"] = list(od.resumed)
+        top["timings"] = {k: round(v, 3) for k, v in od.timings.items()}
+        render_report(od.path, top)  # the index page: the motif x output matrix first
         final = od.finish(top)
-    return RunResult(final, {"targets": runs})
+    return RunResult(final, top)
+
+
+def _rows_of_all_outputs(seqs: io.Sequences, opts: RunOptions) -> np.ndarray:
+    """Rows the shared parts of ``--target all`` read: :func:`select_sequences` with a sequence
+    positive when it is positive for at least one output (``--explain auto`` or ``positives``)."""
+    y = seqs.y
+    if y is not None and y.ndim > 1:
+        seqs = seqs.with_labels((y > 0.5).any(axis=1).astype(np.float32))
+    return select_sequences(seqs, 0, opts.explain, opts.max_seqs, opts.seed)
+
+
+FILTER_OUTPUT_COLUMNS = ["filter", "output", "influence", "influence_rank"]
+
+
+def _filters_outputs_stage(model, x, db, od, opts, outputs) -> dict:
+    """Kernel logos once for every output: ``filters.*`` (ranked by each filter's strongest
+    influence on any output) and ``filter_outputs.tsv`` (its influence on each)."""
+    filt = _filters_stage(model, x, db, od, opts, outputs=outputs)
+    infl = filt["result"].influence_outputs
+    rank = np.empty(infl.shape, np.int64)
+    for t in range(infl.shape[1]):
+        rank[np.argsort(-np.abs(infl[:, t]), kind="stable"), t] = np.arange(1, len(infl) + 1)
+    rows = [{"filter": fid, "output": int(o), "influence": float(infl[i, t]), "influence_rank": int(rank[i, t])}
+            for t, o in enumerate(outputs) for i, fid in enumerate(filt["ids"])]
+    io.write_tsv(od / "filter_outputs.tsv", rows, FILTER_OUTPUT_COLUMNS)
+    named = [r["filter"] for r in filt["rows"] if r["jaspar_id"]]
+    return {"summary": {"n_filters": len(filt["ids"]), "named": named, "layer": filt["result"].layer,
+                        "influence": "mean drop of each output's logit when the filter's output is replaced by its mean",
+                        "sequences": int(len(x))}}
+
+
+def _quality_outputs_stage(model, seqs, index, opts) -> dict:
+    """:func:`interpret.evidence.truth.model_quality` of every output from one pass over the labelled rows."""
+    from .evidence import truth
+
+    pred = _predictions(model, seqs, opts.batch_size)
+    y = np.asarray(seqs.y)
+    return {str(t): truth.model_quality(model.output_activation, y, pred, t, index) for t in range(model.n_outputs)}
+
+
+SCREEN_OUTPUT_KEEP = ("id", "name", "effect", "se", "q")
+
+
+def _screen_outputs_stage(model, x, db, od, opts):
+    """The known-motif screen of every output at once: ``screen_outputs.tsv`` and ``.h5``; returns
+    ``(backgrounds, summary)``."""
+    from . import jit, stats
+    from .evidence import across, edits, screen
+
+    jit.wait("attribution")  # the shuffle draws the backgrounds
+    bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
+    ins = screen.insertion_matrix(model, bg, [m.ppm for m in db], output=opts.output,
+                                  positions=opts.screen_positions, seed=opts.seed, batch_size=8 * opts.batch_size,
+                                  verbose=opts.verbose, desc="screen, every output")
+    res = across.screen_matrix(ins, [m.id for m in db], [m.name for m in db], opts.output)
+    rows = res.rows()
+    io.write_tsv(od / "screen_outputs.tsv", rows, across.SCREEN_COLUMNS)
+    e = ins.effects
+    io.write_h5(od / "screen_outputs.h5", {"": {"effect": e.mean, "se": e.se, "p": e.p, "q": res.q,
+                                                "significant": res.significant, "consensus_delta": ins.consensus_delta,
+                                                "raw_delta": ins.raw_delta, "outputs": ins.targets,
+                                                "ids": np.array(res.ids), "names": np.array(res.names),
+                                                "widths": np.array([len(m.ppm) for m in db])}},
+                attrs={"explained": model.explained(0, opts.output).replace("output 0", "each output"),
+                       "backgrounds": len(bg), "positions": opts.screen_positions})
+    by_output: dict = {}
+    for r in rows:
+        by_output.setdefault(r["output"], []).append(r)
+    top_pos = {str(t): [r["name"] for r in rs if r["effect_significant"] and r["effect"] > 0][:N_TOP_PER_OUTPUT]
+               for t, rs in by_output.items()}
+    top_neg = {str(t): [r["name"] for r in rs[::-1] if r["effect_significant"] and r["effect"] < 0][:N_TOP_PER_OUTPUT]
+               for t, rs in by_output.items()}
+    return bg, {"database": opts.motif_db or "bundled JASPAR 2026 CORE vertebrates", "n_motifs": len(db),
+                "n_outputs": int(len(ins.targets)), "backgrounds": len(bg), "positions": opts.screen_positions,
+                "sequences": int(len(x)), "q": "Benjamini-Hochberg over the database, per output",
+                "rule": stats.rule(opts.output), "min_effect": stats.min_effect(opts.output),
+                "n_responses": int(res.significant.sum()), "top_positive": top_pos, "top_negative": top_neg}
+
+
+OUTPUT_FAMILY_COLUMNS = ["family", "sign", "name", "output", "present", "member", "n_seqlets", "effect", "se", "q",
+                         "effect_significant", "jaspar_name", "tomtom_q"]
+
+
+def _output_families_stage(model, x, bg, od, opts, outputs) -> dict:
+    """The outputs' motif families matched to each other (``output_families.tsv``, ``.h5``), with
+    each family's insertion effect on every output from one set of forward passes."""
+    from . import jit, stats
+    from .evidence import across, edits, screen
+
+    refs = []
+    for t in outputs:
+        refs.extend(across.family_refs(io.read_run(od / f"target_{t}"), t))
+    matches = across.match_families(refs, alpha=opts.q_threshold)
+    rows, arrays = [], {}
+    if matches:
+        if bg is None:
+            jit.wait("attribution")
+            bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
+        ins = screen.insertion_matrix(model, bg, [m.representative.ppm for m in matches], targets=outputs,
+                                      output=opts.output, positions=opts.screen_positions, seed=opts.seed,
+                                      consensus=False, batch_size=8 * opts.batch_size, verbose=opts.verbose,
+                                      desc="families, every output")
+        q = np.column_stack([stats.bh(ins.effects.p[:, t]) for t in range(len(outputs))])
+        sig = stats.responds(q, ins.effects.mean, opts.output)
+        for k, m in enumerate(matches):
+            arrays[m.id] = {"ppm": m.representative.ppm, **({} if m.representative.cwm is None
+                                                            else {"cwm": m.representative.cwm})}
+            for t, o in enumerate(outputs):
+                mem, found = m.members.get(o), m.of(o)
+                rows.append({"family": m.id, "sign": "+" if m.sign > 0 else "-", "name": m.name, "output": o,
+                             "present": mem is not None, "member": ",".join(f.id for f in found),
+                             "n_seqlets": sum(f.n_seqlets for f in found) if found else None,
+                             "effect": float(ins.effects.mean[k, t]),
+                             "se": float(ins.effects.se[k, t]), "q": float(q[k, t]),
+                             "effect_significant": bool(sig[k, t]), "jaspar_name": mem.jaspar_name if mem else "",
+                             "tomtom_q": m.q.get(o)})
+    io.write_tsv(od / "output_families.tsv", rows, OUTPUT_FAMILY_COLUMNS)
+    io.write_h5(od / "output_families.h5", arrays, attrs={"representative": "the member with most seqlets"})
+    return {"n_families": len(matches), "n_outputs": len(outputs),
+            "in_every_output": sum(len(m.members) == len(outputs) for m in matches),
+            "match": f"TOMTOM q < {opts.q_threshold:g} both ways and aligned columns r >= {across.MIN_R:g}, "
+                     "against the family with most seqlets",
+            "effect": "insertion of the representative's pooled PPM into the shared backgrounds, on each output; "
+                      "q Benjamini-Hochberg over the families, per output"}
+
+
+# --------------------------------------------------------------------------------------
+# interpret compare: finished runs side by side
+# --------------------------------------------------------------------------------------
+COMPARE_FAMILY_COLUMNS = ["family", "sign", "name", "run", "present", "member", "n_seqlets", "effect", "effect_se",
+                          "effect_significant", "jaspar_name", "tomtom_q"]
+
+
+def compare_runs(run_dirs, out, names=None, force: bool = False, command: str = "") -> RunResult:
+    """``interpret compare``: finished runs side by side, from their files alone (no model is run).
+
+    Writes ``out/compare.tsv`` (one row per run: filters named and building motifs, families, the
+    model's AUROC, interpretability against planted truth, design), ``out/families_by_run.tsv``
+    (families matched across runs by TOMTOM, one row per family and run), their matrices
+    (``families_by_run.h5``, ``.meme``) and ``out/report.html``, with the safety of ``interpret run``
+    (a staging directory renamed when complete, the ``.interpret`` marker, ``--force`` only over
+    an earlier interpret output).
+
+    Parameters
+    ----------
+    run_dirs : list of str or Path
+        Two or more finished run directories (one output each: a ``--target all`` run's
+        ``target_<t>`` folders).
+    out : str or Path
+    names : list of str, optional
+        One short name per run (default: each directory's name, made unique).
+    force : bool
+    command : str
+        The command line, recorded in ``summary.json``.
+    """
+    from . import __version__, stats
+    from .evidence import across
+
+    dirs = [Path(d) for d in run_dirs]
+    if len(dirs) < 2:
+        raise InputError(f"interpret compare needs at least two run directories, not {len(dirs)}; give several.")
+    names = _run_names(dirs, names)
+    io.check_replaceable(out, force, dirs)
+    runs = [io.read_run(d) for d in dirs]
+    rows = [across.run_row(n, r.summary, r.filters, r.families, r.usage) for n, r in zip(names, runs)]
+    designs = [across.design_key(r.summary) for r in runs]
+    labels = across.design_labels(designs)
+    matches = across.match_families([f for k, r in enumerate(runs) for f in across.family_refs(r, k)],
+                                    alpha=stats.ALPHA)
+    shared = across.shared_by_design(matches, designs)
+    for row, label in zip(rows, labels):
+        row.update(design=label, design_shared=(shared.get(label) or {}).get("share"))
+    methods = list(dict.fromkeys(m for r in runs for m in ((r.summary.get("truth") or {}).get("methods") or {})))
+    columns = (across.COMPARE_COLUMNS + [f"{k}_{m}" for m in methods for k in ("auroc", "aupr")]
+               + ["design", "design_shared"])
+    fam_rows = []
+    for m in matches:
+        for k, name in enumerate(names):
+            mem, found = m.members.get(k), m.of(k)
+            fam_rows.append({"family": m.id, "sign": "+" if m.sign > 0 else "-", "name": m.name, "run": name,
+                             "present": mem is not None, "member": ",".join(f.id for f in found),
+                             "n_seqlets": sum(f.n_seqlets for f in found) if found else None,
+                             "effect": mem.effect if mem else None,
+                             "effect_se": mem.effect_se if mem else None,
+                             "effect_significant": mem.significant if mem else None,
+                             "jaspar_name": mem.jaspar_name if mem else "", "tomtom_q": m.q.get(k)})
+    summary = {"version": __version__, "command": command or " ".join(sys.argv),
+               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "run": Path(out).name,
+               "compare": {"runs": [{"name": n, "dir": str(d.resolve()), "design": lab,
+                                     "explained": r.summary.get("explained")}
+                                    for n, d, r, lab in zip(names, dirs, runs, labels)],
+                           "n_families": len(matches), "designs": shared, "methods": methods,
+                           "building_share": across.BUILDING_SHARE,
+                           "match": f"TOMTOM q < {stats.ALPHA:g} both ways and aligned columns r >= {across.MIN_R:g}, "
+                                    "against the family with most seqlets; minor families count as absent"}}
+    with io.OutputDir(out, force=force, inputs=dirs) as od:
+        io.write_tsv(od / "compare.tsv", rows, columns)
+        io.write_tsv(od / "families_by_run.tsv", fam_rows, COMPARE_FAMILY_COLUMNS)
+        reps = [m.representative for m in matches]
+        io.write_h5(od / "families_by_run.h5", {m.id: {"ppm": r.ppm, **({} if r.cwm is None else {"cwm": r.cwm})}
+                                                for m, r in zip(matches, reps)})
+        io.write_meme(od / "families_by_run.meme", [io.Motif(m.id, r.ppm, m.name, max(r.n_seqlets, 1))
+                                                    for m, r in zip(matches, reps)])
+        from .report.render import render_report
+
+        render_report(od.path, summary)
+        final = od.finish(summary)
+    logger.info("comparison in %s", final)
+    return RunResult(final, summary)
+
+
+def _run_names(dirs: list, names) -> list[str]:
+    """One name per run: as given (``--names``), else each directory's name, with its parent's
+    prepended where two would be the same."""
+    if names is not None:
+        names = [str(n) for n in names]
+        if len(names) != len(dirs):
+            raise InputError(f"--names gives {len(names)} names for {len(dirs)} runs; give one per run.")
+        if len(set(names)) != len(names) or not all(names):
+            raise InputError("--names must be distinct and non-empty; give one short name per run.")
+        return names
+    out = [d.resolve().name for d in dirs]
+    if len(set(out)) < len(out):
+        out = [f"{d.resolve().parent.name}/{d.resolve().name}" for d in dirs]
+    if len(set(out)) < len(out):
+        out = [f"run_{k}" for k in range(len(dirs))]
+    return out

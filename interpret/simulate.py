@@ -132,6 +132,26 @@ def pooled_model(length: int, n_outputs: int = 1, seed: int = 0, dense: int = 64
     return keras.Model(inp, out)
 
 
+def activation_model(activation: str = "relu", length: int = 101, filters: int = 24, seed: int = 0):
+    """Koo & Ploenzke's (2021) test of first-layer activations on a small CNN:
+    ``Conv1D(filters, 19, same) -> activation -> MaxPool(2) -> Conv1D(16, 5, relu) -> GlobalMaxPool
+    -> Dense(1, sigmoid)`` on ``(length, 4)``, with ``activation`` ``"relu"`` or ``"exponential"``.
+
+    The small first pool lets later layers assemble motifs from parts, so ReLU filters tend to learn
+    partial motifs; an exponential activation answers only to strong matches, and its filters tend
+    to learn whole ones (their Figure 2).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((length, 4))
+    h = keras.layers.Activation(activation)(keras.layers.Conv1D(filters, 19, padding="same")(inp))
+    h = keras.layers.MaxPooling1D(2)(h)
+    h = keras.layers.Conv1D(16, 5, padding="same", activation="relu")(h)
+    h = keras.layers.GlobalMaxPooling1D()(h)
+    return keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(h))
+
+
 def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: str = "1L4",
                n_outputs: int = 1, seed: int = 0, pool: str = "max"):
     """The seed's architecture: conv (ReLU, ``same``) → global max pool → Dense(sigmoid).
@@ -160,14 +180,14 @@ def seed_model(length: int = 101, filters: int = 128, width: int = 24, layout: s
 
 
 def train(keras_model, x: np.ndarray, y: np.ndarray, epochs: int = 10, batch_size: int = 64,
-          seed: int = 0, validation_split: float = 0.1, verbose: int = 0):
+          seed: int = 0, validation_split: float = 0.1, verbose: int = 0, learning_rate: float = 1e-3):
     """Fit with Adam and binary cross-entropy, seeded. ``x`` is ``(N, L, 4)``; reshaped to the model's input."""
     import keras
 
     keras.utils.set_random_seed(seed)
     shape = tuple(keras_model.inputs[0].shape[1:])
     xin = x.reshape((len(x),) + shape) if len(shape) == 3 else (np.transpose(x, (0, 2, 1)) if shape[0] == 4 else x)
-    keras_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+    keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
                         metrics=[keras.metrics.AUC(name="auroc")])
     return keras_model.fit(xin, y, epochs=epochs, batch_size=batch_size, shuffle=True,
                            validation_split=validation_split, verbose=verbose)
@@ -199,7 +219,8 @@ def example(n: int = 4000, length: int = 101, seed: int = 0) -> Simulation:
                    decoys=jaspar_ppms([EXAMPLE_DECOY]), max_per_seq=1, seed=seed)
 
 
-def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", threshold=0.5):
+def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", threshold=0.5, weights=None,
+              bias=None):
     """The seed's architecture with its filters *set* to motifs' log-odds PWMs, both strands.
 
     Two filters per motif (forward and reverse complement), centred in ``width``, bias at
@@ -220,6 +241,11 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
     threshold : float, or dict of str -> float
         Fraction of a filter's best score its bias cancels (per motif, by name, with a dict; a
         negative one makes a filter fire everywhere, a weak dense preference like real models have).
+    weights : array-like, shape (n_motifs, T), optional
+        ``T`` outputs: output ``t`` weighs both filters of motif ``m`` by ``weights[m, t]`` (a
+        motif × output design known exactly). Default: one output weighing every filter 0.2.
+    bias : array-like, shape (T,), optional
+        The outputs' biases (default -3).
 
     Returns
     -------
@@ -230,8 +256,10 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
     ppms = jaspar_ppms(list(motif_ids)) if not isinstance(motif_ids, dict) else dict(motif_ids)
     if pool not in ("max", "sum"):
         raise ValueError(f"pool must be 'max' or 'sum', not {pool!r}")
-    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", seed=0,
-                    pool="max" if pool == "max" else "mean")
+    dense_w = np.full((len(ppms), 1), 0.2) if weights is None else np.asarray(weights, dtype=np.float32)
+    dense_b = np.full(dense_w.shape[1], -3.0) if bias is None else np.asarray(bias, dtype=np.float32)
+    km = seed_model(length=length, filters=2 * len(ppms), width=width, layout="1L4", n_outputs=dense_w.shape[1],
+                    seed=0, pool="max" if pool == "max" else "mean")
     conv = [layer for layer in km.layers if layer.__class__.__name__ == "Conv2D"][0]
     k = np.zeros((1, width, 4, 2 * len(ppms)), np.float32)
     b = np.zeros(2 * len(ppms), np.float32)
@@ -242,8 +270,8 @@ def pwm_model(motif_ids, length: int = 101, width: int = 24, pool: str = "max", 
             k[0, off:off + len(p), :, 2 * j + s] = m
             b[2 * j + s] = -(threshold[name] if isinstance(threshold, dict) else threshold) * lo.max(1).sum()
     conv.set_weights([k, b])
-    weight = 0.2 * (length if pool == "sum" else 1)
-    km.layers[-1].set_weights([np.full((2 * len(ppms), 1), weight, np.float32), np.array([-3.0], np.float32)])
+    scale = length if pool == "sum" else 1  # a mean pool divides every site's activation by the length
+    km.layers[-1].set_weights([np.repeat(dense_w * scale, 2, axis=0).astype(np.float32), dense_b.astype(np.float32)])
     return Model.from_keras(km)
 
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALPHA", "MIN_EFFECT", "Effects", "paired_effects", "bh", "min_effect", "rule", "responds"]
+__all__ = ["ALPHA", "MIN_EFFECT", "Effects", "paired_effects", "bh", "min_effect", "rule", "responds", "auroc", "aupr",
+           "classification"]
 
 #: q-value below which an effect counts as distinguishable from zero.
 ALPHA = 0.05
@@ -81,11 +82,19 @@ def paired_effects(deltas) -> Effects:
     """
     from scipy import stats as st
 
-    rows = [np.asarray(d, dtype=np.float64).ravel() for d in deltas]
-    rows = [d[np.isfinite(d)] for d in rows]
-    n = np.array([len(d) for d in rows], dtype=np.int64)
-    mean = np.array([d.mean() if len(d) else np.nan for d in rows])
-    se = np.array([d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in rows])
+    full = isinstance(deltas, np.ndarray) and deltas.ndim == 2 and deltas.shape[1] > 1
+    if full and np.isfinite(deltas).all():
+        # one array of complete rows (a screen of every output has a million): vectorised
+        d = np.asarray(deltas, dtype=np.float64)
+        n = np.full(len(d), d.shape[1], dtype=np.int64)
+        mean = d.mean(axis=1)
+        se = d.std(axis=1, ddof=1) / np.sqrt(d.shape[1])
+    else:
+        rows = [np.asarray(d, dtype=np.float64).ravel() for d in deltas]
+        rows = [d[np.isfinite(d)] for d in rows]
+        n = np.array([len(d) for d in rows], dtype=np.int64)
+        mean = np.array([d.mean() if len(d) else np.nan for d in rows])
+        se = np.array([d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in rows])
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, mean / se, np.nan)
         p = np.where(se > 0, 2.0 * st.t.sf(np.abs(z), np.maximum(n - 1, 1)), 1.0)
@@ -131,3 +140,68 @@ def responds(q, mean, output: str = "logit") -> np.ndarray:
     ok = np.isfinite(q) & np.isfinite(mean)
     return np.where(ok, (np.nan_to_num(q, nan=1.0) < ALPHA) & (np.abs(np.nan_to_num(mean)) >= min_effect(output)),
                     False)
+
+
+def _ranked(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as bool and scores as float64, both 1-D and of one length (NaN scores are refused)."""
+    y = np.asarray(labels).ravel().astype(bool)
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if len(y) != len(s):
+        raise ValueError(f"{len(y)} labels for {len(s)} scores")
+    if np.isnan(s).any():
+        raise ValueError("scores contain NaN")
+    return y, s
+
+
+def auroc(labels, scores) -> float:
+    """Area under the ROC curve of ``scores`` for the binary ``labels`` (both ``(n,)``); NaN unless
+    both classes occur.
+
+    The Mann-Whitney statistic with ties counted half (average ranks), which is the trapezoidal
+    area under the ROC curve, so it equals scikit-learn's ``roc_auc_score``.
+    """
+    from scipy.stats import rankdata
+
+    y, s = _ranked(labels, scores)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def aupr(labels, scores) -> float:
+    """Area under the precision-recall curve by the trapezoidal rule; NaN unless both classes occur.
+
+    The curve is scikit-learn's ``precision_recall_curve`` (one point per distinct score, from the
+    highest down, and the point recall 0, precision 1), integrated as ``sklearn.metrics.auc(recall,
+    precision)``: Koo & Ploenzke's (2021) ``interpretability_performance``. It is not the
+    step-wise average precision (``average_precision_score``), which is lower when precision
+    falls between thresholds.
+    """
+    y, s = _ranked(labels, scores)
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]      # the last row of each distinct score
+    tp = np.cumsum(y)[last].astype(np.float64)
+    precision = tp / (last + 1)
+    recall = tp / n_pos
+    recall = np.r_[0.0, recall]
+    precision = np.r_[1.0, precision]
+    return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2))
+
+
+def classification(labels, scores, called) -> dict:
+    """How well ``scores`` separate binary ``labels``: ``{n, n_positive, auroc, aupr, accuracy}``.
+
+    ``called`` (bool, like ``labels``) marks the rows the model calls positive, for the accuracy;
+    AUROC and AUPR (:func:`auroc`, :func:`aupr`) rank ``scores`` and are NaN when only one class occurs.
+    """
+    y, s = _ranked(labels, scores)
+    called = np.asarray(called, dtype=bool).ravel()
+    return {"n": int(len(y)), "n_positive": int(y.sum()), "auroc": auroc(y, s), "aupr": aupr(y, s),
+            "accuracy": float(np.mean(called == y)) if len(y) else float("nan")}

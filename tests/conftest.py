@@ -70,3 +70,38 @@ def peaks_model(peaks_sim):
     km = simulate.pooled_model(200, 1, seed=0)
     simulate.train(km, peaks_sim.x, peaks_sim.y, epochs=30, seed=0)
     return Model.from_keras(km)
+
+
+@pytest.fixture(scope="session")
+def at_backgrounds():
+    """20 shuffles of A/T-only sequences: no filter of ``simulate.pwm_model`` (CTCF, CREB1) fires
+    anywhere in them, nor in their GC-matched controls."""
+    import numpy as np
+
+    from interpret.evidence import edits
+
+    rng = np.random.default_rng(0)
+    return edits.backgrounds(np.eye(4, dtype=np.float32)[rng.choice([0, 3], size=(50, 101))], 20, seed=0)
+
+
+def _pwm_logits(model, x):
+    """Every output's logit of a ``simulate.pwm_model``, ``(N, T)``, worked out with numpy from its
+    weights: 'same' convolution, ReLU, max over positions, dense layer."""
+    import numpy as np
+
+    km = model.keras_model
+    conv = next(l for l in km.layers if type(l).__name__ == "Conv2D")
+    kernel, bias = (np.asarray(w, np.float64) for w in conv.get_weights())
+    dense_w, dense_b = (np.asarray(w, np.float64) for w in km.layers[-1].get_weights())
+    kernel = kernel[0]                                                   # (W, 4, F)
+    width = len(kernel)
+    xp = np.pad(x.astype(np.float64), ((0, 0), ((width - 1) // 2, width // 2), (0, 0)))
+    windows = np.stack([xp[:, j:j + x.shape[1]] for j in range(width)], axis=2)   # (N, L, W, 4)
+    act = np.maximum(np.einsum("nlwc,wcf->nlf", windows, kernel) + bias, 0).max(axis=1)
+    return act @ dense_w + dense_b
+
+
+@pytest.fixture(scope="session")
+def pwm_logits():
+    """:func:`_pwm_logits`: a ``simulate.pwm_model``'s logits from its weights, ``(N, T)``."""
+    return _pwm_logits

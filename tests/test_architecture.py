@@ -41,20 +41,26 @@ ALLOWED = {
     # after the instances: spacing among the hits, and pairs inserted together and apart
     "evidence.grammar": {"errors", "model", "evidence.edits", "stats", "evidence.screen"},
     "evidence.names": {"motifs.compare"},  # motif groups, the screen by group, links to the run's patterns
+    # the compare step after the run's own findings: planted truth, and findings across outputs and runs
+    "evidence.truth": {"errors", "stats", "motifs.compare"},
+    "evidence.across": {"stats", "motifs.compare", "evidence.screen"},
     # report wing
     "report": {"report.render"},
     "report.logo": set(),
     "report.combine": {"io"},             # "How motifs combine" and the partners the findings name
     "report.instances": {"io", "report.logo"},          # the "Motif instances" section, from hits.tsv
     "report.names": {"io", "evidence.names", "report.logo"},   # motif groups, the screen by group, links
-    "report.render": {"errors", "io", "report.logo", "report.combine", "report.instances", "report.names"},
+    "report.across": {"io", "report.logo"},     # the index of --target all and the interpret compare page
+    "report.evaluation": set(),                 # model quality and planted-truth figures
+    "report.render": {"errors", "io", "report.logo", "report.combine", "report.instances", "report.names",
+                      "report.across", "report.evaluation"},
     # beside the stages, and the wiring
     "jit": {"motifs.modisco", "motifs.hits", "attribution.deeplift", "attribution.shuffle"},  # numba kernels ahead of a run
     "simulate": {"io", "model"},
     "pipeline": {"errors", "io", "model", "regions", "filters", "stats", "jit", "__init__", "attribution.methods",
                  "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare", "motifs.hits",
                  "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "evidence.names",
-                 "evidence.grammar", "report.render"},
+                 "evidence.grammar", "evidence.truth", "evidence.across", "report.render"},
     "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }

@@ -7,26 +7,31 @@ import sys
 import numpy as np
 import pytest
 
-from interpret import io, simulate
+from interpret import io, simulate, stats
 from interpret.cli import main
 
 
 @pytest.fixture(scope="session")
 def saved_example(tmp_path_factory, example_model, example_sim):
-    """The trained example model as .h5 and its data as uint8 (N, 1, L, 4) under X_test/Y_test keys."""
+    """The trained example model as .h5 and its data as uint8 (N, 1, L, 4) under X_test/Y_test keys,
+    and planted.tsv: every planted instance (the decoy FOXA2 included), for --truth."""
     d = tmp_path_factory.mktemp("example")
     example_model.keras_model.save(d / "model.h5")
     np.savez_compressed(d / "data.npz", X_test=example_sim.x[:, None].astype(np.uint8),
                         Y_test=example_sim.y.astype(np.uint8))
+    width = {k: len(v) for k, v in simulate.jaspar_ppms(simulate.EXAMPLE_MOTIFS + [simulate.EXAMPLE_DECOY]).items()}
+    (d / "planted.tsv").write_text("seq_index\tstart\tend\tmotif\tstrand\n" + "".join(
+        f"{i}\t{a}\t{a + width[m]}\t{m}\t{s}\n" for i, sites in enumerate(example_sim.sites) for m, a, s in sites))
     return d
 
 
 @pytest.fixture(scope="session")
 def full_run(saved_example):
-    """One complete default run (gradient x input + DeepSHAP, TF-MoDISco on DeepSHAP)."""
+    """One complete default run (gradient x input + DeepSHAP, TF-MoDISco on DeepSHAP), scored against
+    the planted instances."""
     out = saved_example / "out"
     code = main(["run", str(saved_example / "model.h5"), str(saved_example / "data.npz"), "--out", str(out),
-                 "--max-seqs", "1000", "--quiet"])
+                 "--max-seqs", "1000", "--truth", str(saved_example / "planted.tsv"), "--quiet"])
     assert code == 0
     return out
 
@@ -158,6 +163,30 @@ def test_every_motif_has_one_family_and_the_report_one_row_per_main_family(full_
     assert html.count('class="motif-row"') == sum(not f["minor"] for f in families) >= 1
 
 
+def test_truth_and_model_quality_open_the_report(full_run, example_sim):
+    """--truth: interpretability AUROC/AUPR per method, seqlets against the planted instances, the planted
+    motifs recovered; model quality on every labelled row (the explained ones are all positive)."""
+    s = io.read_json(full_run / "summary.json")
+    q = s["model_quality"]
+    assert q["all"]["n"] == len(example_sim.x) and q["all"]["auroc"] > 0.95 and not q["warning"]
+    assert q["explained"]["n"] == 1000 and q["explained"]["auroc"] is None     # positives only
+    t = s["truth"]
+    assert t["form"] == "instances" and set(t["methods"]) == {"gradxinput", "deepshap"}
+    assert t["methods"]["deepshap"]["auroc"] > 0.8 and t["methods"]["deepshap"]["n_sequences"] == 1000
+    rows = io.read_tsv(full_run / "truth.tsv")
+    ds = [float(r["auroc"]) for r in rows if r["method"] == "deepshap"]
+    assert len(rows) == 2000 and np.mean(ds) == pytest.approx(t["methods"]["deepshap"]["auroc"], abs=1e-5)
+    planted = {r["jaspar_name"]: r for r in io.read_tsv(full_run / "planted.tsv")}
+    assert {"CTCF", "CEBPB", "CREB1", "FOXA2"} == set(planted)
+    assert planted["CTCF"]["motif_recovered"] == "True" and planted["CTCF"]["filter_recovered"] == "True"
+    assert planted["FOXA2"]["motif_recovered"] == "False"                       # the decoy the model ignores
+    sq = t["seqlets"]["deepshap"]
+    assert 0 < sq["recall"] < 1 and sq["precision"] > 0.5 and sq["recall_by_motif"][simulate.EXAMPLE_DECOY] < 0.1
+    html = (full_run / "report.html").read_text()
+    assert html.index('data-kind="model-quality"') < html.index('data-kind="findings"')
+    assert 'data-kind="truth"' in html and 'data-kind="quality-warning"' not in html
+
+
 def test_seqlet_rows_point_into_the_users_data(full_run, example_sim):
     rows = io.read_tsv(full_run / "seqlets.tsv")
     assert rows
@@ -249,7 +278,8 @@ def test_help_lists_every_option():
     p = subprocess.run([sys.executable, "-m", "interpret.cli", "run", "--help"], capture_output=True, text=True)
     assert p.returncode == 0
     for opt in ("--x-key", "--target", "--methods", "--motifs-from", "--max-seqs", "--attributions",
-                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs", "--hits-on"):
+                "--motif-db", "--force", "--resume", "--modisco-window", "--modisco-max-seqs", "--hits-on", "--truth",
+                "--max-output-runs"):
         assert opt in p.stdout
     assert "(default: explained)" in " ".join(p.stdout.split())
 
@@ -327,23 +357,102 @@ def test_resume_from_saved_attributions_gives_same_motifs(fasta_run):
     assert s["attribution"]["gradxinput"]["reused_from"].endswith("attributions.h5")
 
 
-def test_target_all_runs_every_output_of_a_multitask_model(tmp_path, example_sim):
-    """Two sigmoid outputs: one complete run per output, and an index page linking both."""
-    import keras
-
-    inp = keras.Input((101, 4))
-    h = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(6, 9, activation="relu")(inp))
-    keras.Model(inp, keras.layers.Dense(2, activation="sigmoid")(h)).save(tmp_path / "mt.keras")
-    np.savez(tmp_path / "d.npz", x=example_sim.x[:60])
+def test_target_all_opens_with_the_motif_output_matrix(tmp_path, example_sim):
+    """A hand-set two-output model (CTCF and CEBPB filters feed output 0, CREB1 and CEBPB output 1):
+    the index page opens with the matrix; the families of the two outputs' runs are matched, CEBPB in
+    both; kernel logos are computed once with their influence on each output."""
+    ctcf, creb1, cebpb = "MA0139.2", "MA0018.5", "MA0466.4"
+    model = simulate.pwm_model([ctcf, creb1, cebpb], weights=[[0.3, 0.0], [0.0, 0.3], [0.3, 0.3]], bias=[-3, -3])
+    model.keras_model.save(tmp_path / "mt.keras")
+    n = 400
+    has = [{m for m, _, _ in sites} for sites in example_sim.sites[:n]]
+    y = np.array([[bool(h & {ctcf, cebpb}), bool(h & {creb1, cebpb})] for h in has], np.float32)
+    np.savez(tmp_path / "d.npz", x=example_sim.x[:n], y=y)
     out = tmp_path / "out"
-    assert main(["run", str(tmp_path / "mt.keras"), str(tmp_path / "d.npz"), "--target", "all",
-                 "--methods", "gradxinput", "--motifs-from", "gradxinput", "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(tmp_path / "mt.keras"), str(tmp_path / "d.npz"), "--target", "all", "--methods", "deepshap",
+                 "--n-references", "5", "--minor-seqlets", "5", "--screen-backgrounds", "20", "--out", str(out),
+                 "--quiet"]) == 0
     top = io.read_json(out / "summary.json")
-    assert sorted(top["targets"]) == ["0", "1"]
+    assert sorted(top["targets"]) == ["0", "1"] and top["per_output_runs"] and top["run"] == "out"
     for t in (0, 1):
         s = io.read_json(out / f"target_{t}" / "summary.json")
         assert s["explained"] == f"logit (pre-sigmoid) of output {t}"
         assert (out / f"target_{t}" / "report.html").exists()
-        assert len(io.read_tsv(out / f"target_{t}" / "screen.tsv")) == len(io.load_motif_db())   # one screen per output
-        assert isinstance(top["targets"][str(t)]["screen_top"], list)
-    assert (out / "report.html").exists()
+        assert top["model_quality"][str(t)]["all"]["auroc"] > 0.9
+        assert top["targets"][str(t)]["screen_top"][0].startswith("CEBP")
+    # one screen of every output: q over the database per output, as each output's own screen has it
+    rows = io.read_tsv(out / "screen_outputs.tsv")
+    assert len(rows) == 2 * len(io.load_motif_db()) and list(rows[0]) == ["id", "name", "output", "effect", "se", "p",
+                                                                            "q", "effect_significant"]
+    h5, _ = io.read_h5(out / "screen_outputs.h5")
+    for t in (0, 1):
+        np.testing.assert_allclose(h5["q"][:, t], stats.bh(h5["p"][:, t]))
+    # families matched across the outputs: CEBPB in both, CTCF only in output 0, CREB1 only in output 1
+    fam = io.read_tsv(out / "output_families.tsv")
+    found = {}
+    for r in fam:
+        found.setdefault(r["name"], {})[int(r["output"])] = r
+    assert {"CEBPB", "CTCF", "CREB1"} <= set(found)
+    assert [found["CEBPB"][t]["present"] for t in (0, 1)] == ["True", "True"]
+    assert [found["CTCF"][t]["present"] for t in (0, 1)] == ["True", "False"]
+    assert [found["CREB1"][t]["present"] for t in (0, 1)] == ["False", "True"]
+    # ... with their effects on every output: CTCF moves output 0 only, CREB1 output 1 only
+    for name, on, off in (("CTCF", 0, 1), ("CREB1", 1, 0)):
+        assert float(found[name][on]["effect"]) > 0.5 and found[name][on]["effect_significant"] == "True"
+        assert abs(float(found[name][off]["effect"])) < 0.2 and found[name][off]["effect_significant"] == "False"
+    # kernel logos once: the CTCF filters (0, 1) cannot move output 1, the CREB1 filters (2, 3) output 0
+    infl = {(r["filter"], int(r["output"])): float(r["influence"]) for r in io.read_tsv(out / "filter_outputs.tsv")}
+    assert len(infl) == 12 and infl[("filter_0", 1)] == 0 and infl[("filter_2", 0)] == 0 and infl[("filter_0", 0)] > 0
+    html = (out / "report.html").read_text()
+    assert "<title>interpret: out</title>" in html and ".partial" not in html
+    assert html.index('data-kind="motif-output-matrix"') < html.index('data-kind="outputs"')
+    assert html.count('class="strip" data-kind="matrix"') >= 3 and 'data-kind="family-output-table"' in html
+
+
+@pytest.fixture(scope="module")
+def activation_runs(tmp_path_factory):
+    """Koo & Ploenzke's test in miniature: one small CNN trained twice on the example data (2,000
+    sequences, 8 epochs, seeded), with a ReLU and with an exponential first-layer activation, each run
+    through `interpret run` (300 positives, gradient x input, no screen)."""
+    d = tmp_path_factory.mktemp("activations")
+    sim = simulate.example(n=2000, seed=1)
+    np.savez(d / "data.npz", x=sim.x, y=sim.y)
+    for act in ("relu", "exponential"):
+        km = simulate.activation_model(act, filters=24, seed=1)
+        simulate.train(km, sim.x, sim.y, epochs=8, learning_rate=3e-3, seed=1)
+        km.save(d / f"{act}.keras")
+        assert main(["run", str(d / f"{act}.keras"), str(d / "data.npz"), "--out", str(d / act), "--max-seqs", "300",
+                     "--methods", "gradxinput", "--motifs-from", "gradxinput", "--no-screen",
+                     "--screen-backgrounds", "4", "--quiet"]) == 0
+    return d
+
+
+def test_compare_names_more_filters_of_the_exponential_model(activation_runs, tmp_path, capsys):
+    d = activation_runs
+    out = tmp_path / "cmp"
+    assert main(["compare", str(d / "relu"), str(d / "exponential"), "--names", "relu,exp", "--out", str(out),
+                 "--quiet"]) == 0
+    rows = {r["run"]: r for r in io.read_tsv(out / "compare.tsv")}
+    assert list(next(iter(rows.values())))[:8] == ["run", "model", "architecture", "n_filters", "filters_named",
+                                                   "filters_building", "n_families", "model_auroc"]
+    assert float(rows["exp"]["filters_named"]) > float(rows["relu"]["filters_named"]) + 0.15
+    for name, run in (("relu", "relu"), ("exp", "exponential")):
+        filters = io.read_tsv(d / run / "filters.tsv")
+        assert float(rows[name]["filters_named"]) == pytest.approx(sum(bool(f["jaspar_id"]) for f in filters) / 24)
+        assert float(rows[name]["model_auroc"]) > 0.8
+    assert rows["relu"]["design"] != rows["exp"]["design"]          # the activation differs: two designs
+    fams = io.read_tsv(out / "families_by_run.tsv")
+    assert fams and len(fams) == 2 * len({r["family"] for r in fams}) and {r["run"] for r in fams} == {"relu", "exp"}
+    assert (out / ".interpret").exists() and 'data-kind="runs"' in (out / "report.html").read_text()
+    # the same safety as interpret run: no silent overwrite, --force only over its own output
+    capsys.readouterr()
+    for args, out_dir, message in (([str(d / "relu"), str(d / "exponential"), "--names", "a"], tmp_path / "o", "2 runs"),
+                                   ([str(d / "relu"), str(d)], tmp_path / "o", "no summary.json"),
+                                   ([str(d / "relu")], tmp_path / "o", "at least two"),
+                                   ([str(d / "relu"), str(d / "exponential")], d, "holds this run's input"),
+                                   ([str(d / "relu"), str(d / "exponential")], out, "--force")):
+        code = main(["compare", *args, "--out", str(out_dir), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+    assert main(["compare", str(d / "relu"), str(d / "exponential"), "--out", str(out), "--force", "--quiet"]) == 0

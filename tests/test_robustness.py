@@ -182,7 +182,7 @@ def test_run_killed_in_tf_modisco_resumes_from_its_last_finished_stage(tiny, tmp
     s = io.read_json(tmp_path / "out" / "summary.json")
     assert s["resumed"] == ["filters", "attributions"] and s["parameters"]["resume"] is True
     assert set(s["timings"]) == {"filters", "attributions", "screen", "motifs", "compare", "usage", "effects", "families",
-                                 "names", "instances", "grammar", "report"}
+                                 "quality", "names", "instances", "grammar", "report"}
     _same_outputs(tmp_path / "out", tiny_run)
     ref = io.read_json(tiny_run / "summary.json")["attribution"]
     for m in ("gradxinput", "deepshap"):  # completeness read back from the file, as in one run

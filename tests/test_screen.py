@@ -30,24 +30,9 @@ def pwm():
 
 
 @pytest.fixture(scope="module")
-def at_backgrounds():
-    """20 shuffles of A/T-only sequences: no filter of ``pwm`` fires anywhere in them."""
-    rng = np.random.default_rng(0)
-    return edits.backgrounds(np.eye(4, dtype=np.float32)[rng.choice([0, 3], size=(50, 101))], 20, seed=0)
-
-
-def _logit_from_weights(model, x):
-    """The pwm model's logit computed with numpy from its weights: 'same' conv, ReLU, max, dense."""
-    km = model.keras_model
-    conv = next(l for l in km.layers if type(l).__name__ == "Conv2D")
-    kernel, bias = (np.asarray(w, np.float64) for w in conv.get_weights())
-    dense_w, dense_b = km.layers[-1].get_weights()
-    kernel = kernel[0]                                                   # (W, 4, F)
-    width = len(kernel)
-    xp = np.pad(x.astype(np.float64), ((0, 0), ((width - 1) // 2, width // 2), (0, 0)))
-    windows = np.stack([xp[:, j:j + x.shape[1]] for j in range(width)], axis=2)   # (N, L, W, 4)
-    act = np.maximum(np.einsum("nlwc,wcf->nlf", windows, kernel) + bias, 0).max(axis=1)
-    return act @ dense_w[:, 0] + dense_b[0]
+def logit(pwm_logits):
+    """The pwm model's logit (output 0) from its weights (conftest's ``pwm_logits``)."""
+    return lambda model, x: pwm_logits(model, x)[:, 0]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -101,7 +86,7 @@ def test_paired_effects_equal_scipys_t_test_and_bh_equals_the_hand_computed_q():
 # ------------------------------------------------------------------------------------------------
 # Hand-set weights: effects worked out from the weights
 # ------------------------------------------------------------------------------------------------
-def test_consensus_insertion_effect_equals_the_value_worked_out_from_the_weights(pwm, at_backgrounds, jaspar):
+def test_consensus_insertion_effect_equals_the_value_worked_out_from_the_weights(pwm, at_backgrounds, jaspar, logit):
     ppms = [jaspar[CTCF].ppm, jaspar[CREB1].ppm]
     res = screen.insertion_effects(pwm, at_backgrounds, ppms, seed=0)
     n_cons = res.consensus.shape[1]
@@ -110,7 +95,7 @@ def test_consensus_insertion_effect_equals_the_value_worked_out_from_the_weights
         start = (101 - len(cons)) // 2
         seqs = np.stack([edits.insert(at_backgrounds[c:c + 1], edits.reverse_complement(cons) if c % 2 else cons,
                                       start)[0] for c in range(n_cons)])
-        np.testing.assert_allclose(res.consensus[j], _logit_from_weights(pwm, seqs), atol=1e-5)
+        np.testing.assert_allclose(res.consensus[j], logit(pwm, seqs), atol=1e-5)
     # no filter fires on A/T backgrounds or their GC-matched controls: every control scores the dense bias
     np.testing.assert_allclose(res.consensus_control, -3.0, atol=1e-6)
     # CTCF's forward filter scores its consensus at sum(max log-odds) + bias = half that sum; nothing else fires
@@ -120,12 +105,12 @@ def test_consensus_insertion_effect_equals_the_value_worked_out_from_the_weights
     reverse, _ = screen.design(len(at_backgrounds), 1)
     inst = edits.sample_instances(ppms[0], len(at_backgrounds), edits.motif_seed(0, ppms[0]))
     inst[reverse] = edits.reverse_complement(inst[reverse])
-    want = _logit_from_weights(pwm, edits.insert(at_backgrounds, inst, (101 - len(inst[0])) // 2))
+    want = logit(pwm, edits.insert(at_backgrounds, inst, (101 - len(inst[0])) // 2))
     np.testing.assert_allclose(res.with_instance[0], want, atol=1e-5)
     assert res.effects.mean[0] > 0.5 and res.effects.p[0] < 1e-4
 
 
-def test_screen_positions_spread_the_instances_over_k_points(pwm, at_backgrounds, jaspar):
+def test_screen_positions_spread_the_instances_over_k_points(pwm, at_backgrounds, jaspar, logit):
     ppm = jaspar[CTCF].ppm
     res = screen.insertion_effects(pwm, at_backgrounds, [ppm], positions=3, seed=0, consensus=False)
     starts = edits.insertion_starts(101, len(ppm), 3)
@@ -133,7 +118,7 @@ def test_screen_positions_spread_the_instances_over_k_points(pwm, at_backgrounds
     np.testing.assert_array_equal(res.position, (np.arange(20) // 2) % 3)
     inst = edits.sample_instances(ppm, 20, edits.motif_seed(0, ppm))
     inst[res.reverse] = edits.reverse_complement(inst[res.reverse])
-    want = _logit_from_weights(pwm, edits.insert(at_backgrounds, inst, starts[res.position]))
+    want = logit(pwm, edits.insert(at_backgrounds, inst, starts[res.position]))
     np.testing.assert_allclose(res.with_instance[0], want, atol=1e-5)
 
 

@@ -54,7 +54,8 @@ from ..model import Model
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "InsertionResult", "ScreenResult", "design", "insertion_effects", "screen", "check_motifs"]
+__all__ = ["COLUMNS", "InsertionResult", "InsertionMatrix", "ScreenResult", "design", "insertion_effects",
+           "insertion_matrix", "screen", "check_motifs"]
 
 #: Columns of ``screen.tsv``.
 COLUMNS = ["id", "name", "width", "mean_delta", "se", "z", "p", "q", "effect_significant", "delta_forward",
@@ -226,7 +227,7 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
     ppms : list of ndarray (W, 4)
         Motifs as position probability matrices, A C G T, each ``W <= L``.
     target : int
-        Output whose score is compared.
+        Output whose score is compared (:func:`insertion_matrix` compares every output at once).
     output : str
         ``"logit"`` (pre-activation, default) or ``"probability"``.
     positions : int
@@ -249,74 +250,164 @@ def insertion_effects(model: Model, backgrounds: np.ndarray, ppms, target: int =
     -------
     InsertionResult
     """
-    bg = _check_backgrounds(model, backgrounds)
     target = model.check_target(target)
-    ppms = [np.asarray(p, dtype=np.float64) for p in ppms]
-    n_bg, length = bg.shape[:2]
-    for i, p in enumerate(ppms):
-        if p.ndim != 2 or p.shape[1] != 4 or len(p) == 0:
-            raise InputError(f"motif {i} has shape {p.shape}; a PPM must be a (W, 4) array, A C G T.")
-        if len(p) > length:
-            raise InputError(f"motif {i} is {len(p)} bp, wider than the {length}-bp sequences; it cannot be inserted.")
-    widths = np.array([len(p) for p in ppms], dtype=np.int64)
-    starts = {int(w): edits.insertion_starts(length, int(w), positions) for w in np.unique(widths)}
-    reverse, pos = design(n_bg, positions)
-    n_cons = max(2, n_bg // 10) if consensus else 0
-    base = model.predict(bg, target, output, batch_size=batch_size).astype(np.float64)
-    m = len(ppms)
-    rows = np.concatenate([np.arange(n_bg), np.arange(n_cons)])      # sampled instances, then the consensus
-    flip = reverse[rows]
-    scores = np.zeros((m, len(rows)))                                 # f(background with the instance)
-    n_gc = np.zeros((m, len(rows)), np.int64)
-    chunk = max(1, _CHUNK_FLOATS // (len(rows) * length * 4))
-    plan = [sel[i:i + chunk] for w in np.unique(widths) for sel in [np.flatnonzero(widths == w)]
-            for i in range(0, len(sel), chunk)]
-    if verbose:
-        from tqdm.auto import tqdm
-
-        plan = tqdm(plan, desc=desc, unit="chunk")
-    for sel in plan:
-        width = int(widths[sel[0]])
-        at = starts[width][pos[rows]]
-        inst = np.empty((len(sel), len(rows), width, 4), np.float32)
-        for k, j in enumerate(sel):
-            inst[k, :n_bg] = edits.sample_instances(ppms[j], n_bg, edits.motif_seed(seed, ppms[j]))
-            inst[k, n_bg:] = edits.consensus(ppms[j])
-        inst[:, flip] = edits.reverse_complement(inst[:, flip])
-        n_gc[sel] = inst[..., 1:3].sum(axis=(2, 3)).round().astype(np.int64)
-        x_ins = edits.insert(bg[np.tile(rows, len(sel))], inst.reshape(-1, width, 4), np.tile(at, len(sel)))
-        scores[sel] = model.predict(x_ins, target, output, batch_size=batch_size).reshape(len(sel), len(rows))
-    control = _controls(model, bg, widths, rows, n_gc, starts, pos, target, output, seed, batch_size)
+    ins = _Insertions(model, backgrounds, ppms, [target], output, positions, seed, consensus, batch_size)
+    m, n_bg = len(ins.ppms), ins.n_bg
+    scores = np.zeros((m, len(ins.rows)))                              # f(background with the instance)
+    control = np.zeros((m, len(ins.rows)))
+    for sel, sc, ctrl in ins.passes(verbose, desc):
+        scores[sel], control[sel] = sc[..., 0], ctrl[..., 0]
     cons, cons_ctrl = (scores[:, n_bg:], control[:, n_bg:]) if consensus else (None, None)
-    return InsertionResult(scores[:, :n_bg], control[:, :n_bg], base, cons, cons_ctrl,
-                           stats.paired_effects(scores[:, :n_bg] - control[:, :n_bg]), reverse, pos, starts)
+    return InsertionResult(scores[:, :n_bg], control[:, :n_bg], ins.base[:, 0], cons, cons_ctrl,
+                           stats.paired_effects(scores[:, :n_bg] - control[:, :n_bg]), ins.reverse, ins.position,
+                           ins.starts)
 
 
-def _controls(model, bg, widths, rows, n_gc, starts, pos, target, output, seed, batch_size) -> np.ndarray:
-    """Score of background ``rows[j]`` with a GC-matched random sequence in place of motif ``m``'s
-    instance, shape ``(M, len(rows))``: one forward pass per distinct (background, width, GC count).
+@dataclass(frozen=True)
+class InsertionMatrix:
+    """Insertions of ``M`` PPMs into the same ``B`` backgrounds, scored on ``T`` outputs at once.
 
-    The control of (background ``b``, width ``W``, GC count ``g``) is entry ``(b, g)`` of a table
-    drawn from ``(seed, W)`` alone, so it does not depend on which other motifs are screened.
+    The forward passes of :func:`insertion_effects` yield every output; this keeps their
+    statistics only, so memory grows with ``M x T``, not with ``M x B x T`` (a screen of the
+    1,019 JASPAR motifs on DeepSEA's 919 outputs). Column ``t`` holds what
+    :func:`insertion_effects` with ``target=targets[t]`` gives.
+
+    Attributes
+    ----------
+    targets : ndarray, shape (T,), int
+        The outputs, in column order.
+    effects : interpret.stats.Effects
+        Mean, SE, z, p and n of the paired differences, each of shape ``(M, T)``.
+    delta_forward, delta_reverse : ndarray, shape (M, T)
+        Means over the backgrounds that got the PPM's own strand / its reverse complement.
+    consensus_delta : ndarray, shape (M, T)
+        Mean of consensus minus control in the first ``max(2, B // 10)`` backgrounds (NaN if not computed).
+    raw_delta : ndarray, shape (M, T)
+        Mean of ``f(with the instance) - f(background)``: against the bare background.
+    n_backgrounds, positions : int
+        ``B`` and ``K``.
     """
-    if n_gc.size == 0:
-        return np.zeros(n_gc.shape)
-    span = int(widths.max()) + 1
-    code = (rows[None, :] * span + widths[:, None]) * span + n_gc            # (M, R) one integer per key
-    uniq, inverse = np.unique(code, return_inverse=True)
-    ub, uw, ug = uniq // (span * span), (uniq // span) % span, uniq % span
-    ctrl = np.empty(len(uniq))
-    step = max(1, _CHUNK_FLOATS // (bg.shape[1] * 4))
-    n_bg = len(bg)
-    for width in np.unique(uw):
-        width = int(width)
-        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, width])
-        table = edits.gc_matched(width, np.tile(np.arange(width + 1), n_bg), rng).reshape(n_bg, width + 1, width, 4)
-        sel = np.flatnonzero(uw == width)
-        for part in (sel[i:i + step] for i in range(0, len(sel), step)):
-            x = edits.insert(bg[ub[part]], table[ub[part], ug[part]], starts[width][pos[ub[part]]])
-            ctrl[part] = model.predict(x, target, output, batch_size=batch_size)
-    return ctrl[inverse.reshape(n_gc.shape)]
+
+    targets: np.ndarray
+    effects: stats.Effects
+    delta_forward: np.ndarray
+    delta_reverse: np.ndarray
+    consensus_delta: np.ndarray
+    raw_delta: np.ndarray
+    n_backgrounds: int
+    positions: int
+
+
+def insertion_matrix(model: Model, backgrounds: np.ndarray, ppms, targets=None, output: str = "logit",
+                     positions: int = 1, seed: int = 0, consensus: bool = True, batch_size: int = 1024,
+                     verbose: bool = False, desc: str = "insertions") -> InsertionMatrix:
+    """:func:`insertion_effects` on every output of the model at once, from the same forward passes.
+
+    Parameters
+    ----------
+    targets : sequence of int, optional
+        Outputs scored (default: all ``model.n_outputs``).
+    model, backgrounds, ppms, output, positions, seed, consensus, batch_size, verbose, desc
+        As in :func:`insertion_effects`.
+
+    Returns
+    -------
+    InsertionMatrix
+        Arrays of shape ``(M, T)``.
+    """
+    targets = np.arange(model.n_outputs) if targets is None else np.array([model.check_target(t) for t in targets])
+    ins = _Insertions(model, backgrounds, ppms, targets, output, positions, seed, consensus, batch_size)
+    m, n_t, n_bg = len(ins.ppms), len(targets), ins.n_bg
+    parts = {k: np.full((m, n_t), np.nan) for k in ("mean", "se", "z", "p", "forward", "reverse", "consensus", "raw")}
+    n = np.zeros((m, n_t), np.int64)
+    for sel, sc, ctrl in ins.passes(verbose, desc):
+        d = sc[:, :n_bg] - ctrl[:, :n_bg]                                    # (k, B, T)
+        e = stats.paired_effects(np.moveaxis(d, 1, 2).reshape(-1, n_bg))
+        for key in ("mean", "se", "z", "p"):
+            parts[key][sel] = getattr(e, key).reshape(len(sel), n_t)
+        n[sel] = e.n.reshape(len(sel), n_t)
+        parts["forward"][sel] = d[:, ~ins.reverse].mean(axis=1)
+        parts["reverse"][sel] = d[:, ins.reverse].mean(axis=1)
+        parts["raw"][sel] = (sc[:, :n_bg] - ins.base[None]).mean(axis=1)
+        if consensus:
+            parts["consensus"][sel] = (sc[:, n_bg:] - ctrl[:, n_bg:]).mean(axis=1)
+    return InsertionMatrix(targets, stats.Effects(parts["mean"], parts["se"], parts["z"], parts["p"], n),
+                           parts["forward"], parts["reverse"], parts["consensus"], parts["raw"], n_bg, int(positions))
+
+
+class _Insertions:
+    """Every forward pass of an insertion experiment, scored on the outputs ``targets``.
+
+    :meth:`passes` yields ``(sel, scores, control)`` for one chunk of motifs of one width at a
+    time: ``scores`` and ``control`` of shape ``(len(sel), R, T)`` over the rows :attr:`rows` (the
+    ``B`` backgrounds, then the first ``C`` again for the consensus). The control of (background
+    ``b``, width ``W``, GC count ``g``) is entry ``(b, g)`` of a table drawn from ``(seed, W)``
+    alone, so it does not depend on which other motifs are tested, and it is run once per width
+    whatever the number of motifs (the whole JASPAR needs about 16,000 of them at ``B = 100``).
+    """
+
+    def __init__(self, model, backgrounds, ppms, targets, output, positions, seed, consensus, batch_size):
+        self.bg = bg = _check_backgrounds(model, backgrounds)
+        self.ppms = [np.asarray(p, dtype=np.float64) for p in ppms]
+        self.n_bg, self.length = bg.shape[:2]
+        for i, p in enumerate(self.ppms):
+            if p.ndim != 2 or p.shape[1] != 4 or len(p) == 0:
+                raise InputError(f"motif {i} has shape {p.shape}; a PPM must be a (W, 4) array, A C G T.")
+            if len(p) > self.length:
+                raise InputError(f"motif {i} is {len(p)} bp, wider than the {self.length}-bp sequences; "
+                                 "it cannot be inserted.")
+        self.model, self.targets, self.output = model, np.asarray(targets, dtype=np.int64), output
+        self.seed, self.batch_size = seed, batch_size
+        self.widths = np.array([len(p) for p in self.ppms], dtype=np.int64)
+        self.starts = {int(w): edits.insertion_starts(self.length, int(w), positions) for w in np.unique(self.widths)}
+        self.reverse, self.position = design(self.n_bg, positions)
+        n_cons = max(2, self.n_bg // 10) if consensus else 0
+        self.rows = np.concatenate([np.arange(self.n_bg), np.arange(n_cons)])   # sampled instances, then the consensus
+        self.base = self._predict(bg)                                           # (B, T)
+
+    def _predict(self, x) -> np.ndarray:
+        out = self.model.predict(x, None, self.output, batch_size=self.batch_size)
+        return out[:, self.targets].astype(np.float64)
+
+    def passes(self, verbose: bool, desc: str):
+        rows, bg, n_t = self.rows, self.bg, len(self.targets)
+        flip = self.reverse[rows]
+        chunk = max(1, _CHUNK_FLOATS // (len(rows) * self.length * 4))
+        plan = [sel[i:i + chunk] for w in np.unique(self.widths) for sel in [np.flatnonzero(self.widths == w)]
+                for i in range(0, len(sel), chunk)]
+        if verbose:
+            from tqdm.auto import tqdm
+
+            plan = tqdm(plan, desc=desc, unit="chunk")
+        table_width, done, ctrl = None, None, None
+        for sel in plan:
+            width = int(self.widths[sel[0]])
+            if width != table_width:                     # controls of this width: (background, GC count)
+                table_width = width
+                rng = np.random.default_rng([int(self.seed) & 0xFFFFFFFF, width])
+                table = edits.gc_matched(width, np.tile(np.arange(width + 1), self.n_bg), rng).reshape(
+                    self.n_bg, width + 1, width, 4)
+                done = np.zeros((self.n_bg, width + 1), bool)
+                ctrl = np.zeros((self.n_bg, width + 1, n_t))
+            at = self.starts[width][self.position[rows]]
+            inst = np.empty((len(sel), len(rows), width, 4), np.float32)
+            for k, j in enumerate(sel):
+                inst[k, :self.n_bg] = edits.sample_instances(self.ppms[j], self.n_bg,
+                                                             edits.motif_seed(self.seed, self.ppms[j]))
+                inst[k, self.n_bg:] = edits.consensus(self.ppms[j])
+            inst[:, flip] = edits.reverse_complement(inst[:, flip])
+            n_gc = inst[..., 1:3].sum(axis=(2, 3)).round().astype(np.int64)          # (k, R)
+            x_ins = edits.insert(bg[np.tile(rows, len(sel))], inst.reshape(-1, width, 4), np.tile(at, len(sel)))
+            scores = self._predict(x_ins).reshape(len(sel), len(rows), n_t)
+            b = np.broadcast_to(rows, n_gc.shape)
+            todo = np.unique(np.stack([b.ravel(), n_gc.ravel()], axis=1)[~done[b, n_gc].ravel()], axis=0)
+            step = max(1, _CHUNK_FLOATS // (self.length * 4))
+            for part in (todo[i:i + step] for i in range(0, len(todo), step)):
+                at_b = self.starts[width][self.position[part[:, 0]]]
+                x = edits.insert(bg[part[:, 0]], table[part[:, 0], part[:, 1]], at_b)
+                ctrl[part[:, 0], part[:, 1]] = self._predict(x)
+                done[part[:, 0], part[:, 1]] = True
+            yield sel, scores, ctrl[b, n_gc]
 
 
 def screen(model: Model, backgrounds: np.ndarray, motifs, target: int = 0, output: str = "logit",

@@ -24,6 +24,8 @@ The package is one step of the flow, split by what is read or written:
 ``outdir``     ``OutputDir`` (staged, resumable stages), ``partial_path``, ``check_replaceable`` (what ``--force`` may replace)
 ``store``      ``AttributionStore`` (``attributions.h5`` shard by shard), ``read_attributions`` and friends
 ``shards``     ``ShardFiles``: a stage's finished shards, one file each (hit calling resumes from them)
+``truth``      ``read_truth`` (``--truth``: planted positions or instances, checked against the input)
+``runs``       ``read_run`` (a finished run directory, for ``interpret compare`` and ``--target all``)
 =============  ==========================================================================
 
 Everything public is importable from ``interpret.io`` itself.
@@ -40,16 +42,20 @@ from .peaks import load_peaks, read_bed, write_bed
 from .sequences import (ALPHABET, STREAM_BYTES, CodeRows, NpyRows, RowReader, Sequences, decode, one_hot_encode,
                         read_fasta_codes, to_nl4)
 from .shards import ShardFiles
+from .runs import RunFiles, read_run
 from .store import (AttributionStore, NotResumable, attributions_info, iter_attributions, read_attributions,
                     read_progress, read_top_attributions)
+from .truth import Truth, read_truth
 
 __all__ = [
     "ALPHABET", "BED_SUFFIXES", "STREAM_BYTES", "X_KEYS", "Y_KEYS", "AttributionStore", "CodeRows", "InputError",
-    "MARKER", "MOTIF_GROUP_COLUMNS", "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "Sequences",
-    "ShardFiles", "add_tsv_columns", "attributions_info", "check_replaceable", "copy_file", "decode", "format_meme",
-    "is_marked", "iter_attributions", "motif_groups_path", "jaspar_path", "json_value", "labels_for_model",
-    "load_custom_objects", "load_model", "load_motif_db", "load_motif_groups", "load_peaks", "load_sequences",
+    "MARKER", "MOTIF_GROUP_COLUMNS", "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "RunFiles",
+    "Sequences", "ShardFiles", "Truth", "add_tsv_columns", "attributions_info", "check_replaceable", "copy_file",
+    "decode", "format_meme", "is_marked", "iter_attributions", "motif_groups_path", "jaspar_path", "json_value",
+    "labels_for_model", "load_custom_objects", "load_model", "load_motif_db", "load_motif_groups", "load_peaks",
+    "load_sequences",
     "one_hot_encode", "partial_path", "read_attributions", "read_bed", "read_fasta_codes", "read_h5", "read_json",
-    "read_meme", "read_progress", "read_top_attributions", "read_tsv", "to_nl4", "write_bed", "write_h5",
+    "read_meme", "read_progress", "read_run", "read_top_attributions", "read_truth", "read_tsv", "to_nl4", "write_bed",
+    "write_h5",
     "write_json", "write_meme", "write_modisco_h5", "write_text", "write_tsv",
 ]

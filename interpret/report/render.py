@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io
-from . import combine, instances, logo, names
+from . import combine, evaluation, instances, logo, names
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -339,10 +339,13 @@ def render_report(out_dir, summary: dict | None = None, *, n_examples: int = N_E
     out = Path(out_dir)
     if summary is None and (out / "summary.json").exists():
         summary = io.read_json(out / "summary.json")
-    if summary and "targets" in summary and not (out / "filters.tsv").exists():
-        html = _env().get_template("targets.html.j2").render(summary=summary, title=_title(summary, out))
+    if summary and ("targets" in summary or "compare" in summary):  # an index of outputs, or a comparison of runs
+        from . import across
+
+        ctx = across.targets_context(out, summary) if "targets" in summary else across.compare_context(out, summary)
+        page = "targets.html.j2" if "targets" in summary else "compare.html.j2"
         path = out / "report.html"
-        io.write_text(path, html)
+        io.write_text(path, _env().get_template(page).render(**ctx))
         return path
     data = read_output(out, summary)
     ctx = build_context(data, n_examples=n_examples)
@@ -405,6 +408,8 @@ def build_context(d: OutputData, n_examples: int = N_EXAMPLES) -> dict:
         "no_response": NO_RESPONSE,
         "sample_notes": sample_notes(s),
         "resumed": list(s.get("resumed") or []),
+        "quality": evaluation.quality_context(s),
+        "truth": evaluation.truth_context(s),
     }
     ctx["families"] = _family_rows(d, ctx["motifs"])
     ctx["grammar"] = g = combine.context(d.out, s)
