@@ -14,7 +14,7 @@ import pytest
 from interpret import simulate
 from interpret.errors import InputError
 from interpret.io import load_motif_db
-from interpret.motifs.tomtom import tomtom
+from interpret.motifs.tomtom import best_p, tomtom
 
 
 def _brute(query, targets, n_bins, n_median_bins=1000):
@@ -122,6 +122,18 @@ def test_a_query_gets_the_same_row_alone_or_in_any_batch():
         np.testing.assert_allclose(together[0][i], alone[0][0], rtol=1e-12)
         for x, y in zip(together[1:], alone[1:]):
             np.testing.assert_array_equal(x[i], y[0])
+
+
+def test_best_p_is_the_smallest_p_over_the_targets():
+    """best_p takes one p-value per target length (its best score): the same numbers as the
+    minimum of the full table, for queries of several widths, strong matches and random ones."""
+    rng = np.random.default_rng(5)
+    db = [m.ppm for m in load_motif_db()][:300]
+    queries = [rng.dirichlet(np.full(4, 0.3), int(w)) for w in rng.integers(4, 16, 24)]
+    queries += [db[7][2:12], db[40][::-1, ::-1], db[41][3:9]]
+    full = tomtom(queries, db)[0].min(axis=1)
+    np.testing.assert_array_equal(best_p(queries, db), full)
+    assert full[-3:].max() < 1e-6 and np.median(full[:24]) > 1e-3   # both kinds are in the test
 
 
 def test_bad_input_raises_input_error():

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..stats import bh
-from .tomtom import tomtom as _tomtom
+from .tomtom import best_p, tomtom as _tomtom
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def match_to_db(ppms, db, alpha: float = 0.05, min_ic: float = MIN_IC, rel_ic: f
                          shuffles_as_good=-1, reason=reason)
     if pending and n_shuffles > 0:
         copies = [c for row in pending for c in _shuffled_cores(cores[row], sharp[row], n_shuffles, seed, min_ic, rel_ic)]
-        ps = _tomtom(copies, targets)[0].min(axis=1).reshape(len(pending), n_shuffles)
+        ps = best_p(copies, targets).reshape(len(pending), n_shuffles)
         for k, row in enumerate(pending):
             # A copy identical to the core must count: its p equals the core's up to round-off
             # (interpret.motifs.tomtom blocks its sums by the widest column in a batch).

@@ -99,18 +99,65 @@ def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: in
     logger.debug("TOMTOM: %d queries x %d targets, %d target columns in %d classes", n_q, n_t, len(db.inv),
                  len(db.cols))
     p2, s2, o2, v2 = (np.empty((n_q, len(ts)), dt) for dt in (np.float64, np.int64, np.int64, np.int64))
-    widths = np.array([len(q) for q in qs])
-    batches = []
-    for nq in np.unique(widths):
-        idx = np.flatnonzero(widths == nq)
-        step = max(1, ROWS // int(nq))
-        batches += [idx[c:c + step] for c in range(0, len(idx), step)]
 
     def run(rows):
         p2[rows], s2[rows], o2[rows], v2[rows] = _batch(np.stack([qs[i] for i in rows]), db, n_score_bins,
                                                         n_median_bins)
 
-    # Batches are independent and most of their time is NumPy outside the GIL: one thread per core.
+    _map_batches(run, [len(q) for q in qs])
+    if not reverse_complement:
+        return p2, s2, o2, v2, np.zeros((n_q, n_t), np.int64)
+    pf, pr = p2[:, :n_t], p2[:, n_t:]
+    p = np.minimum(pf, pr)
+    rc = s2[:, n_t:] >= s2[:, :n_t]
+    pick = lambda a: np.where(rc, a[:, n_t:], a[:, :n_t])  # noqa: E731
+    return p * (2 - p), pick(s2), pick(o2), pick(v2), rc.astype(np.int64)
+
+
+def best_p(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: int = N_MEDIAN_BINS,
+           n_target_bins: int | None = N_TARGET_BINS) -> np.ndarray:
+    """p-value of each query's best match over all targets, both strands: ``tomtom(...)[0].min(axis=1)``.
+
+    The same number, for a fraction of the cost: within one target length a query's p-value
+    falls as its best alignment score rises (the span table is the same), so only the best score
+    of each target length needs a p-value, not every target's. What the false-match guard's
+    order test asks of each column-shuffled copy of a core (:func:`interpret.motifs.compare.match_to_db`).
+
+    Parameters
+    ----------
+    queries, targets : list of ndarray, each (W, A)
+        As in :func:`tomtom`.
+
+    Returns
+    -------
+    ndarray, shape (n_queries,), float64
+    """
+    qs = [_as_matrix(q, "query", i) for i, q in enumerate(queries)]
+    ts = [_as_matrix(t, "target", i) for i, t in enumerate(targets)]
+    out = np.ones(len(qs))
+    if not qs or not ts:
+        return out
+    if len({m.shape[1] for m in qs + ts}) != 1:
+        raise InputError("queries and targets must have the same number of letters (columns).")
+    db = _Targets(ts + [t[::-1, ::-1] for t in ts], n_target_bins)
+
+    def run(rows):
+        out[rows] = _batch(np.stack([qs[i] for i in rows]), db, n_score_bins, n_median_bins, best_only=True)
+
+    _map_batches(run, [len(q) for q in qs])
+    return out * (2 - out)
+
+
+def _map_batches(run, widths) -> None:
+    """Call ``run(rows)`` on batches of queries of one width (at most :data:`ROWS` columns a
+    batch), one thread per core: the batches are independent and most of their time is NumPy
+    outside the GIL."""
+    widths = np.asarray(widths)
+    batches = []
+    for nq in np.unique(widths):
+        idx = np.flatnonzero(widths == nq)
+        step = max(1, ROWS // int(nq))
+        batches += [idx[c:c + step] for c in range(0, len(idx), step)]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     workers = min(len(batches), cores)
     if workers > 1:
@@ -119,13 +166,6 @@ def tomtom(queries, targets, n_score_bins: int = N_SCORE_BINS, n_median_bins: in
     else:
         for rows in batches:
             run(rows)
-    if not reverse_complement:
-        return p2, s2, o2, v2, np.zeros((n_q, n_t), np.int64)
-    pf, pr = p2[:, :n_t], p2[:, n_t:]
-    p = np.minimum(pf, pr)
-    rc = s2[:, n_t:] >= s2[:, :n_t]
-    pick = lambda a: np.where(rc, a[:, n_t:], a[:, :n_t])  # noqa: E731
-    return p * (2 - p), pick(s2), pick(o2), pick(v2), rc.astype(np.int64)
 
 
 def _as_matrix(m, what: str, i: int) -> np.ndarray:
@@ -230,8 +270,9 @@ def _binned_median(D: np.ndarray, db: _Targets, n_bins: int):
     return mn, mx, np.where(flat, mn, med)
 
 
-def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int):
-    """p, score, offset and overlap (B, n_targets) of B queries of one width, Q (B, nq, A)."""
+def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int, best_only: bool = False):
+    """p, score, offset and overlap (B, n_targets) of B queries of one width, Q (B, nq, A); with
+    ``best_only``, each query's smallest p over the targets (B,) (see :func:`best_p`)."""
     B, nq, A = Q.shape
     cols, col_of = np.unique(Q.reshape(B * nq, A), axis=0, return_inverse=True)
     col_of = col_of.reshape(B, nq)
@@ -253,6 +294,13 @@ def _batch(Q: np.ndarray, db: _Targets, n_bins: int, n_median_bins: int):
     gam, f = _binned_rows(D, med, ukey, db, n_bins, nq)
     lay, start, blocks = db.layout(nq)
     S = _alignment_sums(gam, row_of, lay)
+    if best_only:
+        M = np.maximum.reduceat(S, start, axis=1).astype(np.int64) + nq * zero[:, None]   # (B, n_targets)
+        t_len, t_cls = np.unique(db.lens, return_inverse=True)
+        score = np.full((len(S), len(t_len)), np.iinfo(np.int64).min)
+        np.maximum.at(score.T, t_cls, M.T)                 # best score of each target length
+        p = _p_values(score, zero, f[row_of], t_len, nq)
+        return np.where(score > 0, p, 1.0).min(axis=1)
     return _best(S, start, blocks, zero, f[row_of], db.lens, nq)
 
 
