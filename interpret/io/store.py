@@ -152,7 +152,11 @@ class AttributionStore:
             fd = os.open(path, os.O_RDWR)
         except OSError as exc:
             raise InputError(f"cannot write {path} ({exc.strerror}); choose a writable --out.") from exc
-        _lock(fd, path)
+        try:
+            _lock(fd, path)
+        except InputError:
+            os.close(fd)
+            raise
         return cls(path, fd, len(index), length, methods, shard_size, spec, done, crc)
 
     def _check_space(self) -> None:
