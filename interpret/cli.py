@@ -201,10 +201,14 @@ def main(argv=None) -> int:
 
 def _dispatch(args, argv, own: bool = False) -> int:
     # Ctrl-C, and a batch system's SIGTERM (preemption, time limit), end the run: Dask is shut down
-    # and the resumable part kept. Only the main thread may set handlers; the old ones come back.
-    main_thread = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM) if own else (signal.SIGTERM,)
-    old = {s: signal.signal(s, _interrupt if own else _raise_interrupt) for s in signals} if main_thread else {}
+    # and the resumable part kept. Only the main thread may set handlers. The command line's own
+    # process keeps its one-shot handlers to the end; called from Python, the old ones come back.
+    old = {}
+    if own:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, _interrupt)
+    elif threading.current_thread() is threading.main_thread():
+        old = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_interrupt)}
     try:
         if args.command == "report":
             _quiet_tensorflow(args.debug)
