@@ -379,9 +379,7 @@ def _check_inputs(model: Model, db, index: np.ndarray, opts: RunOptions) -> None
 
     if opts.screen:
         check_motifs(db, model.seq_len)
-    n = len(index) if modisco.sequence_sample(len(index), model.seq_len, (opts.modisco or {}).get("max_sequences"),
-                                              opts.seed) is None else opts.modisco.get("max_sequences")
-    modisco.resolve_settings(opts.modisco or None, n, model.seq_len).check(model.seq_len)
+    modisco.resolve_settings(opts.modisco or None, len(index), model.seq_len).check(model.seq_len)
     if opts.attributions:
         _check_attributions(opts.attributions, index, model.seq_len, opts)
 

@@ -66,7 +66,8 @@ def _protected(path: Path) -> str | None:
 
 
 def check_replaceable(out, force: bool = False, inputs=(), kind: str = "directory") -> None:
-    """Refuse, before any work, an ``--out`` that the run could not write or must not replace.
+    """Refuse, before any work, an ``--out`` that the run could not write or must not replace, or
+    that another interpret process is writing (it holds the lock on ``.<out>.partial``).
 
     Parameters
     ----------

@@ -98,8 +98,9 @@ def load_peaks(bed, genome, width: int | None, label_column: int | None = None) 
     read as upper case; N and other IUPAC codes as all-zero rows).
 
     The genome is read through its ``.fai`` index (pyfaidx): an existing ``genome.fa.fai`` is
-    used, a missing one is built beside the genome, or in a temporary directory when that one
-    is read-only. Plain FASTA; bgzip-compressed FASTA needs Biopython (pyfaidx's reader), plain
+    used when :func:`fai_mismatch` finds it describes the genome, and rebuilt (with a warning)
+    when it does not; a missing one is built beside the genome, or in a temporary directory
+    when that one is read-only. Plain FASTA; bgzip-compressed FASTA needs Biopython (pyfaidx's reader), plain
     gzip cannot be indexed.
 
     Parameters
