@@ -196,29 +196,29 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    _start_compiles(args)
-    if args.command in ("run", "attribute"):   # compare and report read files only: no TensorFlow
-        _quiet_tensorflow(args.debug)
     # Our own messages at INFO; other libraries (fontTools, numba, dask) only when they warn.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="interpret: %(message)s")
     logging.getLogger("interpret").setLevel(logging.DEBUG if args.debug else
                                             (logging.WARNING if args.quiet else logging.INFO))
     from .errors import InputError
 
+    own = command_line and threading.current_thread() is threading.main_thread()
+    partial = _partial(args)
+    kept_before = partial is not None and partial.exists()
     try:
-        return _dispatch(args, argv)
+        return _dispatch(args, argv, own)
     except InputError as exc:
         if args.debug:
             raise
-        hint = "" if "--resume" in str(exc) else _resume_hint(args, "; ")
-        print(f"interpret: error: {exc}{hint}", file=sys.stderr)
+        print(f"interpret: error: {exc}{'' if '--resume' in str(exc) else _kept(partial, kept_before)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if command_line and threading.current_thread() is threading.main_thread():
-            # The command line's process ends here: a second SIGINT while it exits would end it by
-            # the signal (-2) instead of 130, after the resumable part was already kept.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f"interpret: interrupted{_resume_hint(args, '; ') or '; no output was left behind'}", file=sys.stderr)
+        if own:
+            _interrupted()
+        hint = (f"; the finished part is kept in {partial}: rerun the same command with --resume to continue"
+                if partial is not None and partial.exists() else "; no output was left behind")
+        print(f"interpret: interrupted{hint}", file=sys.stderr)
         return 130
     except MemoryError:
         if args.debug:
@@ -232,44 +232,78 @@ def main(argv=None) -> int:
         # TF wraps errors as "in user code:\n ... <the real message>": show the real one.
         msg = (lines[-1] if lines[0].endswith(":") else lines[0])[:300] if lines else ""
         print(f"interpret: error: {type(exc).__name__}: {msg} (rerun with --debug for the traceback)"
-              f"{_resume_hint(args, '; ')}", file=sys.stderr)
+              f"{_kept(partial, kept_before)}", file=sys.stderr)
         return 1
-    return 0
 
 
-def _dispatch(args, argv) -> int:
-    # A batch system's SIGTERM (preemption, time limit) ends the run like Ctrl-C: Dask is shut down
-    # and the resumable part kept. Only the main thread may set handlers; the old one comes back.
-    main_thread = threading.current_thread() is threading.main_thread()
-    old = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+def _dispatch(args, argv, own: bool = False) -> int:
+    # Ctrl-C, and a batch system's SIGTERM (preemption, time limit), end the run: Dask is shut down
+    # and the resumable part kept. Only the main thread may set handlers. The command line's own
+    # process keeps its one-shot handlers to the end; called from Python, the old ones come back.
+    old = {}
+    if own:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, _interrupt)
+    elif threading.current_thread() is threading.main_thread():
+        old = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_interrupt)}
     try:
-        if args.command == "run":
-            return _run(args, argv)
-        if args.command == "attribute":
-            return _attribute(args, argv)
-        if args.command == "compare":
+        if args.command == "report":
+            return _report(args)
+        if args.command == "compare":   # compare and report read files only: no TensorFlow
             return _compare(args, argv)
-        return _report(args)
+        # Every option and the output are checked before TensorFlow loads, in seconds.
+        if _nothing_to_do(args, argv):
+            return 0
+        _start_compiles(args)
+        _quiet_tensorflow(args.debug)
+        return _run(args, argv) if args.command == "run" else _attribute(args, argv)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
-def _interrupt(signum, frame):
+def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _resume_hint(args, sep: str) -> str:
-    """Where the finished part of an interrupted run is kept and how to continue it ("" if nothing was kept)."""
+def _interrupt(signum, frame):
+    """SIGINT or SIGTERM to the command line's process: one interruption. Further ones are ignored
+    while the run winds down (the resumable part kept, Dask workers closed), so the process ends
+    with its one line and 130, never by a second signal half-way through its cleanup."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _interrupted() -> None:
+    """The command line's process is about to exit 130 after an interruption."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    # CPython 3.11 records a KeyboardInterrupt that left code run by exec() or eval() of a string
+    # (dataclasses, namedtuples, scipy and numba build functions that way) as "unhandled", even
+    # when it was caught, and `python -m` then ends the process by SIGINT (-2) instead of our 130.
+    # That happened whenever Ctrl-C landed while such code ran (2 of 10 times under load); each
+    # exec of a string resets the record, and with the signals ignored nothing sets it again.
+    exec("")  # noqa: S102
+
+
+def _partial(args):
+    """Where an unfinished run of this command's ``--out`` is kept, or None (``report``)."""
     out = getattr(args, "out", None)
     if not out or args.command not in ("run", "attribute"):
-        return ""
+        return None
     from . import io
 
-    partial = io.partial_path(out)
-    if not partial.exists():
+    return io.partial_path(out)
+
+
+def _kept(partial, kept_before: bool) -> str:
+    """After an error: where this run left the stages it finished (none left, or one kept from an
+    earlier run: ""). Resuming repeats the error until its cause is fixed, and says so."""
+    if partial is None or kept_before or not partial.exists():
         return ""
-    return f"{sep}the finished part is kept in {partial}: rerun the same command with --resume to continue"
+    return (f"; the work finished before the error is kept in {partial}: once the cause is fixed, --resume "
+            "reuses it (--force starts over)")
 
 
 def _start_compiles(args) -> None:
@@ -284,22 +318,9 @@ def _start_compiles(args) -> None:
 def _quiet_tensorflow(debug: bool) -> None:
     # Only the CLI decides what the user sees: TF's C++ banner and absl's HDF5 notice are noise.
     if not debug:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        logging.getLogger("absl").setLevel(logging.ERROR)
-        import warnings
+        from .model import quiet_tensorflow
 
-        warnings.filterwarnings("ignore", module="keras")
-        # TF 2.21 prints its oneDNN banner from C++ at import, past TF_CPP_MIN_LOG_LEVEL:
-        # import it once with stderr pointed at /dev/null so errors stay one line.
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(devnull)
-            os.close(saved)
+        quiet_tensorflow()
 
 
 def _quiet_dask(debug: bool) -> None:
@@ -326,15 +347,12 @@ def _inputs(args) -> list:
     return [getattr(args, k) for k in names if getattr(args, k, None)]
 
 
-def _run(args, argv) -> int:
-    from . import io, pipeline
-
-    io.check_replaceable(args.out, args.force, _inputs(args))  # before the model loads: seconds, not minutes
-    model, seqs = _load(args)
+def _run_options(args, argv) -> dict:
+    """Keyword options of :func:`interpret.pipeline.run_targets` from the command line."""
     modisco = {k: getattr(args, k) for k in ("sliding_window_size", "flank_size", "target_seqlet_fdr",
                                              "max_seqlets_per_metacluster", "n_leiden_runs",
                                              "final_min_cluster_size", "max_sequences") if getattr(args, k) is not None}
-    opts = dict(output=args.output, methods=args.methods, motifs_from=args.motifs_from,
+    return dict(output=args.output, methods=args.methods, motifs_from=args.motifs_from,
                 explain=args.explain, max_seqs=args.max_seqs, seed=args.seed, n_references=args.n_references,
                 batch_size=args.batch_size, threshold=args.threshold, top_k=args.top_k,
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
@@ -342,9 +360,38 @@ def _run(args, argv) -> int:
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
                 screen_positions=args.screen_positions, truth=args.truth, force=args.force, resume=args.resume,
                 verbose=not args.quiet, command="interpret " + shlex.join(argv))
-    if args.target == "all":
-        opts["max_output_runs"] = args.max_output_runs
-    res = pipeline.run_targets(model, seqs, args.out, args.target, **opts)
+
+
+def _nothing_to_do(args, argv) -> bool:
+    """Check every option and ``--out`` before the model loads; True when ``--resume`` finds the
+    output finished already (said in one line)."""
+    from . import io, pipeline
+    from .attribution import distributed
+
+    kind = "directory" if args.command == "run" else "file"
+    if args.command == "run":
+        pipeline.RunOptions(**_run_options(args, argv), **({} if args.target == "all" else {"target": args.target}))
+        if args.target == "all":
+            pipeline.check_max_output_runs(args.max_output_runs)
+    else:
+        pipeline.RunOptions(target=0 if args.target == "all" else args.target, output=args.output,
+                            methods=args.methods, explain=args.explain, max_seqs=args.max_seqs, seed=args.seed,
+                            n_references=args.n_references, batch_size=args.batch_size, chunk_size=args.shard_size)
+        distributed.check_cluster(args.scheduler, args.workers)
+    if args.resume and not args.force and io.finished(args.out, kind):
+        if not args.quiet:
+            print(f"interpret: {args.out} is already complete, nothing to do (--force runs it again)", file=sys.stderr)
+        return True
+    io.check_replaceable(args.out, args.force, _inputs(args), kind=kind)
+    return False
+
+
+def _run(args, argv) -> int:
+    from . import pipeline
+
+    model, seqs = _load(args)
+    more = {"max_output_runs": args.max_output_runs} if args.target == "all" else {}
+    res = pipeline.run_targets(model, seqs, args.out, args.target, **_run_options(args, argv), **more)
     if not args.quiet:
         reports = [res.out / "report.html"] if (res.out / "report.html").exists() else sorted(res.out.glob("*/report.html"))
         for path in reports:
@@ -353,10 +400,9 @@ def _run(args, argv) -> int:
 
 
 def _attribute(args, argv) -> int:
-    from . import io, jit, pipeline
+    from . import jit, pipeline
     from .attribution import distributed
 
-    io.check_replaceable(args.out, args.force, _inputs(args), kind="file")
     model, seqs = _load(args)
     target = 0 if args.target == "all" else args.target
     index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)

@@ -30,6 +30,28 @@ LAYOUTS = {"L4": "(L, 4)", "1L4": "(1, L, 4)", "4L": "(4, L)"}
 _SQUASHING = {"sigmoid", "softmax"}
 
 
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its C++ banner and silence its and Keras's notices (the absl HDF5
+    notice, Keras warnings): for the command line and the Dask worker processes it starts, which
+    decide what the user sees. TF 2.21 prints its oneDNN banner from C++ at import, past
+    ``TF_CPP_MIN_LOG_LEVEL``, so the import runs with file descriptor 2 pointed at /dev/null."""
+    import os
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="keras")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
 def _keras():
     import keras
 

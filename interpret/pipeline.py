@@ -106,6 +106,61 @@ class RunOptions:
     verbose: bool = False
     command: str = ""
 
+    def __post_init__(self):
+        # Checked when made, so that a run, the command line and the Python API all refuse a bad
+        # option before anything is loaded, computed or written.
+        for name, (flag, kind, least, most) in _OPTION_RANGES.items():
+            _check_option(flag, getattr(self, name), kind, least, most)
+        for name, (flag, choices) in _OPTION_CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise InputError(f"{flag} must be {' or '.join(map(str, choices))}, not {getattr(self, name)!r}.")
+        for name, flag in (("methods", "--methods"), ("motifs_from", "--motifs-from")):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, str) or not value
+                                      or not all(isinstance(m, str) for m in value)):
+                raise InputError(f"{flag} must name one or more methods (a tuple of names), not {value!r}.")
+        from .motifs import modisco
+
+        modisco.check_overrides(self.modisco)
+
+
+#: Numeric options: field -> (flag, "int" or "fraction", least, most); ``None`` values are allowed
+#: only for the optional ones (``max_seqs``, ``top_k``). A fraction lies in (least, most].
+_OPTION_RANGES = {
+    "target": ("--target", "int", 0, None),
+    "max_seqs": ("--max-seqs", "int?", 1, None),
+    "seed": ("--seed", "int", 0, None),
+    "n_references": ("--n-references", "int", 1, None),
+    "batch_size": ("--batch-size", "int", 1, None),
+    "chunk_size": ("--shard-size", "int", 1, None),
+    "threshold": ("--threshold", "fraction", 0, 1),
+    "top_k": ("--top-k", "int?", 1, None),
+    "q_threshold": ("--q", "fraction", 0, 1),
+    "screen_backgrounds": ("--screen-backgrounds", "int", 2, None),
+    "screen_positions": ("--screen-positions", "int", 1, None),
+    "minor_seqlets": ("--minor-seqlets", "int", 0, None),
+}
+_OPTION_CHOICES = {
+    "output": ("--output", ("logit", "probability")),
+    "explain": ("--explain", ("auto", "positives", "all")),
+    "hits_on": ("--hits-on", ("explained", "all")),
+}
+
+
+def _check_option(flag: str, value, kind: str, least, most) -> None:
+    """:class:`InputError` naming ``flag`` unless ``value`` is an integer of at least ``least``
+    (``kind`` "int"; "int?" also takes None) or a number in ``(least, most]`` ("fraction")."""
+    if kind == "int?" and value is None:
+        return
+    if kind == "fraction":
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and least < value <= most
+    else:
+        ok = isinstance(value, (int, np.integer)) and value >= least
+    if ok and not isinstance(value, bool):
+        return
+    what = f"a number in ({least}, {most}]" if kind == "fraction" else f"an integer of at least {least}"
+    raise InputError(f"{flag} must be {what}, not {value!r}.")
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -120,7 +175,8 @@ def select_sequences(seqs: io.Sequences, target: int, explain: str = "auto", max
     """Rows of ``seqs`` to explain, sorted: ``(n,)`` int64.
 
     ``"auto"``: positives of ``target`` when labels exist, else all; ``max_seqs`` draws a
-    seeded random subset.
+    seeded random subset. Rows that are N at every position carry nothing to explain: they are
+    left out with one warning naming them, and :class:`InputError` says so when no other row is left.
     """
     n = len(seqs)
     if explain not in ("auto", "positives", "all"):
@@ -135,6 +191,18 @@ def select_sequences(seqs: io.Sequences, target: int, explain: str = "auto", max
             raise InputError(f"no positive labels for target {target}; pass --explain all to explain every sequence.")
     elif explain == "positives":
         raise InputError("--explain positives needs labels; give a file with labels or use --explain all.")
+    blank = idx[seqs.blank[idx]]
+    if len(blank):
+        where = seqs.path or "the sequences"
+        if len(blank) == len(idx):
+            which = ("every sequence is" if len(blank) == n else "the sequence to explain is" if len(idx) == 1
+                     else f"all {len(idx)} sequences to explain are")
+            raise InputError(f"{where}: {which} N at every position (no A, C, G or T), which carries no information "
+                             "to explain; check the encoding (A C G T one-hot, N as all zeros) or the genome windows.")
+        rows = ", ".join(str(int(i)) for i in blank[:10]) + (", ..." if len(blank) > 10 else "")
+        logger.warning("%s: %d of the %d sequences to explain are N at every position (rows %s); they carry no "
+                       "information to explain and are left out", where, len(blank), len(idx), rows)
+        idx = idx[~seqs.blank[idx]]
     if max_seqs is not None:
         if max_seqs < 1:
             raise InputError(f"--max-seqs must be at least 1, not {max_seqs}.")
@@ -198,17 +266,12 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         Fields of :class:`RunOptions`.
     """
     opts = RunOptions(**options)
-    if not isinstance(model, Model):
-        model = Model.from_keras(model)
-    seqs = io.labels_for_model(seqs, model)
-    methods, motifs_from, fallback = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
-    opts = replace(opts, methods=methods, motifs_from=motifs_from)
-    _check_options(model, seqs, opts)
+    done = _already_complete(out, opts)
+    if done is not None:
+        return done
+    model, seqs, opts, db, index, fallback = _prepare(model, seqs, opts)
     _start_compiles()
-    db = io.load_motif_db(opts.motif_db)
-    _check_evidence_options(model, db, opts)
     truth = io.read_truth(opts.truth, len(seqs), seqs.length) if opts.truth else None
-    index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
     x = seqs.take(index)
     summary = _summary_head(model, seqs, index, opts)
     summary["method_fallback"] = fallback
@@ -273,6 +336,22 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
     return RunResult(final, summary)
 
 
+def _prepare(model, seqs: io.Sequences, opts: RunOptions):
+    """The one validation pass over a run's options and inputs, before anything is computed or
+    a staging directory exists: ``(model, seqs, opts, db, index, fallback)``, with the methods
+    chosen, labels checked, the motif database read and the rows to explain selected."""
+    if not isinstance(model, Model):
+        model = Model.from_keras(model)
+    seqs = io.labels_for_model(seqs, model)
+    methods, motifs_from, fallback = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
+    opts = replace(opts, methods=methods, motifs_from=motifs_from)
+    _check_options(model, seqs, opts)
+    db = io.load_motif_db(opts.motif_db)
+    index = select_sequences(seqs, opts.target, opts.explain, opts.max_seqs, opts.seed)
+    _check_inputs(model, db, index, opts)
+    return model, seqs, opts, db, index, fallback
+
+
 def _start_compiles() -> None:
     """Compile the shuffle's, DeepSHAP's and TF-MoDISco's numba kernels in a background process
     while the run loads and the model stages run (a no-op when numba's cache has them, or when
@@ -315,12 +394,6 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
     missing = [m for m in opts.motifs_from if m not in opts.methods]
     if missing:
         raise InputError(f"--motifs-from {missing[0]} is not among --methods ({', '.join(opts.methods)}); add it there.")
-    if opts.minor_seqlets < 0:
-        raise InputError(f"--minor-seqlets must be 0 or more, not {opts.minor_seqlets}.")
-    if opts.hits_on not in ("explained", "all"):
-        raise InputError(f"--hits-on must be explained or all, not {opts.hits_on!r}.")
-    if opts.output not in ("logit", "probability"):
-        raise InputError(f"--output must be logit or probability, not {opts.output!r}.")
     if "deepshap" in opts.methods and not opts.attributions:
         # Fail before any work is done, naming the layer DeepSHAP has no rule for.
         from .attribution.methods import check_deepshap_support
@@ -328,17 +401,26 @@ def _check_options(model: Model, seqs: io.Sequences, opts: RunOptions) -> None:
         check_deepshap_support(model, opts.output)
 
 
-def _check_evidence_options(model: Model, db, opts: RunOptions) -> None:
-    """Screen and effect-size options, before any work is done."""
+def _check_inputs(model: Model, db, index: np.ndarray, opts: RunOptions) -> None:
+    """What the stages would find wrong half-way, found before any work: database motifs the
+    screen cannot insert, TF-MoDISco settings that do not fit the sequences, an ``--attributions``
+    file that is not of this run."""
     from .evidence.screen import check_motifs
+    from .motifs import modisco
 
-    for name, value, least in (("--screen-backgrounds", opts.screen_backgrounds, 2),
-                               ("--screen-positions", opts.screen_positions, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise InputError(f"{name} must be an integer of at least {least}, not {value!r}"
-                             + ("; an effect's standard error needs two backgrounds." if least == 2 else "."))
     if opts.screen:
         check_motifs(db, model.seq_len)
+    modisco.resolve_settings(opts.modisco or None, len(index), model.seq_len).check(model.seq_len)
+    if opts.attributions:
+        _check_attributions(opts.attributions, index, model.seq_len, opts)
+
+
+def _already_complete(out, opts: RunOptions) -> RunResult | None:
+    """``--resume`` on a finished run: nothing to do, the run as it is."""
+    if not opts.resume or opts.force or not io.finished(out):
+        return None
+    logger.info("%s is already complete, nothing to do", out)
+    return RunResult(Path(out), io.read_json(Path(out) / "summary.json"))
 
 
 def _summary_head(model: Model, seqs: io.Sequences, index: np.ndarray, opts: RunOptions) -> dict:
@@ -489,14 +571,22 @@ def _delta_stats(deltas, gaps, index, name) -> dict:
             "n_above_1e-3": int(len(bad)), "rows_above_1e-3": [int(index[i]) for i in bad[:100]]}
 
 
-def _reuse_attributions(path, index, od, opts) -> dict:
+def _check_attributions(path, index: np.ndarray, length: int, opts: RunOptions) -> None:
+    """``--attributions``: a finished, intact attributions.h5 of these sequences with the run's methods."""
     info = io.attributions_info(path)
+    if info["length"] != length:
+        raise InputError(f"{path} holds {info['length']}-bp sequences but the model takes {length} bp; give the "
+                         "attributions of this model's run.")
     if not np.array_equal(info["index"], index):
         raise InputError(f"{path} explains other sequences than this run selects; use the same data, "
                          "--target, --explain, --max-seqs and --seed as the run that made it.")
     missing = [m for m in opts.methods if m not in info["methods"]]
     if missing:
-        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods {','.join(m for m in opts.methods if m in info['methods'])}.")
+        raise InputError(f"{path} has no {missing[0]} attributions; pass --methods "
+                         f"{','.join(m for m in opts.methods if m in info['methods']) or ','.join(info['methods'])}.")
+
+
+def _reuse_attributions(path, index, od, opts) -> dict:
     io.copy_file(path, od / "attributions.h5")
     return {m: {"seconds": 0.0, "reused_from": str(path), **_attribution_stats(path, m, index)} for m in opts.methods}
 
@@ -1095,6 +1185,11 @@ MAX_OUTPUT_RUNS = 10
 N_TOP_PER_OUTPUT = 5
 
 
+def check_max_output_runs(value) -> None:
+    """``--max-output-runs``: an integer of at least 0 (:class:`InputError` otherwise)."""
+    _check_option("--max-output-runs", value, "int", 0, None)
+
+
 def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs: int = MAX_OUTPUT_RUNS,
                 **options) -> RunResult:
     """:func:`run` for one ``target``, or for every output when ``target == "all"``.
@@ -1112,22 +1207,26 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs
         return run(model, seqs, out, target=target, **options)
     if not isinstance(model, Model):
         model = Model.from_keras(model)
-    if isinstance(max_output_runs, bool) or not isinstance(max_output_runs, (int, np.integer)) or max_output_runs < 0:
-        raise InputError(f"--max-output-runs must be an integer of at least 0, not {max_output_runs!r}.")
-    seqs = io.labels_for_model(seqs, model)
+    check_max_output_runs(max_output_runs)
     opts = RunOptions(**options)
-    db = io.load_motif_db(opts.motif_db)
-    _check_evidence_options(model, db, opts)
+    done = _already_complete(out, opts)
+    if done is not None:
+        return done
+    # Every output's options and inputs, before the directory exists: each output that gets a run
+    # of its own (its positives among them), else the shared parts' (every row).
+    per_output = model.n_outputs <= max_output_runs
+    for t in range(model.n_outputs) if per_output else [0]:
+        model, seqs, _, db, _, _ = _prepare(model, seqs, replace(opts, target=t) if per_output
+                                            else replace(opts, explain="all"))
     if opts.truth:
         io.read_truth(opts.truth, len(seqs), seqs.length)       # checked before any work; each output's run scores it
     index = _rows_of_all_outputs(seqs, opts)
     x = seqs.take(index)
-    per_output = model.n_outputs <= max_output_runs
     outputs = list(range(model.n_outputs))
     inner = {k: v for k, v in options.items() if k != "force"}
-    # methods are chosen by each output's run; the head here records what every output shares
-    head = _summary_head(model, seqs, index,
-                         replace(opts, methods=opts.methods or (), motifs_from=opts.motifs_from or ()))
+    # the head records what every output shares, with the methods each output's run chooses
+    methods, motifs_from, _ = choose_methods(model, opts.methods, opts.motifs_from, opts.output)
+    head = _summary_head(model, seqs, index, replace(opts, methods=methods, motifs_from=motifs_from))
     top = {**{k: head[k] for k in ("version", "command", "created", "model", "data")}, "run": Path(out).name,
            "targets": {}, "per_output_runs": per_output, "max_output_runs": int(max_output_runs),
            "parameters": {**head["parameters"], "target": "all"}}

@@ -25,7 +25,7 @@ ALLOWED = {
     "attribution.deeplift": {"errors", "model", "attribution.recurrent"},
     "attribution.methods": {"errors", "model", "attribution.shuffle", "attribution.deeplift"},
     "attribution.usage": {"errors", "model", "attribution.methods", "filters"},  # which filters build each motif
-    "attribution.distributed": {"errors", "io", "attribution.methods", "__init__"},
+    "attribution.distributed": {"errors", "io", "model", "attribution.methods", "__init__"},
     # motifs wing
     "motifs": {"motifs.modisco"},
     "motifs.modisco": {"errors"},
@@ -61,7 +61,7 @@ ALLOWED = {
                  "attribution.distributed", "attribution.usage", "motifs.modisco", "motifs.compare", "motifs.hits",
                  "motifs.composition", "evidence.edits", "evidence.screen", "evidence.effects", "evidence.names",
                  "evidence.grammar", "evidence.truth", "evidence.across", "report.render"},
-    "cli": {"errors", "io", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
+    "cli": {"errors", "io", "model", "pipeline", "attribution.distributed", "report.render", "jit", "__init__"},
     "__init__": {"errors", "io", "model", "pipeline"},
 }
 

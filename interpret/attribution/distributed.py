@@ -199,9 +199,13 @@ def attribute_to_file(model_path, model, x, index: np.ndarray, out, methods=("gr
         Python file with the model's custom layers; workers import it before loading the model.
     """
     out = Path(out)
+    check_cluster(scheduler, workers)
+    if resume and not force and io.finished(out, "file"):
+        logger.info("%s is already complete, nothing to do", out)
+        return out
     io.check_replaceable(out, force, inputs=(model_path, custom_objects), kind="file")
-    if shard_size < 1:
-        raise InputError(f"--shard-size must be at least 1, not {shard_size}.")
+    if isinstance(shard_size, bool) or not isinstance(shard_size, (int, np.integer)) or shard_size < 1:
+        raise InputError(f"--shard-size must be an integer of at least 1, not {shard_size!r}.")
     methods = tuple(methods)
     from .methods import METHODS
 
@@ -209,6 +213,8 @@ def attribute_to_file(model_path, model, x, index: np.ndarray, out, methods=("gr
     if unknown:
         raise InputError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}.")
     partial = io.partial_path(out)
+    if partial.exists():
+        io.check_unlocked(partial, out)
     if partial.exists() and not (resume or force):
         raise InputError(f"an unfinished {out} is kept in {partial}; pass --resume to continue it or --force to "
                          "start over.")
@@ -228,6 +234,33 @@ def attribute_to_file(model_path, model, x, index: np.ndarray, out, methods=("gr
     return out
 
 
+def check_cluster(scheduler: str | None, workers: int | None) -> None:
+    """:class:`InputError` unless ``workers`` (a local cluster's size) is a positive integer or None,
+    and at most one of ``scheduler`` and ``workers`` is given."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or workers < 1):
+        raise InputError(f"--workers must be an integer of at least 1, not {workers!r}.")
+    if scheduler and workers is not None:
+        raise InputError("--scheduler and --workers both given: use a running cluster (--scheduler) or start a "
+                         "local one (--workers), not both.")
+
+
+def dask_setup(worker) -> None:
+    """Preload of the local Dask workers :func:`attribute_to_file` starts (``distributed`` calls it in
+    each worker process): they print nothing, neither TensorFlow's banner nor distributed's logs
+    (the client reports what matters in one line), and leave Ctrl-C to the client, which closes
+    them; a terminal's Ctrl-C reaches every process of its group."""
+    import signal
+    import threading
+
+    from ..model import quiet_tensorflow
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    quiet_tensorflow()
+
+
 def _run_dask(model_path, shard_x, todo, args, commit, store, scheduler, workers, custom_objects) -> None:
     from concurrent.futures import CancelledError
 
@@ -242,7 +275,10 @@ def _run_dask(model_path, shard_x, todo, args, commit, store, scheduler, workers
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address.") from exc
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # Quiet workers (dask_setup) unless the run logs at debug level.
+        quiet = [] if logger.isEnabledFor(logging.DEBUG) else [__name__]
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               preload=quiet)
         client = Client(cluster)
     where = f" at {scheduler}" if scheduler else ""
     try:

@@ -21,7 +21,8 @@ The package is one step of the flow, split by what is read or written:
 ``peaks``      ``read_bed``, ``load_peaks`` (windows from a genome through pyfaidx), ``write_bed``
 ``loading``    ``load_sequences`` (every input format, validated), ``labels_for_model``
 ``formats``    MEME (``Motif``, ``read_meme``, ``load_motif_db``, ``load_motif_groups``), JSON, TSV, text, HDF5 tables, ``modisco.h5``
-``outdir``     ``OutputDir`` (staged, resumable stages), ``partial_path``, ``check_replaceable`` (what ``--force`` may replace)
+``outdir``     ``OutputDir`` (staged, resumable stages, locked), ``partial_path``, ``check_replaceable`` (what
+               ``--force`` may replace), ``finished`` (nothing to resume), ``check_unlocked``
 ``store``      ``AttributionStore`` (``attributions.h5`` shard by shard), ``read_attributions`` and friends
 ``shards``     ``ShardFiles``: a stage's finished shards, one file each (hit calling resumes from them)
 ``truth``      ``read_truth`` (``--truth``: planted positions or instances, checked against the input)
@@ -37,7 +38,7 @@ from .formats import (MOTIF_GROUP_COLUMNS, Motif, add_tsv_columns, copy_file, fo
                       write_h5, write_json, write_meme, write_modisco_h5, write_text, write_tsv)
 from .loading import BED_SUFFIXES, X_KEYS, Y_KEYS, labels_for_model, load_sequences
 from .models import load_custom_objects, load_model
-from .outdir import MARKER, OutputDir, check_replaceable, is_marked, partial_path
+from .outdir import MARKER, OutputDir, check_replaceable, check_unlocked, finished, is_marked, partial_path
 from .peaks import load_peaks, read_bed, write_bed
 from .sequences import (ALPHABET, STREAM_BYTES, CodeRows, NpyRows, RowReader, Sequences, decode, one_hot_encode,
                         read_fasta_codes, to_nl4)
@@ -50,10 +51,10 @@ from .truth import Truth, read_truth
 __all__ = [
     "ALPHABET", "BED_SUFFIXES", "STREAM_BYTES", "X_KEYS", "Y_KEYS", "AttributionStore", "CodeRows", "InputError",
     "MARKER", "MOTIF_GROUP_COLUMNS", "Motif", "NotResumable", "NpyRows", "OutputDir", "RowReader", "RunFiles",
-    "Sequences", "ShardFiles", "Truth", "add_tsv_columns", "attributions_info", "check_replaceable", "copy_file",
-    "decode", "format_meme", "is_marked", "iter_attributions", "motif_groups_path", "jaspar_path", "json_value",
-    "labels_for_model", "load_custom_objects", "load_model", "load_motif_db", "load_motif_groups", "load_peaks",
-    "load_sequences",
+    "Sequences", "ShardFiles", "Truth", "add_tsv_columns", "attributions_info", "check_replaceable", "check_unlocked",
+    "copy_file", "decode", "finished", "format_meme", "is_marked", "iter_attributions", "motif_groups_path",
+    "jaspar_path", "json_value", "labels_for_model", "load_custom_objects", "load_model", "load_motif_db",
+    "load_motif_groups", "load_peaks", "load_sequences",
     "one_hot_encode", "partial_path", "read_attributions", "read_bed", "read_fasta_codes", "read_h5", "read_json",
     "read_meme", "read_progress", "read_run", "read_top_attributions", "read_truth", "read_tsv", "to_nl4", "write_bed",
     "write_h5",

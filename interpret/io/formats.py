@@ -26,7 +26,12 @@ class Motif:
 
 
 def read_meme(path) -> list[Motif]:
-    """All motifs of a MEME-format file, as :class:`Motif` with ``(W, 4)`` PPMs."""
+    """All motifs of a MEME-format file, as :class:`Motif` with ``(W, 4)`` PPMs.
+
+    Every row of a letter-probability matrix must hold 4 probabilities (A C G T) summing to 1
+    (within :data:`ROW_SUM_TOLERANCE`), and a matrix as many rows as its ``w=``: anything else raises
+    :class:`InputError` naming the motif and the line, rather than screening a shortened motif.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"motif file {path} does not exist; give a MEME-format file.")
@@ -46,29 +51,73 @@ def read_meme(path) -> list[Motif]:
                 i += 1
             if i >= len(lines) or not lines[i].strip().startswith("letter-probability"):
                 continue
-            header = lines[i].split()
-            width = int(header[header.index("w=") + 1]) if "w=" in header else None
-            nsites = int(float(header[header.index("nsites=") + 1])) if "nsites=" in header else 20
+            header, where = lines[i].split(), f"{path} line {i + 1}: motif {mid}"
+            alength = _header_number(header, "alength=", where)
+            if alength not in (None, 4):
+                raise InputError(f"{where} has alength= {alength}; DNA motifs have 4 letters (A C G T).")
+            width = _header_number(header, "w=", where)
+            nsites = int(_header_number(header, "nsites=", where, float) or 20)
             rows = []
             i += 1
             while i < len(lines) and (width is None or len(rows) < width):
                 vals = lines[i].split()
-                if len(vals) == 4:
-                    try:
-                        rows.append([float(v) for v in vals])
-                    except ValueError:
-                        break
-                elif vals:
+                if vals and not _is_number(vals[0]):
                     break
+                if vals:
+                    rows.append(_meme_row(vals, f"{path} line {i + 1}: motif {mid} row {len(rows) + 1}"))
                 i += 1
-            if rows:
-                ppm = np.array(rows, dtype=np.float64)
-                motifs.append(Motif(mid, ppm / ppm.sum(axis=1, keepdims=True), name, nsites))
+            j = i  # a number right after w= rows: the header or the matrix is wrong
+            while j < len(lines) and not lines[j].split():
+                j += 1
+            extra = width is not None and j < len(lines) and _is_number(lines[j].split()[0])
+            if not rows or extra or (width is not None and len(rows) != width):
+                got = f"more than {width}" if extra else str(len(rows))
+                raise InputError(f"{where} has {got} matrix rows{f' but w= {width}' if width else ''}; give one row "
+                                 "of 4 probabilities (A C G T) per position.")
+            ppm = np.array(rows, dtype=np.float64)
+            motifs.append(Motif(mid, ppm / ppm.sum(axis=1, keepdims=True), name, nsites))
             continue
         i += 1
     if not motifs:
         raise InputError(f"{path} holds no MEME motifs (no 'MOTIF' with a letter-probability matrix).")
     return motifs
+
+
+#: How far from 1 a letter-probability row may sum (rounding in files written to 3 decimals and
+#: less); a row that sums to something else is a typo or counts, not probabilities.
+ROW_SUM_TOLERANCE = 0.05
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_number(header: list, key: str, where: str, kind=int):
+    """The value after ``key`` in a letter-probability header line, or None if absent."""
+    if key not in header:
+        return None
+    k = header.index(key)
+    try:
+        return kind(header[k + 1])
+    except (IndexError, ValueError):
+        raise InputError(f"{where}: {key} is not followed by a number; fix the letter-probability line.") from None
+
+
+def _meme_row(vals: list, where: str) -> list:
+    """One letter-probability row: 4 finite, non-negative numbers summing to 1."""
+    if len(vals) != 4:
+        raise InputError(f"{where} has {len(vals)} numbers, not 4 (A C G T); fix or remove the row.")
+    try:
+        row = [float(v) for v in vals]
+    except ValueError:
+        raise InputError(f"{where} holds {' '.join(vals)!r}, not 4 numbers; fix the row.") from None
+    if not all(np.isfinite(v) and v >= 0 for v in row) or abs(sum(row) - 1) > ROW_SUM_TOLERANCE:
+        raise InputError(f"{where} holds {' '.join(vals)}, not 4 probabilities summing to 1; fix the row.")
+    return row
 
 
 def format_meme(motifs: list[Motif]) -> str:

@@ -17,6 +17,7 @@ from .sequences import (
     Sequences,
     _check_length,
     _check_values,
+    blank_rows,
     _layout,
     read_fasta_codes,
     to_nl4,
@@ -114,8 +115,11 @@ def _open_npy(path: Path, seq_len: int | None) -> tuple[NpyRows, str]:
     layout, convert = _layout(shape, dtype, seq_len, str(path))
     rows = NpyRows(path, shape, dtype, offset, fortran, convert)
     _check_length(rows.shape[1], seq_len, str(path))
+    blank = []
     for start, x in rows.chunks():
         _check_values(x, str(path), start)
+        blank.append(blank_rows(x))
+    rows._blank = np.concatenate(blank)  # kept: which rows are all N, from this one pass
     return rows, layout
 
 
@@ -143,12 +147,26 @@ def labels_for_model(seqs: Sequences, model: Model) -> Sequences:
         is_class = np.all(y == np.round(y)) and y.min() >= 0 and y.max() < n_out
         if model.output_activation != "softmax" or not is_class:
             raise InputError(
-                f"{where}: labels are one column but the model has {n_out} outputs; give an (N, {n_out}) label "
-                f"array, one column per output{' (or class indices 0..' + str(n_out - 1) + ')' if model.output_activation == 'softmax' else ''}."
+                f"{where}: labels are one column but the model has {n_out} outputs; give an "
+                f"(N, {n_out}) label array, one column per output"
+                f"{' (or class indices 0..' + str(n_out - 1) + ')' if model.output_activation == 'softmax' else ''}."
             )
         logger.info("%s: labels read as class indices of the %d-way softmax", where, n_out)
         y = np.eye(n_out, dtype=np.float32)[y.astype(np.int64)]
+    if not np.isin(y, (0, 1)).all():
+        # A label is positive or not: 1/2 coding, scores or soft labels would be read against 0.5 in silence.
+        classes = f", or class indices 0..{n_out - 1} for this softmax" if model.output_activation == "softmax" else ""
+        raise InputError(f"{where}: labels hold {_values(y)}, not 0/1; give 0/1 labels (1 = positive){classes}, "
+                         "or choose another array with --y-key.")
     return seqs.with_labels(y)
+
+
+def _values(y: np.ndarray) -> str:
+    """The values in labels ``y``, for a message: each with its count when few, else the range."""
+    values, counts = np.unique(y, return_counts=True)
+    if len(values) <= 4:
+        return " and ".join(f"{v:g} ({c} rows)" for v, c in zip(values.tolist(), counts.tolist()))
+    return f"{len(values)} distinct values from {values[0]:g} to {values[-1]:g}"
 
 
 def _pick_key(files, key, candidates, what, flag, path, required=True):

@@ -43,6 +43,13 @@ def load_model(path, custom_objects=None) -> Model:
         raise
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
         unknown = _unknown_object(str(exc))
+        if "Lambda" in str(exc) and "safe_mode" in str(exc):
+            raise InputError(
+                f"{path} has a Lambda layer, whose Python code Keras does not load from a file (it could run "
+                "anything); replace the Lambda with a custom layer class and pass --custom-objects FILE.py, or, if "
+                "you trust the file, load it in Python with keras.models.load_model(path, safe_mode=False) and pass "
+                "that model to interpret.run."
+            ) from exc
         if unknown:
             given = f" ({custom_objects} does not define it)" if custom_objects is not None else ""
             raise InputError(
@@ -50,7 +57,7 @@ def load_model(path, custom_objects=None) -> Model:
                 "--custom-objects FILE.py, a Python file that defines it with "
                 "@keras.saving.register_keras_serializable() (Python: load_model(path, custom_objects=...))."
             ) from exc
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        first = _first_sentence(str(exc)) or type(exc).__name__
         raise InputError(
             f"{path} is not a Keras model this Keras can load ({first}); save it with "
             "model.save('model.keras') or model.save('model.h5'), and pass --custom-objects FILE.py if it "
@@ -64,6 +71,13 @@ _UNKNOWN_PATTERNS = (
     re.compile(r"Could not locate (?:class|function) '([^']+)'"),
     re.compile(r"Unknown (?:layer|object|activation|function|class)[^']*'([^']+)'"),
 )
+
+
+def _first_sentence(message: str, limit: int = 200) -> str:
+    """The first sentence of ``message``, cut at a word and marked when longer than ``limit``."""
+    text = " ".join(message.split())
+    text = text.split(". ")[0].rstrip(".")
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _unknown_object(message: str) -> str | None:

@@ -66,7 +66,8 @@ def _protected(path: Path) -> str | None:
 
 
 def check_replaceable(out, force: bool = False, inputs=(), kind: str = "directory") -> None:
-    """Refuse, before any work, an ``--out`` that the run could not write or must not replace.
+    """Refuse, before any work, an ``--out`` that the run could not write or must not replace, or
+    that another interpret process is writing (it holds the lock on ``.<out>.partial``).
 
     Parameters
     ----------
@@ -95,6 +96,8 @@ def check_replaceable(out, force: bool = False, inputs=(), kind: str = "director
     partial = partial_path(out)
     if partial.exists() and not (is_marked(partial) if kind == "directory" else _is_attributions_file(partial)):
         raise InputError(f"{partial} exists and was not written by interpret; move it away or choose another --out.")
+    if partial.exists():
+        check_unlocked(partial, out)
     if not out.exists() and not out.is_symlink():
         return
     if kind == "directory" and not out.is_dir():
@@ -113,6 +116,30 @@ def check_replaceable(out, force: bool = False, inputs=(), kind: str = "director
                          "remove it yourself or choose another --out.")
 
 
+def finished(out, kind: str = "directory") -> bool:
+    """Whether ``out`` is a finished output of interpret with no unfinished run beside it, so that
+    ``--resume`` has nothing to do: a run directory with its ``summary.json`` (``kind="directory"``)
+    or an attributions file (``kind="file"``)."""
+    out = Path(out)
+    if partial_path(out).exists() or out.is_symlink():
+        return False
+    if kind == "file":
+        return out.is_file() and _is_attributions_file(out)
+    return out.is_dir() and is_marked(out) and (out / "summary.json").is_file()
+
+
+def check_unlocked(path: Path, what) -> None:
+    """:class:`InputError` if another process holds the lock on ``path`` (it is writing ``what``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # gone meanwhile, or unreadable: the caller's own checks say what is wrong
+    try:
+        _lock(fd, what)
+    finally:
+        os.close(fd)
+
+
 def _lock(fd: int, what) -> None:
     """Exclusive lock on ``fd`` for this process's lifetime (released when it closes or the process dies)."""
     import fcntl
@@ -120,7 +147,6 @@ def _lock(fd: int, what) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
-        os.close(fd)
         raise InputError(f"another interpret process is writing {what}; wait for it to end or choose another --out.") from exc
 
 
@@ -179,22 +205,46 @@ class OutputDir:
         self.resumed: list[str] = []
         self._order: list[str] = []
         self._stages: dict[str, dict] = {}
-        existing = self.path.exists()
+        self._fd = None
+        try:
+            existing = not self._create(parent)
+            if existing:  # locked first: a run another process is writing is named as such
+                self._fd = os.open(self.path, os.O_RDONLY)
+                _lock(self._fd, self.final)
+        except OSError as exc:
+            self._unlock()
+            raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
+        except InputError:
+            self._unlock()
+            raise
         if existing and not (resume or force):
+            self._unlock()
             raise InputError(f"an unfinished run of {self.final} is kept in {self.path}; pass --resume to continue it "
                              "or --force to start over.")
-        try:
-            self.path.mkdir(exist_ok=True)
-            if not existing:
-                mark(self.path, "run")
-            self._fd = os.open(self.path, os.O_RDONLY)
-        except OSError as exc:
-            raise InputError(f"cannot write to {parent} ({exc.strerror}); choose a writable --out.") from exc
-        _lock(self._fd, self.final)
         if existing and resume:
             self._load(identity is not None)
         elif existing:  # --force: start over
             self._clear()
+
+    def _create(self, parent: Path) -> bool:
+        """Create the staging directory, marked and locked before it takes its name, so that no
+        other process ever sees it unlocked; ``False`` if it exists already (another run's)."""
+        if self.path.exists():
+            return False
+        tmp = parent / f"{self.path.name}.new-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            mark(tmp, "run")
+            self._fd = os.open(tmp, os.O_RDONLY)
+            _lock(self._fd, self.final)
+            os.rename(tmp, self.path)  # fails if another process created it meanwhile (it is never empty)
+        except OSError:
+            self._unlock()
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self.path.exists():
+                return False
+            raise
+        return True
 
     def _clear(self) -> None:
         for child in self.path.iterdir():
@@ -307,10 +357,32 @@ class OutputDir:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            # Keep what a resumed run can use: any stage started here or in a nested run.
-            if any(self.path.rglob("journal.json")):
+            # Keep what a resumed run can use: after an interruption any stage started (here or in
+            # a nested run), after an error only finished work; a staging directory with nothing to
+            # reuse would only block the corrected command.
+            interrupted = issubclass(exc_type, KeyboardInterrupt)
+            if any(self.path.rglob("journal.json")) if interrupted else self.has_progress():
                 logger.debug("unfinished run kept in %s", self.path)
                 self._unlock()
             else:
                 self.abort()
+        return False
+
+    def has_progress(self) -> bool:
+        """Whether the staging directory holds work a resumed run reuses: a finished stage, here or
+        in a nested run, or attribution shards already committed."""
+        from .store import read_progress
+
+        for journal in self.path.rglob("journal.json"):
+            try:
+                if any(r.get("done") for r in read_json(journal).get("stages", {}).values()):
+                    return True
+            except (OSError, ValueError):
+                continue
+        for store in self.path.rglob("attributions.h5"):
+            try:
+                if read_progress(store)[0]:
+                    return True
+            except (OSError, KeyError):
+                continue
         return False

@@ -98,8 +98,9 @@ def load_peaks(bed, genome, width: int | None, label_column: int | None = None) 
     read as upper case; N and other IUPAC codes as all-zero rows).
 
     The genome is read through its ``.fai`` index (pyfaidx): an existing ``genome.fa.fai`` is
-    used, a missing one is built beside the genome, or in a temporary directory when that one
-    is read-only. Plain FASTA; bgzip-compressed FASTA needs Biopython (pyfaidx's reader), plain
+    used when :func:`fai_mismatch` finds it describes the genome, and rebuilt (with a warning)
+    when it does not; a missing one is built beside the genome, or in a temporary directory
+    when that one is read-only. Plain FASTA; bgzip-compressed FASTA needs Biopython (pyfaidx's reader), plain
     gzip cannot be indexed.
 
     Parameters
@@ -125,10 +126,17 @@ def load_peaks(bed, genome, width: int | None, label_column: int | None = None) 
     peaks, labels = read_bed(bed, label_column)
     fai = Path(str(genome) + ".fai")
     tmp = None
-    if not fai.exists() and not os.access(genome.parent, os.W_OK):
+    stale = fai_mismatch(genome, fai) if fai.exists() else None
+    if stale:
+        logger.warning("%s does not match %s (%s): it was made from another version of the genome or another "
+                       "file; %s", fai, genome, stale, "rebuilding it" if os.access(fai.parent, os.W_OK) else
+                       "indexing the genome afresh in a temporary directory")
+        if os.access(fai.parent, os.W_OK):
+            fai.unlink()
+    if (stale or not fai.exists()) and not os.access(genome.parent, os.W_OK):
         tmp = tempfile.TemporaryDirectory(prefix="interpret-fai-")
         fai = Path(tmp.name) / (genome.name + ".fai")
-        logger.info("%s has no .fai index and its directory is read-only; indexing into %s", genome, tmp.name)
+        logger.info("%s has no usable .fai index and its directory is read-only; indexing into %s", genome, tmp.name)
     try:
         fasta = _open_genome(genome, fai)
         with fasta:
@@ -144,6 +152,50 @@ def load_peaks(bed, genome, width: int | None, label_column: int | None = None) 
     x[minus] = x[minus, ::-1, ::-1]  # reverse complement: A C G T reversed is T G C A
     return Sequences(x=x, y=labels, path=str(bed), names=[str(n) for n in regions.name],
                      source_layout="BED + genome", regions=regions, genome=str(genome))
+
+
+def fai_mismatch(genome, fai) -> str | None:
+    """Why the ``.fai`` index ``fai`` does not describe ``genome`` (``None`` if it does).
+
+    A ``.fai`` row gives a record's name, length, byte offset of its first base, bases per line
+    and bytes per line; reads through a stale index return the wrong bases in silence. Checked
+    for every record, a few bytes each: the line before the offset is the record's ``>name``
+    header; its first line ends where the index says; its last base sits where length and
+    layout put it, followed by a line end or the end of the file; and nothing but blank lines
+    follows the last record. A timestamp says nothing: a copy or an edit can make an old index
+    look newer than the genome.
+    """
+    try:
+        rows = [line.rstrip("\r\n").split("\t") for line in Path(fai).read_text().splitlines() if line.strip()]
+        recs = [(r[0], *(int(v) for v in r[1:5])) for r in rows]
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return "it is not a FASTA index"
+    size = Path(genome).stat().st_size
+    last = 0
+    with open(genome, "rb") as fh:
+        def read(at: int, n: int) -> bytes:
+            fh.seek(max(0, at))
+            return fh.read(max(0, n))
+
+        for name, length, offset, bases, width in recs:
+            if offset > size or length < 0 or bases < 1 or width < bases:
+                return f"record {name} lies outside the file"
+            back = min(offset, len(name) + 4096)
+            head = read(offset - back, back).rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+            if not offset or read(offset - 1, 1) != b"\n" or head.split()[:1] != [b">" + name.encode()]:
+                return f"no >{name} header before offset {offset}"
+            if length > bases and read(offset + bases, width - bases).strip(b"\r\n"):
+                return f"the lines of {name} are not {bases} bases long"
+            if length:
+                end = offset + (length - 1) // bases * width + (length - 1) % bases  # the last base
+                tail = read(end, 2)
+                if tail[:1] in (b"", b"\n", b"\r", b">") or tail[1:2] not in (b"", b"\n", b"\r"):
+                    return f"{name} is not {length} bp long"
+                last = max(last, end + 1)
+        rest = read(last, min(size - last, 4096))
+        if size - last > 4096 or rest.strip():
+            return "the genome has sequence after the last indexed record"
+    return None
 
 
 def _open_genome(genome: Path, fai: Path):

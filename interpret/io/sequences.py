@@ -64,6 +64,7 @@ class Sequences:
         self.keys = keys if keys is not None else {}
         self.regions = regions
         self.genome = genome
+        self._blank = None
 
     @property
     def x(self) -> np.ndarray:
@@ -80,6 +81,15 @@ class Sequences:
     def take(self, index) -> np.ndarray:
         """Rows ``index`` as float32 ``(n, L, 4)``, read without building :attr:`x`."""
         return self.source[np.asarray(index, dtype=np.int64)]
+
+    @property
+    def blank(self) -> np.ndarray:
+        """``(N,)`` bool: rows that are N at every position (no A, C, G or T), which carry nothing
+        to explain. Read once (from the loading pass for ``.npy`` and FASTA) and kept."""
+        if self._blank is None:
+            src = self.source
+            self._blank = blank_rows(src) if isinstance(src, np.ndarray) else src.blank()
+        return self._blank
 
     def with_labels(self, y) -> "Sequences":
         """The same sequences with labels ``y`` (a new object sharing the rows)."""
@@ -104,6 +114,7 @@ class RowReader:
 
     def __init__(self, shape: tuple):
         self.shape = tuple(int(s) for s in shape)
+        self._blank = None
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -149,6 +160,12 @@ class RowReader:
     def __array__(self, dtype=None, copy=None):
         x = self._read(0, len(self))
         return x if dtype is None else x.astype(dtype)
+
+    def blank(self) -> np.ndarray:
+        """``(N,)`` bool: rows without any base (all N); one streaming pass, kept."""
+        if self._blank is None:
+            self._blank = np.concatenate([blank_rows(x) for _, x in self.chunks()])
+        return self._blank
 
     def chunks(self, rows: int | None = None):
         """Yield ``(start, x[start:start + rows])`` over all rows (``rows`` default: ~32 MB of float32)."""
@@ -202,6 +219,9 @@ class CodeRows(RowReader):
     def _read(self, start: int, stop: int) -> np.ndarray:
         return self._TABLE[self.codes[start:stop]]
 
+    def blank(self) -> np.ndarray:
+        return (self.codes == 4).all(axis=1)
+
 
 def to_nl4(raw, seq_len: int | None = None, where: str = "input") -> tuple[np.ndarray, str]:
     """Convert a one-hot array in any supported layout to ``(N, L, 4)`` float32 and validate it.
@@ -244,6 +264,11 @@ def _layout(shape: tuple, dtype, seq_len: int | None, where: str):
     if shape[0] == 0:
         raise InputError(f"{where}: there are no sequences (N = 0); give at least one.")
     return layout, lambda a: np.ascontiguousarray(pick(a), dtype=np.float32)
+
+
+def blank_rows(x: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: rows of one-hot ``x`` ``(N, L, 4)`` without any base (all zeros or 0.25: N)."""
+    return ~(np.asarray(x) > 0.5).any(axis=(1, 2))
 
 
 def _check_values(x: np.ndarray, where: str, offset: int = 0) -> None:

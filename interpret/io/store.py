@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zlib
 from pathlib import Path
@@ -152,7 +153,11 @@ class AttributionStore:
             fd = os.open(path, os.O_RDWR)
         except OSError as exc:
             raise InputError(f"cannot write {path} ({exc.strerror}); choose a writable --out.") from exc
-        _lock(fd, path)
+        try:
+            _lock(fd, path)
+        except InputError:
+            os.close(fd)
+            raise
         return cls(path, fd, len(index), length, methods, shard_size, spec, done, crc)
 
     def _check_space(self) -> None:
@@ -288,6 +293,10 @@ def _open_finished(path):
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
+        cut = re.search(r"truncated file: eof = (\d+).*stored_eof = (\d+)", str(exc))
+        if cut:
+            raise InputError(f"{path} is truncated ({int(cut[1]):,} of its {int(cut[2]):,} bytes); copy it again or "
+                             "recompute it with `interpret attribute`.") from exc
         raise InputError(f"{path} is not an interpret attributions.h5 ({exc}); recompute it with `interpret attribute`.") from exc
     if "shards" in f and not f["shards/done"][()].all():
         done, total = int(f["shards/done"][()].sum()), len(f["shards/done"])

@@ -155,11 +155,26 @@ class ModiscoSettings:
             return int(self.suppress)
         return int(0.5 * self.sliding_window_size) + self.flank_size
 
+    def check_ranges(self) -> "ModiscoSettings":
+        """Raise :class:`InputError`, naming the option, for a setting out of its range or of the
+        wrong type, whatever the sequences."""
+        for name, flag in _FLAGS.items():
+            value = getattr(self, name)
+            if name == "max_sequences" and value is None:
+                continue
+            if name == "target_seqlet_fdr":
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value < 1:
+                    raise InputError(f"{flag} must be a number between 0 and 1, not {value!r}.")
+            elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise InputError(f"{flag} must be an integer of at least 1, not {value!r}.")
+        if not 0 <= self.trim_threshold < 1:
+            raise InputError(f"trim_threshold must be in [0, 1), not {self.trim_threshold}.")
+        return self
+
     def check(self, length: int) -> "ModiscoSettings":
         """Raise :class:`InputError` if these settings cannot run on sequences of ``length`` bp."""
+        self.check_ranges()
         w, f = self.sliding_window_size, self.flank_size
-        if w < 1 or f < 1:
-            raise InputError(f"--modisco-window ({w}) and --modisco-flank ({f}) must be >= 1.")
         if w + 2 * f >= length:
             raise InputError(
                 f"a seqlet (--modisco-window {w} + 2 x --modisco-flank {f}) does not fit in {length}-bp "
@@ -168,14 +183,6 @@ class ModiscoSettings:
             raise InputError(
                 f"trim_to_window_size {self.trim_to_window_size} + 2 x initial_flank_to_add "
                 f"{self.initial_flank_to_add} exceeds the sequence length {length}; lower them.")
-        if not 0 < self.target_seqlet_fdr < 1:
-            raise InputError(f"--modisco-fdr must be between 0 and 1, not {self.target_seqlet_fdr}.")
-        if not 0 <= self.trim_threshold < 1:
-            raise InputError(f"trim_threshold must be in [0, 1), not {self.trim_threshold}.")
-        if self.max_sequences is not None and self.max_sequences < 1:
-            raise InputError(f"--modisco-max-seqs must be at least 1, not {self.max_sequences}.")
-        if self.max_seqlets_per_metacluster < 1:
-            raise InputError(f"--modisco-max-seqlets must be at least 1, not {self.max_seqlets_per_metacluster}.")
         return self
 
     def modisco_kwargs(self) -> dict:
@@ -184,6 +191,28 @@ class ModiscoSettings:
                 "max_passing_windows_frac", "weak_threshold_for_counting_sign", "max_seqlets_per_metacluster",
                 "min_metacluster_size", "trim_threshold", "max_sequences"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+#: The settings the command line sets, and their options.
+_FLAGS = {"sliding_window_size": "--modisco-window", "flank_size": "--modisco-flank",
+          "target_seqlet_fdr": "--modisco-fdr", "max_seqlets_per_metacluster": "--modisco-max-seqlets",
+          "max_sequences": "--modisco-max-seqs", "n_leiden_runs": "--modisco-leiden-runs",
+          "final_min_cluster_size": "--modisco-min-cluster"}
+
+
+def check_overrides(settings) -> None:
+    """Raise :class:`InputError` for an unknown setting or one out of its range in ``settings``
+    (``None``, a dict of overrides, or :class:`ModiscoSettings`), before any sequence is seen;
+    what depends on the sequences' length is checked by :meth:`ModiscoSettings.check`."""
+    if settings is None or isinstance(settings, ModiscoSettings):
+        return
+    if not isinstance(settings, dict):
+        raise InputError(f"modisco settings must be None, a dict or a ModiscoSettings, not {type(settings).__name__}.")
+    names = {f.name for f in fields(ModiscoSettings)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise InputError(f"unknown TF-MoDISco setting(s) {unknown}; known: {sorted(names)}.")
+    replace(ModiscoSettings(), **{k: v for k, v in settings.items() if v is not None}).check_ranges()
 
 
 def auto_settings(n_seqs: int, length: int, max_seqlets: int | None = None) -> ModiscoSettings:
@@ -254,14 +283,9 @@ def resolve_settings(settings, n_seqs: int, length: int) -> ModiscoSettings:
         return auto_settings(n_seqs, length)
     if isinstance(settings, ModiscoSettings):
         return settings
-    if isinstance(settings, dict):
-        names = {f.name for f in fields(ModiscoSettings)}
-        unknown = sorted(set(settings) - names)
-        if unknown:
-            raise InputError(f"unknown TF-MoDISco setting(s) {unknown}; known: {sorted(names)}.")
-        given = {k: v for k, v in settings.items() if v is not None}
-        return replace(auto_settings(n_seqs, length, given.get("max_seqlets_per_metacluster")), **given)
-    raise InputError(f"settings must be None, a dict or a ModiscoSettings, not {type(settings).__name__}.")
+    check_overrides(settings)
+    given = {k: v for k, v in settings.items() if v is not None}
+    return replace(auto_settings(n_seqs, length, given.get("max_seqlets_per_metacluster")), **given)
 
 
 def sequence_sample(n_seqs: int, length: int, max_sequences: int | None = None, seed: int = 0) -> np.ndarray | None:
