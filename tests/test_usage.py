@@ -132,11 +132,11 @@ def test_hand_set_pwm_filters_carry_their_own_planted_motif():
     ids = simulate.EXAMPLE_MOTIFS
     model = simulate.pwm_model(ids)
     sim = simulate.planted(simulate.jaspar_ppms(ids), n=240, frac_positive=1.0, max_per_seq=1, seed=5)
+    width = {m: len(p) for m, p in simulate.jaspar_ppms(ids).items()}
     win, motif, strand = [], [], []
     for i, sites in enumerate(sim.sites):
         for mid, start, st in sites:
-            w = len(simulate.jaspar_ppms([mid])[mid])
-            win.append((i, start, start + w))
+            win.append((i, start, start + width[mid]))
             motif.append(ids.index(mid))
             strand.append(st)
     win, motif, strand = np.array(win), np.array(motif), np.array(strand)
