@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import shutil
@@ -140,7 +141,20 @@ def jaspar_path() -> Path:
 
 def load_motif_db(path=None) -> list[Motif]:
     """Motif database: the bundled JASPAR file, or any MEME file the user gives."""
-    return read_meme(path if path is not None else jaspar_path())
+    if path is None:
+        return list(_bundled_jaspar())
+    return read_meme(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_jaspar() -> tuple:
+    """The bundled JASPAR, read once per process: a run's stages and TOMTOM's null (the bundled
+    database, whatever ``--motif-db`` is) read it several times, 0.2 s a read. Its matrices are
+    read-only, so no caller can change them for the others."""
+    motifs = tuple(read_meme(jaspar_path()))
+    for m in motifs:
+        m.ppm.flags.writeable = False
+    return motifs
 
 
 #: Columns of the bundled JASPAR's motif-group table (``scripts/make_jaspar.py`` writes it).
