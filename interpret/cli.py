@@ -225,7 +225,9 @@ def main(argv=None) -> int:
             raise
         print("interpret: error: out of memory; lower --batch-size or --max-seqs", file=sys.stderr)
         return 1
-    except Exception as exc:  # the promise is one line, never a traceback, unless --debug
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # one line, never a traceback, unless --debug (leidenalg raises bare BaseException)
         if args.debug:
             raise
         lines = [l.strip() for l in str(exc).strip().splitlines() if l.strip()]

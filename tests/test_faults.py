@@ -391,3 +391,17 @@ def test_ctrl_c_to_the_group_of_a_dask_run_is_one_line_and_workers_print_nothing
     else:
         pytest.fail("a Dask worker is still running 30 s after the client ended")
     assert io.read_progress(partial)[0] >= 1 and not out.exists()
+
+
+def test_a_bare_base_exception_from_a_library_is_one_line(inputs, tmp_path, monkeypatch):
+    """leidenalg (under TF-MoDISco) raises a bare BaseException ("Cannot accept NaN weights.") on
+    degenerate seqlets; the command line answers it in one line like any other error, and a
+    SystemExit still passes through."""
+    def leiden_like(*args, **kwargs):
+        raise BaseException("Cannot accept NaN weights.")
+
+    monkeypatch.setattr(pipeline, "run_targets", leiden_like)
+    _one_line(*_run(inputs, tmp_path), "BaseException: Cannot accept NaN weights.", exit_code=1)
+    monkeypatch.setattr(pipeline, "run_targets", lambda *a, **k: sys.exit(3))
+    with pytest.raises(SystemExit):
+        _run(inputs, tmp_path)
