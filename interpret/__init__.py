@@ -13,7 +13,7 @@ from .errors import InputError
 from .io import load_model, load_peaks, load_sequences, Sequences, Motif, read_meme
 from .model import Model
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def run(model, seqs, out, **options):
