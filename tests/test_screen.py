@@ -243,6 +243,20 @@ def test_sequential_screen_stops_clear_motifs_early_and_decides_as_the_full_scre
     assert full.insertion.forward_passes == full.insertion.forward_passes_full == seq.insertion.forward_passes_full
 
 
+def test_the_consensus_guard_keeps_a_rare_response_from_stopping_as_none(pwm, at40, jaspar):
+    """CREB1 with its columns a fifth flattened, instances drawn with seed 3: none of the first 10
+    fires the CREB1 filter (ten zeros, SE 0: the interval alone settles "no response"), yet a
+    quarter of all 40 do and the full screen calls a response; its consensus fires, so the motif
+    goes on and both screens agree."""
+    blurred = io.Motif("CREB1_blurred", 0.78 * jaspar[CREB1].ppm + (1 - 0.78) * 0.25, "CREB1_blurred", 10)
+    full = screen.screen(pwm, at40, [blurred], seed=3, sequential=False)
+    seq = screen.screen(pwm, at40, [blurred], seed=3)
+    first = stats.paired_effects(full.insertion.deltas[:, :10])
+    assert first.mean[0] == 0 and first.se[0] == 0 and stats.settled(first, 40, 1).tolist() == [-1]
+    assert full.significant[0] and seq.significant[0] and seq.insertion.effects.n[0] > 10
+    assert seq.insertion.consensus_delta[0] > 1
+
+
 # ------------------------------------------------------------------------------------------------
 # Trained models: planted truth
 # ------------------------------------------------------------------------------------------------

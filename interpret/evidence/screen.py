@@ -45,12 +45,13 @@ t-test's own assumption): a prediction interval for ``mean_B`` (:func:`interpret
 at error ``EARLY_STOP_ERROR = 0.001`` per motif, split evenly over the looks: nine at ``B = 100``).
 A motif stops
 
-* as **not responding** when the interval lies inside ``(-min_effect, +min_effect)`` *and* its
-  consensus (in its first ``max(2, n // 10)`` backgrounds) moves the score by less than
-  ``min_effect``: the full screen's ``|mean_B|`` is under the floor too, so it cannot respond,
-  but with probability 0.001. The consensus guard is for differences the t-interval does not
-  describe: a model that answers only near-consensus instances gives mostly zeros and a rare
-  large one, and ten zeros have SE 0;
+* as **not responding** when the interval lies inside ``(-min_effect, +min_effect)``: the full
+  screen's ``|mean_B|`` is under the floor too, so it cannot respond, but with probability 0.001.
+  Unless the consensus (in the motif's first ``max(2, n // 10)`` backgrounds) moves the score by
+  ``min_effect`` or more *and* by more than its noise allows beside the sampled instances (more
+  than :data:`CONSENSUS_Z` = 2 SDs of the difference of the two means): a guard for differences
+  the t-interval does not describe, as when a model answers only near-consensus instances and
+  gives mostly zeros and a rare large one (ten zeros have SE 0);
 * as **responding** when the interval lies beyond ``+min_effect`` (or beyond ``-min_effect``) and
   ``p < 0.05 / M`` (``M`` the database): the full screen's mean passes the floor with the same
   sign but with probability 0.001, and BH's q of the reported p is below 0.05 whatever the other
@@ -95,7 +96,7 @@ from ..model import Model
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "FIRST_LOOK", "LOOKS", "InsertionResult", "InsertionMatrix", "ScreenResult", "design", "stages",
+__all__ = ["COLUMNS", "FIRST_LOOK", "LOOKS", "CONSENSUS_Z", "InsertionResult", "InsertionMatrix", "ScreenResult", "design", "stages",
            "n_consensus", "insertion_effects", "insertion_matrix", "screen", "check_motifs"]
 
 #: Columns of ``screen.tsv``.
@@ -106,6 +107,10 @@ COLUMNS = ["id", "name", "width", "mean_delta", "se", "n_backgrounds", "z", "p",
 FIRST_LOOK = 10
 #: ... then a look at every ``1 / LOOKS`` of the backgrounds (:func:`stages`).
 LOOKS = 10
+#: A motif does not stop as not responding while its consensus moves the score by ``min_effect`` or
+#: more and lies this many SDs from the mean of its sampled instances (the SD of the difference of the
+#: two means, from the instances' spread): a response the instances drawn so far have not shown.
+CONSENSUS_Z = 2.0
 # Floats of inserted sequences built at once (x 4 bytes): about 16 MB per chunk.
 _CHUNK_FLOATS = 1 << 22
 
@@ -415,7 +420,8 @@ def _run(ins: "_Insertions", sink, sequential: bool, verbose: bool, desc: str) -
     """Every stage of an insertion experiment (:func:`stages`) into ``sink``; after each stage but
     the last, the PPMs whose decision is settled on every output stop (:func:`interpret.stats.settled`,
     the error split evenly over the looks; a PPM whose consensus moves an output by ``min_effect``
-    or more never stops as not responding there)."""
+    or more, and by more than :data:`CONSENSUS_Z` SDs of its difference from the instances' mean,
+    does not stop as not responding there)."""
     plan = stages(ins.n_bg, sequential)
     error = stats.EARLY_STOP_ERROR / max(1, len(plan) - 1)
     floor = stats.min_effect(ins.output)
@@ -429,10 +435,13 @@ def _run(ins: "_Insertions", sink, sequential: bool, verbose: bool, desc: str) -
         have, have_cons = n, n_cons
         if k == len(plan) - 1:
             break
-        decided = stats.settled(sink.effects(todo), ins.n_bg, len(ins.ppms), ins.output, error)
-        if ins.consensus:
-            quiet = np.abs(sink.consensus_delta(todo)) < floor
-            decided = np.where((decided < 0) & ~quiet, 0, decided)
+        e = sink.effects(todo)
+        decided = stats.settled(e, ins.n_bg, len(ins.ppms), ins.output, error)
+        if ins.consensus:       # the consensus does what the instances so far do not: no "no response"
+            cons = sink.consensus_delta(todo)
+            noise = e.se * np.sqrt(e.n) * np.sqrt(1 / n_cons + 1 / e.n)
+            odd = (np.abs(cons) >= floor) & (np.abs(cons - e.mean) > CONSENSUS_Z * noise)
+            decided = np.where((decided < 0) & odd, 0, decided)
         todo = todo[~(decided != 0).all(axis=1)]
         logger.debug("%s: %d of %d still open after %d backgrounds", desc, len(todo), len(ins.ppms), n)
         if not len(todo):
@@ -445,19 +454,23 @@ class _Rows:
     def __init__(self, m: int, n_bg: int, n_cons: int):
         self.with_instance, self.with_control = np.full((m, n_bg), np.nan), np.full((m, n_bg), np.nan)
         self.consensus, self.consensus_control = np.full((m, n_cons), np.nan), np.full((m, n_cons), np.nan)
+        self.have, self.have_cons = 0, 0            # rows the PPMs still open have
 
     def add(self, sel, b0, b1, c0, c1, scores, control) -> None:
         k = b1 - b0
         self.with_instance[sel, b0:b1], self.with_control[sel, b0:b1] = scores[:, :k, 0], control[:, :k, 0]
         self.consensus[sel, c0:c1], self.consensus_control[sel, c0:c1] = scores[:, k:, 0], control[:, k:, 0]
+        self.have, self.have_cons = b1, c1
 
     def effects(self, idx) -> stats.Effects:
-        """Of the PPMs ``idx``, each ``(len(idx), 1)``."""
-        e = stats.paired_effects(self.with_instance[idx] - self.with_control[idx])
+        """Of the open PPMs ``idx``, each ``(len(idx), 1)``."""
+        b = self.have
+        e = stats.paired_effects(self.with_instance[idx, :b] - self.with_control[idx, :b])
         return stats.Effects(*(a[:, None] for a in (e.mean, e.se, e.z, e.p, e.n)))
 
     def consensus_delta(self, idx) -> np.ndarray:
-        return np.nanmean(self.consensus[idx] - self.consensus_control[idx], axis=1)[:, None]
+        c = self.have_cons
+        return (self.consensus[idx, :c] - self.consensus_control[idx, :c]).mean(axis=1)[:, None]
 
 
 class _Moments:
@@ -516,7 +529,10 @@ class _Insertions:
     of (background ``b``, width ``W``, GC count ``g``) is entry ``(b, g)`` of a table drawn from
     ``(seed, W)`` alone, so it does not depend on which other motifs are tested or which stage
     asks for it, and it is run once per call and width whatever the number of motifs (the whole
-    JASPAR needs about 16,000 of them at ``B = 100``). :attr:`n_passes` counts the sequences run.
+    JASPAR needs about 16,000 of them at ``B = 100``); those of the first ``C`` backgrounds, which
+    the consensus rows of later stages ask for again, are kept. A PPM's ``B`` instances and a
+    width's table are drawn once (as base indices) and each stage takes its rows.
+    :attr:`n_passes` counts the sequences run.
     """
 
     def __init__(self, model, backgrounds, ppms, targets, output, positions, seed, consensus, batch_size):
@@ -534,38 +550,57 @@ class _Insertions:
         self.widths = np.array([len(p) for p in self.ppms], dtype=np.int64)
         self.starts = {int(w): edits.insertion_starts(self.length, int(w), positions) for w in np.unique(self.widths)}
         self.reverse, self.position = design(self.n_bg, positions)
+        self.n_cons = n_consensus(self.n_bg) if consensus else 0
         self.n_passes = 0
-        self.gc = np.full((len(self.ppms), self.n_bg), -1, np.int64)   # GC count of each sampled instance
-        self.base = self._predict(bg)                                  # (B, T)
+        self._instances: dict = {}          # PPM -> (B, W) base indices of its instances
+        self._consensus: dict = {}          # PPM -> its consensus
+        self._tables: dict = {}             # width -> (B, W + 1, W) base indices of its controls
+        self._kept: dict = {}               # width -> controls run for the first C backgrounds: (done, scores)
+        self.base = self._predict(bg)       # (B, T)
 
     def _predict(self, x) -> np.ndarray:
         self.n_passes += len(x)
         out = self.model.predict(x, None, self.output, batch_size=self.batch_size)
         return out[:, self.targets].astype(np.float64)
 
-    def _instances(self, j: int) -> np.ndarray:
-        """All ``B`` instances of PPM ``j``, ``(B, W, 4)``, on the PPM's own strand (a stage takes its rows)."""
-        inst = edits.sample_instances(self.ppms[j], self.n_bg, edits.motif_seed(self.seed, self.ppms[j]))
-        self.gc[j] = inst[..., 1:3].sum(axis=(1, 2)).round().astype(np.int64)
-        return inst
+    def instances(self, j: int) -> np.ndarray:
+        """Base indices ``(B, W)`` of PPM ``j``'s instances, on its own strand (drawn on first use)."""
+        if j not in self._instances:
+            inst = edits.sample_instances(self.ppms[j], self.n_bg, edits.motif_seed(self.seed, self.ppms[j]))
+            self._instances[j] = inst.argmax(axis=2).astype(np.uint8)
+        return self._instances[j]
+
+    def consensus_of(self, j: int) -> np.ndarray:
+        """PPM ``j``'s consensus, ``(W, 4)`` one-hot."""
+        if j not in self._consensus:
+            self._consensus[j] = edits.consensus(self.ppms[j])
+        return self._consensus[j]
+
+    def table(self, width: int) -> np.ndarray:
+        """Base indices ``(B, W + 1, W)``: entry ``(b, g)`` is the control of background ``b`` for an
+        instance of ``g`` G or C bases."""
+        if width not in self._tables:
+            rng = np.random.default_rng([int(self.seed) & 0xFFFFFFFF, width])
+            table = edits.gc_matched(width, np.tile(np.arange(width + 1), self.n_bg), rng)
+            self._tables[width] = table.argmax(axis=2).astype(np.uint8).reshape(self.n_bg, width + 1, width)
+        return self._tables[width]
 
     def full_passes(self) -> int:
         """Sequences the full experiment runs: the backgrounds, every PPM on every row, and one control
-        per (background, width, GC count) any of them needs (from :attr:`gc`, complete once every
-        PPM has been sampled)."""
-        n_cons = n_consensus(self.n_bg) if self.consensus else 0
-        total = self.n_bg + len(self.ppms) * (self.n_bg + n_cons)
+        per (background, width, GC count) any of them needs."""
+        total = self.n_bg + len(self.ppms) * (self.n_bg + self.n_cons)
         for w in np.unique(self.widths):
             need = np.zeros((self.n_bg, w + 1), bool)
             for j in np.flatnonzero(self.widths == w):
-                need[np.arange(self.n_bg), self.gc[j]] = True
-                need[np.arange(n_cons), int(edits.consensus(self.ppms[j])[:, 1:3].sum())] = True
+                gc = np.isin(self.instances(j), (1, 2)).sum(axis=1)
+                need[np.arange(self.n_bg), gc] = True
+                need[np.arange(self.n_cons), int(self.consensus_of(j)[:, 1:3].sum())] = True
             total += int(need.sum())
         return total
 
     def passes(self, motifs, bg_rows, cons_rows, verbose: bool, desc: str):
         rows = np.concatenate([bg_rows, cons_rows]).astype(np.int64)     # the background of each row
-        k, bg, n_t = len(bg_rows), self.bg, len(self.targets)
+        k, bg, n_t, c = len(bg_rows), self.bg, len(self.targets), self.n_cons
         flip = self.reverse[rows]
         chunk = max(1, _CHUNK_FLOATS // (len(rows) * self.length * 4))
         widths = self.widths[motifs]
@@ -575,21 +610,22 @@ class _Insertions:
             from tqdm.auto import tqdm
 
             plan = tqdm(plan, desc=desc, unit="chunk")
+        one_hot = np.eye(4, dtype=np.float32)
         table_width, done, ctrl = None, None, None
         for sel in plan:
             width = int(self.widths[sel[0]])
             if width != table_width:                     # controls of this width: (background, GC count)
-                table_width = width
-                rng = np.random.default_rng([int(self.seed) & 0xFFFFFFFF, width])
-                table = edits.gc_matched(width, np.tile(np.arange(width + 1), self.n_bg), rng).reshape(
-                    self.n_bg, width + 1, width, 4)
+                self._keep(table_width, done, ctrl)
+                table_width, table = width, self.table(width)
                 done = np.zeros((self.n_bg, width + 1), bool)
                 ctrl = np.zeros((self.n_bg, width + 1, n_t))
+                if width in self._kept:
+                    done[:c], ctrl[:c] = self._kept[width]
             at = self.starts[width][self.position[rows]]
             inst = np.empty((len(sel), len(rows), width, 4), np.float32)
             for i, j in enumerate(sel):
-                inst[i, :k] = self._instances(j)[bg_rows]
-                inst[i, k:] = edits.consensus(self.ppms[j])
+                inst[i, :k] = one_hot[self.instances(j)[bg_rows]]
+                inst[i, k:] = self.consensus_of(j)
             inst[:, flip] = edits.reverse_complement(inst[:, flip])
             n_gc = inst[..., 1:3].sum(axis=(2, 3)).round().astype(np.int64)          # (k, R)
             x_ins = edits.insert(bg[np.tile(rows, len(sel))], inst.reshape(-1, width, 4), np.tile(at, len(sel)))
@@ -599,10 +635,17 @@ class _Insertions:
             step = max(1, _CHUNK_FLOATS // (self.length * 4))
             for part in (todo[i:i + step] for i in range(0, len(todo), step)):
                 at_b = self.starts[width][self.position[part[:, 0]]]
-                x = edits.insert(bg[part[:, 0]], table[part[:, 0], part[:, 1]], at_b)
+                x = edits.insert(bg[part[:, 0]], one_hot[table[part[:, 0], part[:, 1]]], at_b)
                 ctrl[part[:, 0], part[:, 1]] = self._predict(x)
                 done[part[:, 0], part[:, 1]] = True
             yield sel, scores, ctrl[b, n_gc]
+        self._keep(table_width, done, ctrl)
+
+    def _keep(self, width, done, ctrl) -> None:
+        """Keep the controls of the first ``C`` backgrounds run for ``width`` (the consensus rows of
+        later stages need them again)."""
+        if width is not None and self.n_cons:
+            self._kept[width] = (done[:self.n_cons].copy(), ctrl[:self.n_cons].copy())
 
 
 def screen(model: Model, backgrounds: np.ndarray, motifs, target: int = 0, output: str = "logit",
