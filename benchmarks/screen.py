@@ -2,7 +2,7 @@
 and what stopping early saves.
 
     .venv/bin/python benchmarks/screen.py                        # (a), (b), (c)
-    .venv/bin/python benchmarks/screen.py --only sequential      # (c) alone: results/screen_sequential.md
+    .venv/bin/python benchmarks/screen.py --only sequential      # (c) alone: results/try_screen_sequential.md
     .venv/bin/python benchmarks/screen.py --only sequential --quick  # small sizes, to check the script
 
 (a) **Cost**, on the demo's data and model (``make demo``: ``simulate.example(4000, seed=0)``, the
@@ -283,7 +283,8 @@ def sequential(sec: Section, quick: bool = False) -> None:
             f"both. Sequential: looks after {stages_txt} backgrounds; a motif stops when "
             "`interpret.stats.settled` settles its decision on every output (prediction interval of the full "
             f"screen's mean at error {stats.EARLY_STOP_ERROR:g} per decision, split over the looks; responding "
-            "also needs p below 0.05 / motifs; not responding also needs the consensus under the floor). "
+            "also needs p below 0.05 / motifs; not responding waits while the consensus passes the floor and "
+            "departs from the instances' mean by more than `screen.CONSENSUS_Z` SDs). "
             "*Agree*: both screens say the model responds with the same sign, or both say it does not, per "
             "(motif, output). Forward passes: sequences run through the model (backgrounds, instances, consensus, "
             "controls). CPU: process CPU seconds of each screen, once, under the load in this section's header "
@@ -312,10 +313,11 @@ def sequential(sec: Section, quick: bool = False) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("sequential",), help="one section, written to results/screen_<section>.md")
+    ap.add_argument("--only", choices=("sequential",), help="one section, written to results/try_screen_<section>.md")
     ap.add_argument("--quick", action="store_true", help="with --only sequential: 26 motifs, 30 backgrounds")
     args = ap.parse_args()
-    name = "screen" + (f"_{args.only}" if args.only else "") + ("_quick" if args.quick else "")
+    # one section alone is a partial run: a try_ section, which make_results.py leaves out of RESULTS.md
+    name = (f"try_screen_{args.only}" if args.only else "screen") + ("_quick" if args.quick else "")
     sec = Section(name, "Known-motif screen: cost, control and stopping early")
     sec.data["versions"] = versions(["tensorflow-cpu", "keras", "numpy"])
     if not args.only:

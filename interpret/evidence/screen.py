@@ -74,7 +74,7 @@ What it saves depends on how much one insertion moves the score beside the floor
 200-bp sequences, where a 10-20 bp insertion replaces a tenth of the sequence, paired
 differences have SD about 1 logit against a floor of 0.2, and most decisions are open until the
 last backgrounds; on 1,000-bp sequences most motifs are settled after 10
-(``benchmarks/RESULTS.md``, "Known-motif screen").
+(``benchmarks/RESULTS.md``, "Known-motif screen: cost, control and stopping early").
 
 What the screen can say: how this model's output responds to each known motif placed in
 sequences like the explained ones. What it cannot say: whether the motif occurs in, or matters
