@@ -96,8 +96,8 @@ from ..model import Model
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "FIRST_LOOK", "LOOKS", "CONSENSUS_Z", "InsertionResult", "InsertionMatrix", "ScreenResult", "design", "stages",
-           "n_consensus", "insertion_effects", "insertion_matrix", "screen", "check_motifs"]
+__all__ = ["COLUMNS", "FIRST_LOOK", "LOOKS", "CONSENSUS_Z", "InsertionResult", "InsertionMatrix", "ScreenResult",
+           "design", "stages", "n_consensus", "insertion_effects", "insertion_matrix", "screen", "check_motifs"]
 
 #: Columns of ``screen.tsv``.
 COLUMNS = ["id", "name", "width", "mean_delta", "se", "n_backgrounds", "z", "p", "q", "effect_significant",
