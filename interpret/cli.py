@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dinucleotide shuffles of the explained sequences that motifs are inserted into (>= 2)")
     e.add_argument("--screen-positions", type=int, default=1, metavar="K",
                    help="insertion points: the centre (1) or K evenly spaced ones")
+    e.add_argument("--screen-sequential", action=argparse.BooleanOptionalAction, default=True,
+                   help="stop testing a screened motif once more backgrounds cannot change its decision "
+                        "(screen.tsv n_backgrounds); --no-screen-sequential runs every motif on all B backgrounds")
     g = run.add_argument_group("TF-MoDISco (defaults derived from sequence length and count)")
     g.add_argument("--modisco-window", type=int, dest="sliding_window_size", help="seqlet sliding window")
     g.add_argument("--modisco-flank", type=int, dest="flank_size", help="seqlet flank")
@@ -360,7 +363,8 @@ def _run_options(args, argv) -> dict:
                 motif_db=args.motif_db, q_threshold=args.q_threshold, modisco=modisco,
                 minor_seqlets=args.minor_seqlets, hits_on=args.hits_on,
                 attributions=args.attributions, screen=args.screen, screen_backgrounds=args.screen_backgrounds,
-                screen_positions=args.screen_positions, truth=args.truth, force=args.force, resume=args.resume,
+                screen_positions=args.screen_positions, screen_sequential=args.screen_sequential, truth=args.truth,
+                force=args.force, resume=args.resume,
                 verbose=not args.quiet, command="interpret " + shlex.join(argv))
 
 

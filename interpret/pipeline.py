@@ -59,6 +59,9 @@ class RunOptions:
         ``B``: dinucleotide-shuffled backgrounds for the screen and the effect sizes (at least 2).
     screen_positions : int
         ``K``: insertion points, the centre (1) or ``K`` evenly spaced ones.
+    screen_sequential : bool
+        Stop testing each screened motif once more backgrounds cannot change its decision
+        (:mod:`interpret.evidence.screen`, "Sequential screen"); ``False``: every motif on all ``B``.
     minor_seqlets : int
         Motif families with fewer pooled seqlets are minor: in the files, folded out of the
         report's main table.
@@ -97,6 +100,7 @@ class RunOptions:
     screen: bool = True
     screen_backgrounds: int = 100
     screen_positions: int = 1
+    screen_sequential: bool = True
     minor_seqlets: int = MIN_FAMILY_SEQLETS
     hits_on: str = "explained"
     attributions: str | None = None
@@ -291,7 +295,7 @@ def run(model: Model, seqs: io.Sequences, out, **options) -> RunResult:
         if opts.screen:
             backgrounds, summary["screen"] = od.stage(
                 "screen", _params(opts, "target", "output", "motif_db", "screen_backgrounds", "screen_positions",
-                                  "seed", "batch_size"),
+                                  "screen_sequential", "seed", "batch_size"),
                 lambda: _screen_stage(model, x, db, od, opts), after=())
         motif_rows, patterns, seqlet_rows, families, summary["motifs"] = od.stage(
             "motifs", _params(opts, "motifs_from", "modisco", "seed"), lambda: _motif_stage(od, opts, seqs.regions),
@@ -707,7 +711,8 @@ def _screen_stage(model, x, db, od, opts):
     jit.wait("attribution")  # the shuffle draws the backgrounds
     bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
     res = screen.screen(model, bg, db, target=opts.target, output=opts.output, positions=opts.screen_positions,
-                        seed=opts.seed, batch_size=8 * opts.batch_size, verbose=opts.verbose)
+                        seed=opts.seed, batch_size=8 * opts.batch_size, verbose=opts.verbose,
+                        sequential=opts.screen_sequential)
     io.write_tsv(od / "screen.tsv", res.rows(), screen.COLUMNS)
     keep = ("id", "name", "mean_delta", "se", "q", "consensus_delta", "raw_delta")
     sig = res.significant
@@ -717,11 +722,23 @@ def _screen_stage(model, x, db, od, opts):
         "explained": model.explained(opts.target, opts.output), "rule": stats.rule(opts.output),
         "min_effect": stats.min_effect(opts.output),
         "control": "a random sequence of the same width and GC content at the same place",
+        **_screen_cost(res.insertion, opts),
         "n_raise": int((sig & (res.insertion.effects.mean > 0)).sum()),
         "n_lower": int((sig & (res.insertion.effects.mean < 0)).sum()),
         "top_positive": [{k: r[k] for k in keep} for r in res.top(+1, 10)],
         "top_negative": [{k: r[k] for k in keep} for r in res.top(-1, 10)],
     }
+
+
+def _screen_cost(ins, opts) -> dict:
+    """The screen's forward passes against the full screen's, for summary.json."""
+    from . import stats
+    from .evidence import screen
+
+    return {"sequential": bool(opts.screen_sequential),
+            "stages": screen.stages(opts.screen_backgrounds, opts.screen_sequential).tolist(),
+            "early_stop_error": stats.EARLY_STOP_ERROR if opts.screen_sequential else None,
+            "forward_passes": int(ins.forward_passes), "forward_passes_full": int(ins.forward_passes_full)}
 
 
 def _effects_stage(model, x, index, filt, patterns, bg, od, opts) -> tuple[dict, dict]:
@@ -1241,8 +1258,8 @@ def run_targets(model: Model, seqs: io.Sequences, out, target=0, max_output_runs
         backgrounds = None
         if opts.screen:
             backgrounds, top["screen_outputs"] = od.stage(
-                "screen_outputs", _params(opts, "output", "motif_db", "screen_backgrounds", "screen_positions", "seed",
-                                          "batch_size"),
+                "screen_outputs", _params(opts, "output", "motif_db", "screen_backgrounds", "screen_positions",
+                                          "screen_sequential", "seed", "batch_size"),
                 lambda: _screen_outputs_stage(model, x, db, od, opts), after=())
         for t in outputs:
             entry = {"explained": model.explained(t, opts.output), "dir": None,
@@ -1322,12 +1339,13 @@ def _screen_outputs_stage(model, x, db, od, opts):
     bg = edits.backgrounds(x, opts.screen_backgrounds, seed=opts.seed)
     ins = screen.insertion_matrix(model, bg, [m.ppm for m in db], output=opts.output,
                                   positions=opts.screen_positions, seed=opts.seed, batch_size=8 * opts.batch_size,
-                                  verbose=opts.verbose, desc="screen, every output")
+                                  verbose=opts.verbose, desc="screen, every output", sequential=opts.screen_sequential)
     res = across.screen_matrix(ins, [m.id for m in db], [m.name for m in db], opts.output)
     rows = res.rows()
     io.write_tsv(od / "screen_outputs.tsv", rows, across.SCREEN_COLUMNS)
     e = ins.effects
-    io.write_h5(od / "screen_outputs.h5", {"": {"effect": e.mean, "se": e.se, "p": e.p, "q": res.q,
+    io.write_h5(od / "screen_outputs.h5", {"": {"effect": e.mean, "se": e.se, "n_backgrounds": e.n[:, 0], "p": e.p,
+                                                "q": res.q,
                                                 "significant": res.significant, "consensus_delta": ins.consensus_delta,
                                                 "raw_delta": ins.raw_delta, "outputs": ins.targets,
                                                 "ids": np.array(res.ids), "names": np.array(res.names),
@@ -1343,6 +1361,7 @@ def _screen_outputs_stage(model, x, db, od, opts):
                for t, rs in by_output.items()}
     return bg, {"database": opts.motif_db or "bundled JASPAR 2026 CORE vertebrates", "n_motifs": len(db),
                 "n_outputs": int(len(ins.targets)), "backgrounds": len(bg), "positions": opts.screen_positions,
+                **_screen_cost(ins, opts),
                 "sequences": int(len(x)), "q": "Benjamini-Hochberg over the database, per output",
                 "rule": stats.rule(opts.output), "min_effect": stats.min_effect(opts.output),
                 "n_responses": int(res.significant.sum()), "top_positive": top_pos, "top_negative": top_neg}

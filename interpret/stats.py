@@ -24,6 +24,10 @@ CEBPB, CTCF planted; FOXA2 planted in both classes as a decoy) the planted motif
 logit by 1.2 to 3.0, while the decoy moves it by -0.06 to -0.16 depending on the seed (q about
 0.01 in two seeds of three): a real but negligible response. On ``simulate.peaks_like`` the weakly used MAFK
 moves it by 0.5, above the floor.
+
+**Stopping early.** :func:`settled` is the rule of a sequential test (the known-motif screen's):
+after ``n`` of ``N`` differences, the decisions that the remaining ``N - n`` cannot change but with
+a stated probability, from a prediction interval of the mean of all ``N``.
 """
 
 from __future__ import annotations
@@ -32,13 +36,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALPHA", "MIN_EFFECT", "Effects", "paired_effects", "bh", "min_effect", "rule", "responds", "auroc", "aupr",
-           "classification"]
+__all__ = ["ALPHA", "MIN_EFFECT", "EARLY_STOP_ERROR", "Effects", "paired_effects", "t_test", "bh", "min_effect", "rule",
+           "responds", "settled", "auroc", "aupr", "classification"]
 
 #: q-value below which an effect counts as distinguishable from zero.
 ALPHA = 0.05
 #: Smallest absolute effect that counts, by explained output (see :func:`min_effect`).
 MIN_EFFECT = {"logit": 0.2, "probability": 0.05}
+#: Sequential tests (:func:`settled`): the chance, per decision, that stopping early decided what the
+#: full test would not have (split over the looks by the caller).
+EARLY_STOP_ERROR = 0.001
 
 
 @dataclass(frozen=True)
@@ -73,28 +80,45 @@ def paired_effects(deltas) -> Effects:
     ----------
     deltas : ndarray, shape (M, n), or list of M 1-D arrays (ragged)
         ``deltas[m]`` are the paired differences of thing ``m`` (after minus before); NaNs are
-        dropped.
+        dropped (a NaN-padded ``(M, n)`` array holds rows of different lengths).
 
     Returns
     -------
     Effects
         Arrays of shape ``(M,)``.
     """
+    if isinstance(deltas, np.ndarray) and deltas.ndim == 2 and deltas.shape[1] > 1:
+        d = np.asarray(deltas, dtype=np.float64)
+        whole = np.isfinite(d).all(axis=1)
+        # complete rows (a screen of every output has a million) vectorised, the others one by one
+        mean, se, n = np.full(len(d), np.nan), np.full(len(d), np.nan), np.full(len(d), d.shape[1], dtype=np.int64)
+        if whole.any():
+            mean[whole] = d[whole].mean(axis=1)
+            se[whole] = d[whole].std(axis=1, ddof=1) / np.sqrt(d.shape[1])
+        if not whole.all():
+            part = _row_moments(d[~whole])
+            mean[~whole], se[~whole], n[~whole] = part
+        return t_test(mean, se, n)
+    return t_test(*_row_moments(deltas))
+
+
+def _row_moments(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, SE and count of the finite values of each row."""
+    rows = [np.asarray(d, dtype=np.float64).ravel() for d in rows]
+    rows = [d[np.isfinite(d)] for d in rows]
+    n = np.array([len(d) for d in rows], dtype=np.int64)
+    mean = np.array([d.mean() if len(d) else np.nan for d in rows])
+    se = np.array([d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in rows])
+    return mean, se, n
+
+
+def t_test(mean, se, n) -> Effects:
+    """The one-sample t-test of :func:`paired_effects` from each row's mean, SE and count
+    (arrays of one shape): ``z = mean / se``, two-sided p from Student's t with ``n - 1`` df."""
     from scipy import stats as st
 
-    full = isinstance(deltas, np.ndarray) and deltas.ndim == 2 and deltas.shape[1] > 1
-    if full and np.isfinite(deltas).all():
-        # one array of complete rows (a screen of every output has a million): vectorised
-        d = np.asarray(deltas, dtype=np.float64)
-        n = np.full(len(d), d.shape[1], dtype=np.int64)
-        mean = d.mean(axis=1)
-        se = d.std(axis=1, ddof=1) / np.sqrt(d.shape[1])
-    else:
-        rows = [np.asarray(d, dtype=np.float64).ravel() for d in deltas]
-        rows = [d[np.isfinite(d)] for d in rows]
-        n = np.array([len(d) for d in rows], dtype=np.int64)
-        mean = np.array([d.mean() if len(d) else np.nan for d in rows])
-        se = np.array([d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan for d in rows])
+    mean, se = np.asarray(mean, dtype=np.float64), np.asarray(se, dtype=np.float64)
+    n = np.asarray(n, dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, mean / se, np.nan)
         p = np.where(se > 0, 2.0 * st.t.sf(np.abs(z), np.maximum(n - 1, 1)), 1.0)
@@ -140,6 +164,58 @@ def responds(q, mean, output: str = "logit") -> np.ndarray:
     ok = np.isfinite(q) & np.isfinite(mean)
     return np.where(ok, (np.nan_to_num(q, nan=1.0) < ALPHA) & (np.abs(np.nan_to_num(mean)) >= min_effect(output)),
                     False)
+
+
+def settled(effects: Effects, n_total: int, n_tests: int, output: str = "logit",
+            error: float = EARLY_STOP_ERROR) -> np.ndarray:
+    """Decisions of :func:`responds` that the differences not yet drawn cannot change, but with
+    probability ``error``: the stopping rule of a sequential test.
+
+    After ``n`` of ``N = n_total`` paired differences (``effects.n``) the mean of all ``N`` is
+    ``mean_N = mean_n + (1 - n / N) (mean_rest - mean_n)``, and ``mean_rest - mean_n`` has mean 0
+    and variance ``sd^2 (1 / (N - n) + 1 / n)`` *whatever the true effect*, so
+    ``(mean_N - mean_n) / (SE_n sqrt(1 - n / N))`` follows Student's t with ``n - 1`` df
+    (normal differences, the t-test's own assumption). Its two-sided ``1 - error`` interval
+    predicts ``mean_N``: the full test's mean misses it with probability ``error``.
+
+    * **-1, does not respond**: the interval lies inside ``(-min_effect, +min_effect)``, so the full
+      test's ``|mean_N| < min_effect`` too (it cannot respond) but with probability ``error``.
+    * **+1, responds**: the interval lies beyond ``+min_effect`` or beyond ``-min_effect`` (so
+      ``mean_N`` passes the floor with the same sign but with probability ``error``) and
+      ``p < ALPHA / n_tests``: Bonferroni over the family, so the q-value of these ``n``
+      differences is below :data:`ALPHA` whatever the other tests give (BH's q never exceeds
+      ``n_tests x p``).
+    * **0**: open; draw more differences.
+
+    Parameters
+    ----------
+    effects : Effects
+        Of the differences so far, any shape.
+    n_total : int
+        ``N``: differences the full test draws.
+    n_tests : int
+        Tests in the Benjamini–Hochberg family (a screen: the database).
+    output : str
+        Sets the floor (:func:`min_effect`).
+    error : float
+        Chance per decision and look that the interval misses the full test's mean.
+
+    Returns
+    -------
+    ndarray of int8, ``effects.mean``'s shape
+    """
+    from scipy import stats as st
+
+    mean, se, n = (np.asarray(a) for a in (effects.mean, effects.se, effects.n))
+    with np.errstate(invalid="ignore"):
+        half = st.t.ppf(1 - error / 2, np.maximum(n - 1, 1)) * se * np.sqrt(np.clip(1 - n / n_total, 0.0, 1.0))
+    ok = np.isfinite(half) & np.isfinite(mean)
+    floor = min_effect(output)
+    size = np.where(ok, np.abs(mean), np.nan)
+    out = np.zeros(mean.shape, np.int8)
+    out[ok & (size + half < floor)] = -1
+    out[ok & (size - half >= floor) & (np.asarray(effects.p) < ALPHA / n_tests)] = 1
+    return out
 
 
 def _ranked(labels, scores) -> tuple[np.ndarray, np.ndarray]:

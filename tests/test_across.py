@@ -70,6 +70,29 @@ def test_motif_output_matrix_equals_the_values_worked_out_from_the_weights(two_o
     assert list(rows[0]) == across.SCREEN_COLUMNS
 
 
+def test_sequential_matrix_stops_a_motif_once_every_output_is_settled(two_outputs, jaspar):
+    """CTCF moves output 0 only: settled on both outputs early; FOXA2 moves nothing: settled at the
+    first look; CTCF MA1929.2, near the floor, runs to the end with the full matrix's numbers. Every
+    (motif, output) decision is the full matrix's."""
+    rng = np.random.default_rng(0)
+    bg = edits.backgrounds(np.eye(4, dtype=np.float32)[rng.choice([0, 3], size=(50, 101))], 40, seed=0)
+    ids = [CTCF, CREB1, "MA0047.4", "MA1929.2"]
+    ppms = [jaspar[i].ppm for i in ids]
+    full = screen.insertion_matrix(two_outputs, bg, ppms, seed=0)
+    seq = screen.insertion_matrix(two_outputs, bg, ppms, seed=0, sequential=True)
+    f, s = (across.screen_matrix(m, ids, ids) for m in (full, seq))
+    np.testing.assert_array_equal(s.significant, f.significant)
+    np.testing.assert_array_equal(np.sign(seq.effects.mean)[s.significant], np.sign(full.effects.mean)[s.significant])
+    n = seq.effects.n[:, 0]
+    assert (seq.effects.n == n[:, None]).all() and (full.effects.n == 40).all()
+    assert n[0] < 40 and s.significant[0].tolist() == [True, False] and n[2] == 10 and n[3] == 40
+    for key in ("mean", "se", "p"):
+        np.testing.assert_allclose(getattr(seq.effects, key)[3], getattr(full.effects, key)[3], rtol=1e-9)
+    np.testing.assert_allclose(seq.delta_forward[3], full.delta_forward[3], rtol=1e-9)
+    assert seq.forward_passes < full.forward_passes == full.forward_passes_full == seq.forward_passes_full
+    assert [r["n_backgrounds"] for r in s.rows() if r["id"] == CTCF] == [n[0], n[0]]
+
+
 def test_influence_on_every_output_from_one_pass_equals_each_outputs_own(two_outputs, example_sim):
     from interpret import filters
 

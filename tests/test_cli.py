@@ -130,6 +130,10 @@ def test_run_writes_the_screen_and_the_effect_sizes_of_its_findings(full_run):
     assert means == sorted(means, reverse=True) and rows[0]["name"].startswith("CEBP")
     s = io.read_json(full_run / "summary.json")
     assert {"screen", "effects"} <= set(s["timings"]) and s["screen"]["backgrounds"] == 100
+    # sequential by default: every motif's backgrounds between the first look and B, fewer passes in all
+    n = [int(r["n_backgrounds"]) for r in rows]
+    assert min(n) >= 10 and max(n) == 100 and min(n) < 100 and s["screen"]["sequential"]
+    assert 0 < s["screen"]["forward_passes"] < s["screen"]["forward_passes_full"]
     assert s["screen"]["top_positive"][0]["id"] == rows[0]["id"]
     motifs = io.read_tsv(full_run / "motifs.tsv")
     assert set(effects.MOTIF_COLUMNS) <= set(motifs[0])
@@ -370,8 +374,8 @@ def test_target_all_opens_with_the_motif_output_matrix(tmp_path, example_sim):
     np.savez(tmp_path / "d.npz", x=example_sim.x[:n], y=y)
     out = tmp_path / "out"
     assert main(["run", str(tmp_path / "mt.keras"), str(tmp_path / "d.npz"), "--target", "all", "--methods", "deepshap",
-                 "--n-references", "5", "--minor-seqlets", "5", "--screen-backgrounds", "20", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--n-references", "5", "--minor-seqlets", "5", "--screen-backgrounds", "20", "--no-screen-sequential",
+                 "--out", str(out), "--quiet"]) == 0
     top = io.read_json(out / "summary.json")
     assert sorted(top["targets"]) == ["0", "1"] and top["per_output_runs"] and top["run"] == "out"
     for t in (0, 1):
@@ -382,8 +386,12 @@ def test_target_all_opens_with_the_motif_output_matrix(tmp_path, example_sim):
         assert top["targets"][str(t)]["screen_top"][0].startswith("CEBP")
     # one screen of every output: q over the database per output, as each output's own screen has it
     rows = io.read_tsv(out / "screen_outputs.tsv")
-    assert len(rows) == 2 * len(io.load_motif_db()) and list(rows[0]) == ["id", "name", "output", "effect", "se", "p",
-                                                                            "q", "effect_significant"]
+    assert len(rows) == 2 * len(io.load_motif_db()) and list(rows[0]) == ["id", "name", "output", "effect", "se",
+                                                                            "n_backgrounds", "p", "q",
+                                                                            "effect_significant"]
+    # --no-screen-sequential: every motif on all 20 backgrounds, the full screen's forward passes
+    assert {r["n_backgrounds"] for r in rows} == {"20"} and not top["screen_outputs"]["sequential"]
+    assert top["screen_outputs"]["forward_passes"] == top["screen_outputs"]["forward_passes_full"]
     h5, _ = io.read_h5(out / "screen_outputs.h5")
     for t in (0, 1):
         np.testing.assert_allclose(h5["q"][:, t], stats.bh(h5["p"][:, t]))

@@ -172,6 +172,92 @@ def _padded(ppm):
 
 
 # ------------------------------------------------------------------------------------------------
+# Sequential screen: stopping early, against the full screen
+# ------------------------------------------------------------------------------------------------
+def test_the_stopping_rule_contradicts_the_full_test_at_its_error_rate():
+    """Normal differences, 20,000 tests of 100 each, every test's full mean set exactly at the floor
+    (just under it): a look after 10 settles "no response" ("responds") in error / 2 of them, the
+    chance that the prediction interval misses the full mean on that side; clear cases are settled."""
+    rng = np.random.default_rng(7)
+    error, floor = 0.05, stats.min_effect()
+    for sd, full_mean, side in ((0.1, floor, -1), (0.1, floor - 1e-9, 1)):
+        d = rng.normal(0.0, sd, size=(20000, 100))
+        d += full_mean - d.mean(axis=1, keepdims=True)
+        decided = stats.settled(stats.paired_effects(d[:, :10]), 100, 1, error=error)
+        assert 0.021 < (decided == side).mean() < 0.029, (side, (decided == side).mean())
+    for mu, sd, side in ((0.0, 0.2, -1), (0.8, 0.5, 1)):
+        d = rng.normal(mu, sd, size=(20000, 10))
+        assert (stats.settled(stats.paired_effects(d), 100, 20, error=error) == side).mean() > 0.5
+    # exactly zero every time: settled as no response; p must clear Bonferroni over the family to respond
+    zero = stats.paired_effects(np.zeros((1, 10)))
+    assert stats.settled(zero, 100, 1000).tolist() == [-1]
+    strong = stats.Effects(np.array([1.0]), np.array([0.1]), np.array([10.0]), np.array([1e-3]), np.array([10]))
+    assert stats.settled(strong, 100, 10).tolist() == [1] and stats.settled(strong, 100, 1000).tolist() == [0]
+
+
+@pytest.fixture(scope="module")
+def at40():
+    """40 shuffles of A/T-only sequences (as ``at_backgrounds``): looks after 10, 12, 16, ..., 40."""
+    rng = np.random.default_rng(0)
+    return edits.backgrounds(np.eye(4, dtype=np.float32)[rng.choice([0, 3], size=(50, 101))], 40, seed=0)
+
+
+@pytest.fixture(scope="module")
+def small_db(jaspar):
+    """CTCF and CREB1 (the pwm model's own), FOXA2 (nothing fires), ATF3 (CRE, a strong response),
+    CTCF MA1929.2 (0.21 on the pwm model: at the floor) and CREB1 with its columns half flattened."""
+    blurred = io.Motif("CREB1_blurred", 0.5 * jaspar[CREB1].ppm + 0.125, "CREB1_blurred", 10)
+    return [jaspar[i] for i in (CTCF, CREB1, FOXA2, "MA0605.3", "MA1929.2")] + [blurred]
+
+
+def test_sequential_screen_stops_clear_motifs_early_and_decides_as_the_full_screen(pwm, at40, small_db):
+    full = screen.screen(pwm, at40, small_db, seed=0, sequential=False)
+    seq = screen.screen(pwm, at40, small_db, seed=0)
+    np.testing.assert_array_equal(screen.stages(40), [10, 12, 16, 20, 24, 28, 32, 36, 40])
+    by_full = {r["id"]: r for r in full.rows()}
+    by_seq = {r["id"]: r for r in seq.rows()}
+    assert all(r["n_backgrounds"] == 40 for r in full.rows())
+    # the planted CTCF stops early and responds; FOXA2, which no filter sees, stops at the first look
+    assert by_seq[CTCF]["n_backgrounds"] < 40 and by_seq[CTCF]["effect_significant"]
+    assert by_seq[FOXA2]["n_backgrounds"] == 10 and not by_seq[FOXA2]["effect_significant"]
+    # every decision (and sign) is the full screen's
+    for mid, r in by_full.items():
+        assert (r["effect_significant"], np.sign(r["mean_delta"])) == (by_seq[mid]["effect_significant"],
+                                                                    np.sign(by_seq[mid]["mean_delta"])), mid
+    # the motif at the floor runs to the end and gets the full screen's numbers
+    edge = by_seq["MA1929.2"]
+    assert edge["n_backgrounds"] == 40 and edge["effect_significant"]
+    # (its consensus rows ran in batches of other sizes: float32 round-off, nothing more)
+    same = by_full["MA1929.2"]
+    assert {k: v for k, v in edge.items() if k != "consensus_delta"} == {k: v for k, v in same.items()
+                                                                        if k != "consensus_delta"}
+    assert edge["consensus_delta"] == pytest.approx(same["consensus_delta"], abs=1e-6)
+    # a stopped motif's numbers are those of its first n backgrounds
+    n = by_seq[CTCF]["n_backgrounds"]
+    i = [m.id for m in small_db].index(CTCF)
+    d = full.insertion.deltas[i, :n]
+    assert by_seq[CTCF]["mean_delta"] == pytest.approx(d.mean()) and by_seq[CTCF]["se"] == pytest.approx(
+        d.std(ddof=1) / np.sqrt(n))
+    assert np.isnan(seq.insertion.with_instance[i, n:]).all()
+    assert seq.insertion.forward_passes < 0.8 * full.insertion.forward_passes
+    assert full.insertion.forward_passes == full.insertion.forward_passes_full == seq.insertion.forward_passes_full
+
+
+def test_the_consensus_guard_keeps_a_rare_response_from_stopping_as_none(pwm, at40, jaspar):
+    """CREB1 with its columns a fifth flattened, instances drawn with seed 3: none of the first 10
+    fires the CREB1 filter (ten zeros, SE 0: the interval alone settles "no response"), yet a
+    quarter of all 40 do and the full screen calls a response; its consensus fires, so the motif
+    goes on and both screens agree."""
+    blurred = io.Motif("CREB1_blurred", 0.78 * jaspar[CREB1].ppm + (1 - 0.78) * 0.25, "CREB1_blurred", 10)
+    full = screen.screen(pwm, at40, [blurred], seed=3, sequential=False)
+    seq = screen.screen(pwm, at40, [blurred], seed=3)
+    first = stats.paired_effects(full.insertion.deltas[:, :10])
+    assert first.mean[0] == 0 and first.se[0] == 0 and stats.settled(first, 40, 1).tolist() == [-1]
+    assert full.significant[0] and seq.significant[0] and seq.insertion.effects.n[0] > 10
+    assert seq.insertion.consensus_delta[0] > 1
+
+
+# ------------------------------------------------------------------------------------------------
 # Trained models: planted truth
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")

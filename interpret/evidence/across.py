@@ -38,7 +38,7 @@ __all__ = ["SCREEN_COLUMNS", "COMPARE_COLUMNS", "BUILDING_SHARE", "MIN_R", "Scre
            "design_labels", "shared_by_design"]
 
 #: Columns of ``screen_outputs.tsv``.
-SCREEN_COLUMNS = ["id", "name", "output", "effect", "se", "p", "q", "effect_significant"]
+SCREEN_COLUMNS = ["id", "name", "output", "effect", "se", "n_backgrounds", "p", "q", "effect_significant"]
 #: Columns of ``compare.tsv`` before the per-method truth columns (``auroc_<method>, aupr_<method>``).
 COMPARE_COLUMNS = ["run", "model", "architecture", "n_filters", "filters_named", "filters_building", "n_families",
                    "model_auroc"]
@@ -82,7 +82,8 @@ class ScreenMatrix:
             mean = np.nan_to_num(e.mean[:, t], nan=0.0)
             for i in np.lexsort((np.arange(len(mean)), -mean)):
                 out.append({"id": self.ids[i], "name": self.names[i], "output": int(target),
-                            "effect": float(e.mean[i, t]), "se": float(e.se[i, t]), "p": float(e.p[i, t]),
+                            "effect": float(e.mean[i, t]), "se": float(e.se[i, t]),
+                            "n_backgrounds": int(e.n[i, t]), "p": float(e.p[i, t]),
                             "q": float(self.q[i, t]), "effect_significant": bool(self.significant[i, t])})
         return out
 

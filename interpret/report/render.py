@@ -910,7 +910,8 @@ def _screen_context(d: OutputData) -> dict:
     return {"available": True, "ignored": ignored, "n": len(d.screen),
             "n_raise": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] > 0),
             "n_lower": sum(1 for r in d.screen if r["effect_significant"] and r["mean_delta"] < 0),
-            "backgrounds": s.get("backgrounds"), "positions": s.get("positions"), "database": s.get("database"),
+            "backgrounds": s.get("backgrounds"), "sequential": s.get("sequential"), "positions": s.get("positions"),
+            "database": s.get("database"),
             "rule": s.get("rule"), "explained": s.get("explained") or d.summary.get("explained", "")}
 
 
