@@ -24,8 +24,9 @@ examples/demo/model.h5 examples/demo/data.npz: $(STAMP) examples/make_example.py
 demo: examples/demo/model.h5
 	$(BIN)/interpret run examples/demo/model.h5 examples/demo/data.npz --out examples/demo/out --force
 
+# Two workers (one per CI core), each test file on one worker so its fixtures are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadfile tests
 
 clean:
 	rm -rf examples/demo .pytest_cache
