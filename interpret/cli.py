@@ -53,7 +53,7 @@ def _target(value: str):
         raise argparse.ArgumentTypeError(f"--target takes an output index or 'all', not {value!r}")
 
 
-def _add_data_args(p) -> None:
+def _add_data_args(p, every_output: bool) -> None:
     p.add_argument("model", help="Keras model: .h5, .keras or SavedModel directory")
     p.add_argument("data", help="sequences: .npz, .npy, FASTA (.fa/.fasta, optionally .gz), or peaks as BED "
                                 "(.bed/.narrowPeak, optionally .gz) with --genome")
@@ -68,9 +68,12 @@ def _add_data_args(p) -> None:
                         "(default: the model's input length, which it must equal)")
     p.add_argument("--label-column", type=int, metavar="K",
                    help="BED input: 1-based column with a numeric label per peak (default: no labels)")
-    p.add_argument("--target", type=_target, default=0,
-                   help="output to explain (default 0); 'all': the motif x output matrix and kernel logos of every "
-                        "output at once, and a complete run per output up to --max-output-runs outputs")
+    if every_output:
+        p.add_argument("--target", type=_target, default=0,
+                       help="output to explain (default 0); 'all': the motif x output matrix and kernel logos of "
+                            "every output at once, and a complete run per output up to --max-output-runs outputs")
+    else:
+        p.add_argument("--target", type=_target, default=0, help="output to explain (default 0)")
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
                    help="explain the pre-sigmoid/softmax logit (default) or the probability")
     p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="everything: kernel logos, attributions, motifs, comparison, report",
                          description="Run every stage and write one output directory (see README: outputs).",
                          formatter_class=_HelpFormatter)
-    _add_data_args(run)
+    _add_data_args(run, every_output=True)
     run.add_argument("--out", default="interpret_out", help="output directory")
     run.add_argument("--force", action="store_true",
                      help="replace --out if it is an earlier interpret run (never a folder interpret did not write)")
@@ -155,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Compute attributions into one HDF5 file; shard over a Dask cluster with "
                                      "--scheduler or --workers.",
                          formatter_class=_HelpFormatter)
-    _add_data_args(att)
+    _add_data_args(att, every_output=False)
     att.add_argument("--out", required=True, help="attributions.h5 to write")
     att.add_argument("--force", action="store_true",
                      help="replace --out if it is an attributions file interpret wrote")
@@ -373,6 +376,7 @@ def _nothing_to_do(args, argv) -> bool:
     output finished already (said in one line)."""
     from . import io, pipeline
     from .attribution import distributed
+    from .errors import InputError
 
     kind = "directory" if args.command == "run" else "file"
     if args.command == "run":
@@ -380,7 +384,10 @@ def _nothing_to_do(args, argv) -> bool:
         if args.target == "all":
             pipeline.check_max_output_runs(args.max_output_runs)
     else:
-        pipeline.RunOptions(target=0 if args.target == "all" else args.target, output=args.output,
+        if args.target == "all":
+            raise InputError("interpret attribute explains one output: --target N (0 for the first); "
+                             "--target all is for interpret run")
+        pipeline.RunOptions(target=args.target, output=args.output,
                             methods=args.methods, explain=args.explain, max_seqs=args.max_seqs, seed=args.seed,
                             n_references=args.n_references, batch_size=args.batch_size, chunk_size=args.shard_size)
         distributed.check_cluster(args.scheduler, args.workers)
@@ -410,14 +417,13 @@ def _attribute(args, argv) -> int:
     from .attribution import distributed
 
     model, seqs = _load(args)
-    target = 0 if args.target == "all" else args.target
-    index = pipeline.select_sequences(seqs, model.check_target(target), args.explain, args.max_seqs, args.seed)
+    index = pipeline.select_sequences(seqs, model.check_target(args.target), args.explain, args.max_seqs, args.seed)
     if args.scheduler or args.workers:
         _quiet_dask(args.debug)
     methods, _, _ = pipeline.choose_methods(model, args.methods, None, args.output)
     jit.wait("attribution")
     out = distributed.attribute_to_file(
-        args.model, model, seqs.source, index, args.out, methods=methods, target=target, output=args.output,
+        args.model, model, seqs.source, index, args.out, methods=methods, target=args.target, output=args.output,
         n_references=args.n_references, seed=args.seed, batch_size=args.batch_size,
         shard_size=args.shard_size, scheduler=args.scheduler, workers=args.workers, force=args.force,
         resume=args.resume, verbose=not args.quiet, custom_objects=args.custom_objects)

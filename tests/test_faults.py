@@ -109,6 +109,8 @@ def test_an_option_out_of_range_is_refused_before_the_model_loads(inputs, tmp_pa
     (["--batch-size", "0"], "--batch-size must be an integer of at least 1"),
     (["--n-references", "0"], "--n-references must be an integer of at least 1"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler and --workers both given"),
+    # it used to explain output 0 in silence
+    (["--target", "all"], "interpret attribute explains one output: --target N"),
 ])
 def test_attribute_options_are_refused_before_the_model_loads(inputs, tmp_path, extra, message):
     out = tmp_path / "a.h5"
