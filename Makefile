@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	# numba's kernels (ours, TF-MoDISco's, the hit caller's) compiled into the cache once here, so the
 	# first run is not a cold one (about 30 CPU s)
-	$(BIN)/python -m interpret.jit attribution modisco hits >/dev/null
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m interpret.jit attribution modisco hits >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
