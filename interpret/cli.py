@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--modisco-fdr", type=float, dest="target_seqlet_fdr", help="seqlet FDR")
     g.add_argument("--modisco-max-seqlets", type=int, dest="max_seqlets_per_metacluster",
                    help="seqlets clustered per sign (more: a seeded random sample; default 20,000, modisco-lite's; "
-                        "2,000 halved a run on 5,000 sequences: README, How right, how fast)")
+                        "2,000 halved a run on 5,000 sequences but found 3 motifs of its 5: README, How right, how fast)")
     g.add_argument("--modisco-max-seqs", type=int, dest="max_sequences",
                    help="sequences TF-MoDISco reads (more: a seeded random sample; default 2e7 bp worth)")
     g.add_argument("--modisco-leiden-runs", type=int, dest="n_leiden_runs", help="Leiden runs")
