@@ -71,7 +71,9 @@ bench-modisco-env: $(ENV252_STAMP)
 # Regenerates benchmarks/RESULTS.md: hours on 2 cores, run it on a quiet machine (timed section by section,
 # on busy cores, 2026-12-01/02: usage 47 min, scale 83 min, naming 38 min, tomtom_speed 19 min, the rest
 # under 20 min each but modisco_packages, about 50 min on a quiet machine, 20 of them modisco 2.5.2 on
-# 10,000 x 101 bp reaching its timeout; each section states its own time). The million-sequence run is separate:
+# 10,000 x 101 bp reaching its timeout; 2026-12-06: e2e 68 min, 60 of them its 10,000 x 1 kb row at the defaults
+# reaching its one-hour timeout in TF-MoDISco, screen 38 min, hits 15 min, outputs 6 min, grammar 2 min;
+# each section states its own time). The million-sequence run is separate:
 # `benchmarks/scale.py --n 1000000 --name scale_million` (about 1.5 h).
 #
 # Resumable: each finished section leaves a stamp under benchmarks/work/bench-<key>/, the key a hash of
