@@ -135,6 +135,20 @@ def test_the_python_api_checks_the_same_options_before_any_work(inputs, tmp_path
     _nothing_written(tmp_path)
 
 
+def test_more_insertion_points_than_fit_are_refused_naming_how_many_fit(inputs, tmp_path):
+    """Evenly spaced starts strictly inside 101 bp for the widest bundled motif: 101 - W - 1 of them.
+    More used to repeat positions in silence."""
+    from interpret.evidence.edits import insertion_starts
+
+    widest = max(len(m.ppm) for m in io.load_motif_db())
+    room = 101 - widest - 1
+    assert len(np.unique(insertion_starts(101, widest, room))) == room     # all of them distinct
+    assert len(np.unique(insertion_starts(101, widest, room + 1))) == room  # one more repeats one
+    _one_line(*_run(inputs, tmp_path, "--screen-positions", str(room + 1)),
+              f"only {room} distinct insertion points fit the widest --motif-db motif ({widest} bp)")
+    _nothing_written(tmp_path)
+
+
 def test_labels_other_than_0_1_are_refused_naming_the_values(inputs, tmp_path):
     line = _one_line(*_run(inputs, tmp_path, data="labels12.npz"), "labels hold 1 (")
     y = np.load(inputs / "labels12.npz")["y"]
