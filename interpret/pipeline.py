@@ -409,19 +409,14 @@ def _check_inputs(model: Model, db, index: np.ndarray, opts: RunOptions) -> None
     """What the stages would find wrong half-way, found before any work: database motifs the
     screen cannot insert, TF-MoDISco settings that do not fit the sequences, an ``--attributions``
     file that is not of this run."""
+    from .evidence.edits import check_positions
     from .evidence.screen import check_motifs
     from .motifs import modisco
 
     if opts.screen:
         check_motifs(db, model.seq_len)
-    if opts.screen_positions > 1 and db:
-        # evenly spaced starts strictly inside the sequence: more than fit would repeat positions
-        widest = max(len(m.ppm) for m in db)
-        room = model.seq_len - widest - 1
-        if opts.screen_positions > room:
-            raise InputError(f"--screen-positions {opts.screen_positions}: only {max(room, 1)} distinct insertion "
-                             f"points fit the widest --motif-db motif ({widest} bp) inside {model.seq_len}-bp "
-                             f"sequences; give at most {max(room, 1)}.")
+    if db:
+        check_positions(opts.screen_positions, model.seq_len, max(len(m.ppm) for m in db))
     modisco.resolve_settings(opts.modisco or None, len(index), model.seq_len).check(model.seq_len)
     if opts.attributions:
         _check_attributions(opts.attributions, index, model.seq_len, opts)

@@ -34,7 +34,7 @@ from ..errors import InputError
 from ..attribution.shuffle import dinucleotide_shuffle
 
 __all__ = ["backgrounds", "consensus", "sample_instances", "gc_matched", "reverse_complement", "insertion_starts",
-           "insert", "pair_starts", "insert_pair", "shuffle_spans", "motif_seed"]
+           "check_positions", "insert", "pair_starts", "insert_pair", "shuffle_spans", "motif_seed"]
 
 
 def _check_onehot(x, what: str = "sequences") -> np.ndarray:
@@ -177,6 +177,16 @@ def insertion_starts(length: int, width: int, k: int = 1) -> np.ndarray:
     if k == 1:
         return np.array([(length - width) // 2], np.int64)
     return np.round(np.linspace(0, length - width, int(k) + 2)[1:-1]).astype(np.int64)
+
+
+def check_positions(k: int, length: int, width: int, flag: str = "--screen-positions") -> None:
+    """Raise :class:`InputError` when :func:`insertion_starts` cannot give ``k`` distinct starts
+    for a ``width``-bp motif in ``length`` bp: strictly inside, ``length - width - 1`` of them
+    (more would repeat positions)."""
+    room = max(length - width - 1, 1)
+    if k > 1 and k > room:
+        raise InputError(f"{flag} {k}: only {room} distinct insertion points fit the widest --motif-db motif "
+                         f"({width} bp) inside {length}-bp sequences; give at most {room}.")
 
 
 def insert(x: np.ndarray, instances: np.ndarray, starts) -> np.ndarray:
