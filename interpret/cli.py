@@ -68,12 +68,9 @@ def _add_data_args(p, every_output: bool) -> None:
                         "(default: the model's input length, which it must equal)")
     p.add_argument("--label-column", type=int, metavar="K",
                    help="BED input: 1-based column with a numeric label per peak (default: no labels)")
-    if every_output:
-        p.add_argument("--target", type=_target, default=0,
-                       help="output to explain (default 0); 'all': the motif x output matrix and kernel logos of "
-                            "every output at once, and a complete run per output up to --max-output-runs outputs")
-    else:
-        p.add_argument("--target", type=_target, default=0, help="output to explain (default 0)")
+    every = ("; 'all': the motif x output matrix and kernel logos of every output at once, and a complete run "
+             "per output up to --max-output-runs outputs") if every_output else ""
+    p.add_argument("--target", type=_target, default=0, help="output to explain (default 0)" + every)
     p.add_argument("--output", choices=("logit", "probability"), default="logit",
                    help="explain the pre-sigmoid/softmax logit (default) or the probability")
     p.add_argument("--explain", choices=("auto", "positives", "all"), default="auto",
